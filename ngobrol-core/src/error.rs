@@ -1,0 +1,101 @@
+//! The errors of the chat rules, each with a stable machine-readable code.
+
+use crate::types::GroupId;
+
+/// Why an operation was refused or failed.
+///
+/// Every variant has a [`code`](ChatError::code) that never changes once
+/// published: clients match on the code, and show the `Display` text (the
+/// reply's `description`) to people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChatError {
+    #[error("invalid username: {0}")]
+    InvalidUsername(String),
+    #[error("this username is reserved")]
+    ReservedUsername,
+    #[error("invalid group name: {0}")]
+    InvalidGroupName(String),
+    #[error("invalid password: {0}")]
+    InvalidPassword(String),
+    #[error("the message is longer than {max_bytes} bytes")]
+    MessageTooLong { max_bytes: usize },
+    #[error("the username is already taken")]
+    UsernameTaken,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("the token is not valid for this user; log in again")]
+    InvalidToken,
+    #[error("there is no user named {0}")]
+    UnknownUser(String),
+    #[error("you cannot add yourself as a friend")]
+    CannotBefriendSelf,
+    #[error("you are already friends with {0}")]
+    AlreadyFriends(String),
+    #[error("you are not friends with {0}")]
+    NotFriends(String),
+    #[error("there is no group with id {0}")]
+    UnknownGroup(GroupId),
+    #[error("only the admin of group {0} can add members")]
+    NotGroupAdmin(GroupId),
+    #[error("{user} is already a member of group {group}")]
+    AlreadyMember { user: String, group: GroupId },
+    #[error("{user} is not a member of group {group}")]
+    NotMember { user: String, group: GroupId },
+    /// Something outside the rules failed (the store or the broker). The
+    /// text is for logs; clients are told only that it was internal.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ChatError {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidUsername(_) => "invalid_username",
+            Self::ReservedUsername => "reserved_username",
+            Self::InvalidGroupName(_) => "invalid_group_name",
+            Self::InvalidPassword(_) => "invalid_password",
+            Self::MessageTooLong { .. } => "message_too_long",
+            Self::UsernameTaken => "username_taken",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken => "invalid_token",
+            Self::UnknownUser(_) => "unknown_user",
+            Self::CannotBefriendSelf => "cannot_befriend_self",
+            Self::AlreadyFriends(_) => "already_friends",
+            Self::NotFriends(_) => "not_friends",
+            Self::UnknownGroup(_) => "unknown_group",
+            Self::NotGroupAdmin(_) => "not_group_admin",
+            Self::AlreadyMember { .. } => "already_member",
+            Self::NotMember { .. } => "not_member",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The text to show a client. The same as `Display`, except that
+    /// internal errors do not reveal their details.
+    pub fn public_description(&self) -> String {
+        match self {
+            Self::Internal(_) => "internal server error; try again later".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A failure of a port (a repository or the outbound side).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    /// A uniqueness rule refused the write: the row already exists.
+    #[error("conflict: the record already exists")]
+    Conflict,
+    /// The backend could not do the work (connection lost, broker refused).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<PortError> for ChatError {
+    fn from(error: PortError) -> Self {
+        ChatError::Internal(error.to_string())
+    }
+}

@@ -1,0 +1,56 @@
+//! The rules of the ngobrol chat system, with no I/O of their own.
+//!
+//! People register, log in, befriend each other, chat one to one, and
+//! chat in groups. This crate says what each of those operations means and
+//! when it is refused, through [`ChatService`]. Everything the rules need
+//! from outside (where users, sessions, friendships and groups are kept,
+//! and how messages reach people) is a port: an async trait in [`ports`].
+//! `ngobrol-store` implements the repositories with a SQL database,
+//! `ngobrol-amqp` implements the outbound side with RabbitMQ, and
+//! [`memory`] implements them all in memory, so the service runs in one
+//! process with neither:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
+//! use ngobrol_core::{Auth, ChatService, Password, Ports, ServiceConfig, Username};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ngobrol_core::ChatError> {
+//! let outbound = Arc::new(MemoryOutbound::new());
+//! let ports = Ports::new(Arc::new(MemoryStore::new()), outbound.clone());
+//! let config = ServiceConfig { pbkdf2_iterations: 1_000, ..ServiceConfig::default() };
+//! let chat = ChatService::new(ports, config)?;
+//!
+//! let (ana, budi) = (Username::parse("ana")?, Username::parse("budi")?);
+//! for user in [&ana, &budi] {
+//!     chat.register(user, &Password::new("rahasia")).await?;
+//! }
+//! let token = chat.login(&ana, &Password::new("rahasia")).await?;
+//! let ana_auth = Auth::new(ana.clone(), token);
+//! chat.add_friend(&ana_auth, &budi).await?;
+//! chat.send_direct(&ana_auth, &budi, chat.message_text("halo!")?).await?;
+//!
+//! assert_eq!(outbound.drain(&budi).len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors are [`ChatError`]s, each with a stable machine-readable
+//! [`code`](ChatError::code) that transports pass on to clients.
+
+pub mod error;
+pub mod memory;
+pub mod password;
+pub mod ports;
+pub mod service;
+pub mod types;
+
+pub use error::{ChatError, PortError};
+pub use password::PasswordHasher;
+pub use ports::{
+    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
+    Outbound, SessionRecord, SessionRepository, UserRecord, UserRepository,
+};
+pub use service::{Auth, ChatService, Ports, ServiceConfig};
+pub use types::{GroupId, GroupName, MessageId, MessageText, Password, Token, TokenHash, Username};

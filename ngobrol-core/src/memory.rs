@@ -1,0 +1,274 @@
+//! In-memory implementations of every port, so the whole service runs in
+//! one process with no broker and no database: for embedding, examples and
+//! fast tests. They keep the ports' contracts (uniqueness, atomicity) with
+//! one lock each; nothing survives the process.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::PortError;
+use crate::ports::{
+    Delivery, FriendRepository, GroupRecord, GroupRepository, Outbound, SessionRecord,
+    SessionRepository, UserRecord, UserRepository,
+};
+use crate::types::{GroupId, GroupName, TokenHash, Username};
+
+#[derive(Debug, Default)]
+struct StoreState {
+    users: HashMap<Username, UserRecord>,
+    sessions: HashMap<TokenHash, SessionRecord>,
+    friends: BTreeSet<(Username, Username)>,
+    groups: BTreeMap<GroupId, GroupRecord>,
+    members: BTreeSet<(GroupId, Username)>,
+    next_group_id: i64,
+}
+
+/// Every repository, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<StoreState>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, StoreState> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that breaks a contract, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl UserRepository for MemoryStore {
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), PortError> {
+        let mut state = self.state();
+        if state.users.contains_key(&user.username) {
+            return Err(PortError::Conflict);
+        }
+        state.users.insert(user.username.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, PortError> {
+        Ok(self.state().users.get(username).cloned())
+    }
+}
+
+#[async_trait]
+impl SessionRepository for MemoryStore {
+    async fn replace_sessions(&self, session: &SessionRecord) -> Result<(), PortError> {
+        let mut state = self.state();
+        state.sessions.retain(|_, s| s.username != session.username);
+        state
+            .sessions
+            .insert(session.token_hash.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, PortError> {
+        Ok(self.state().sessions.get(token_hash).cloned())
+    }
+}
+
+#[async_trait]
+impl FriendRepository for MemoryStore {
+    async fn add_friendship(&self, a: &Username, b: &Username) -> Result<(), PortError> {
+        let mut state = self.state();
+        if state.friends.contains(&(a.clone(), b.clone())) {
+            return Err(PortError::Conflict);
+        }
+        state.friends.insert((a.clone(), b.clone()));
+        state.friends.insert((b.clone(), a.clone()));
+        Ok(())
+    }
+
+    async fn are_friends(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
+        Ok(self.state().friends.contains(&(a.clone(), b.clone())))
+    }
+
+    async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError> {
+        Ok(self
+            .state()
+            .friends
+            .iter()
+            .filter(|(a, _)| a == user)
+            .map(|(_, b)| b.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl GroupRepository for MemoryStore {
+    async fn create_group(
+        &self,
+        name: &GroupName,
+        admin: &Username,
+        _created_at: SystemTime,
+    ) -> Result<GroupRecord, PortError> {
+        let mut state = self.state();
+        state.next_group_id += 1;
+        let id = GroupId::new(state.next_group_id);
+        let record = GroupRecord {
+            id,
+            name: name.clone(),
+            admin: admin.clone(),
+        };
+        state.groups.insert(id, record.clone());
+        state.members.insert((id, admin.clone()));
+        Ok(record)
+    }
+
+    async fn find_group(&self, id: GroupId) -> Result<Option<GroupRecord>, PortError> {
+        Ok(self.state().groups.get(&id).cloned())
+    }
+
+    async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError> {
+        if self.state().members.insert((id, user.clone())) {
+            Ok(())
+        } else {
+            Err(PortError::Conflict)
+        }
+    }
+
+    async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().members.remove(&(id, user.clone())))
+    }
+
+    async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().members.contains(&(id, user.clone())))
+    }
+
+    async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError> {
+        let state = self.state();
+        Ok(state
+            .members
+            .iter()
+            .filter(|(_, u)| u == user)
+            .filter_map(|(id, _)| state.groups.get(id).cloned())
+            .collect())
+    }
+
+    async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError> {
+        let state = self.state();
+        Ok(state
+            .groups
+            .keys()
+            .map(|id| {
+                let members = state
+                    .members
+                    .iter()
+                    .filter(|(g, _)| g == id)
+                    .map(|(_, u)| u.clone())
+                    .collect();
+                (*id, members)
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+struct OutboundState {
+    mailboxes: HashMap<Username, VecDeque<Delivery>>,
+    channels: BTreeMap<GroupId, BTreeSet<Username>>,
+}
+
+/// The outbound side, in memory: a mailbox of deliveries per user, and the
+/// subscribers of each group.
+///
+/// Like a broker, it drops a delivery addressed to a user without a
+/// mailbox, and refuses to subscribe anyone to a group channel that does not
+/// exist.
+#[derive(Debug, Default)]
+pub struct MemoryOutbound {
+    state: Mutex<OutboundState>,
+}
+
+impl MemoryOutbound {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes every delivery waiting in `user`'s mailbox, oldest first.
+    pub fn drain(&self, user: &Username) -> Vec<Delivery> {
+        self.state()
+            .mailboxes
+            .get_mut(user)
+            .map(|mailbox| mailbox.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `user` is subscribed to the group.
+    pub fn is_subscribed(&self, group: GroupId, user: &Username) -> bool {
+        self.state()
+            .channels
+            .get(&group)
+            .is_some_and(|members| members.contains(user))
+    }
+
+    fn state(&self) -> MutexGuard<'_, OutboundState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Outbound for MemoryOutbound {
+    async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
+        self.state().mailboxes.entry(user.clone()).or_default();
+        Ok(())
+    }
+
+    async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        self.state().channels.entry(group).or_default();
+        Ok(())
+    }
+
+    async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        match self.state().channels.get_mut(&group) {
+            Some(members) => {
+                members.insert(user.clone());
+                Ok(())
+            }
+            None => Err(PortError::Unavailable(format!(
+                "group channel {group} does not exist"
+            ))),
+        }
+    }
+
+    async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        if let Some(members) = self.state().channels.get_mut(&group) {
+            members.remove(user);
+        }
+        Ok(())
+    }
+
+    async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
+        if let Some(mailbox) = self.state().mailboxes.get_mut(user) {
+            mailbox.push_back(delivery.clone());
+        }
+        Ok(())
+    }
+
+    async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {
+        let mut state = self.state();
+        let members: Vec<Username> = state
+            .channels
+            .get(&group)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default();
+        for member in members {
+            if let Some(mailbox) = state.mailboxes.get_mut(&member) {
+                mailbox.push_back(delivery.clone());
+            }
+        }
+        Ok(())
+    }
+}

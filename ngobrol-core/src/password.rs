@@ -1,0 +1,152 @@
+//! Password hashing with PBKDF2-HMAC-SHA256, off the async workers.
+
+use std::sync::Arc;
+
+use pbkdf2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use pbkdf2::phc::PasswordHash;
+use pbkdf2::{Algorithm, Params, Pbkdf2};
+use tokio::sync::Semaphore;
+
+use crate::error::ChatError;
+use crate::types::Password;
+
+/// Hashes and verifies passwords.
+///
+/// Hashing is deliberately slow (about 56 ms per hash at the default
+/// 600,000 iterations in a release build here), so it runs on tokio's
+/// blocking pool, and a semaphore bounds how many hashes run at once: a
+/// login storm then waits for permits instead of taking every thread and
+/// stalling message routing.
+#[derive(Clone, Debug)]
+pub struct PasswordHasher {
+    pbkdf2: Pbkdf2,
+    permits: Arc<Semaphore>,
+    /// The hash of a random password, verified against when a login names
+    /// an unknown user, so that such a login costs as much as a real one
+    /// and its timing does not tell which names exist.
+    decoy: Arc<str>,
+}
+
+impl PasswordHasher {
+    /// The iteration count OWASP recommends for PBKDF2-HMAC-SHA256.
+    pub const DEFAULT_ITERATIONS: u32 = Params::RECOMMENDED_ROUNDS;
+    /// The fewest iterations the algorithm accepts (for tests only).
+    pub const MIN_ITERATIONS: u32 = Params::MIN_ROUNDS;
+
+    /// A hasher with `iterations` rounds and at most `concurrency` hashes
+    /// running at once.
+    pub fn new(iterations: u32, concurrency: usize) -> Result<Self, ChatError> {
+        let params = Params::new(iterations).map_err(|_| {
+            ChatError::Internal(format!(
+                "PBKDF2 needs at least {} iterations, got {iterations}",
+                Self::MIN_ITERATIONS
+            ))
+        })?;
+        let pbkdf2 = Pbkdf2::new(Algorithm::Pbkdf2Sha256, params);
+        let decoy = pbkdf2
+            .hash_password(crate::types::Token::generate()?.expose().as_bytes())
+            .map_err(|e| ChatError::Internal(format!("password hashing failed: {e}")))?
+            .to_string();
+        Ok(Self {
+            pbkdf2,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            decoy: decoy.into(),
+        })
+    }
+
+    /// The PHC string of `password` with a fresh random salt.
+    pub async fn hash(&self, password: &Password) -> Result<String, ChatError> {
+        let pbkdf2 = self.pbkdf2;
+        let password = password.clone();
+        self.run(move || {
+            pbkdf2
+                .hash_password(password.expose().as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|e| ChatError::Internal(format!("password hashing failed: {e}")))
+        })
+        .await
+    }
+
+    /// Whether `password` matches the PHC string `stored`. The comparison
+    /// inside is constant-time. `None` verifies against a decoy and is
+    /// always false.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<bool, ChatError> {
+        let known = stored.is_some();
+        let stored = stored
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.decoy.to_string());
+        let pbkdf2 = self.pbkdf2;
+        let password = password.clone();
+        let matches = self
+            .run(move || {
+                let parsed = PasswordHash::new(&stored)
+                    .map_err(|e| ChatError::Internal(format!("stored hash unreadable: {e}")))?;
+                Ok(pbkdf2
+                    .verify_password(password.expose().as_bytes(), &parsed)
+                    .is_ok())
+            })
+            .await?;
+        Ok(known && matches)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ChatError> + Send + 'static,
+    ) -> Result<T, ChatError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ChatError::Internal("password hasher closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| ChatError::Internal(format!("password hashing task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hasher = PasswordHasher::new(PasswordHasher::MIN_ITERATIONS, 2).unwrap();
+        let hash = hasher.hash(&Password::new("correct horse")).await.unwrap();
+        assert!(hash.starts_with("$pbkdf2-sha256$i=1000,"), "{hash}");
+        assert!(
+            hasher
+                .verify(&Password::new("correct horse"), Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(&Password::new("wrong horse"), Some(&hash))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn salts_differ_between_hashes_of_one_password() {
+        let hasher = PasswordHasher::new(PasswordHasher::MIN_ITERATIONS, 2).unwrap();
+        let a = hasher.hash(&Password::new("same")).await.unwrap();
+        let b = hasher.hash(&Password::new("same")).await.unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        let hasher = PasswordHasher::new(PasswordHasher::MIN_ITERATIONS, 1).unwrap();
+        assert!(!hasher.verify(&Password::new(""), None).await.unwrap());
+    }
+
+    #[test]
+    fn too_few_iterations_are_refused() {
+        assert!(PasswordHasher::new(10, 1).is_err());
+    }
+}

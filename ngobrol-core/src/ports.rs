@@ -1,0 +1,202 @@
+//! The ports: what the chat rules need from the outside world, as async
+//! traits. `ngobrol-store` implements the repositories with Diesel,
+//! `ngobrol-amqp` implements [`Outbound`] with RabbitMQ, and
+//! [`crate::memory`] implements all of them in memory.
+//!
+//! Every method is a contract stated in its documentation; implementations
+//! must keep it, because the service relies on it for correctness under
+//! concurrency (for example, [`UserRepository::insert_user`] must refuse a
+//! duplicate name itself, since two registrations may race).
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::PortError;
+use crate::types::{GroupId, GroupName, MessageId, MessageText, TokenHash, Username};
+
+/// A registered user as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username: Username,
+    /// The PBKDF2 hash of the password, as a PHC string.
+    pub password_hash: String,
+    pub created_at: SystemTime,
+}
+
+/// A session: a token hash bound to the user it was issued to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: TokenHash,
+    pub username: Username,
+    pub issued_at: SystemTime,
+    pub expires_at: SystemTime,
+}
+
+/// A group as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: GroupId,
+    pub name: GroupName,
+    /// The user who created the group and alone may add members. Admin
+    /// rights belong to the group: they stay with it if the admin leaves.
+    pub admin: Username,
+}
+
+/// Users and their password hashes.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user. Fails with [`PortError::Conflict`] when the name
+    /// is taken, atomically: of two concurrent inserts of one name, exactly
+    /// one succeeds.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), PortError>;
+
+    /// The user of that name, if there is one.
+    async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, PortError>;
+}
+
+/// Sessions, keyed by token hash.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores `session` and removes every other session of the same user,
+    /// in one transaction: after a login, only the newest token is valid.
+    async fn replace_sessions(&self, session: &SessionRecord) -> Result<(), PortError>;
+
+    /// The session with that token hash, if there is one (expired or not:
+    /// the service decides).
+    async fn find_session(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, PortError>;
+}
+
+/// The friendship relation, which is mutual.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait FriendRepository: Send + Sync {
+    /// Makes `a` and `b` friends of each other. Fails with
+    /// [`PortError::Conflict`] when they already are, atomically.
+    async fn add_friendship(&self, a: &Username, b: &Username) -> Result<(), PortError>;
+
+    /// Whether `a` and `b` are friends.
+    async fn are_friends(&self, a: &Username, b: &Username) -> Result<bool, PortError>;
+
+    /// The friends of `user`, sorted by name.
+    async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError>;
+}
+
+/// Groups and their members.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait GroupRepository: Send + Sync {
+    /// Creates a group with `admin` as its admin and first member, in one
+    /// transaction, and returns it with its new id.
+    async fn create_group(
+        &self,
+        name: &GroupName,
+        admin: &Username,
+        created_at: SystemTime,
+    ) -> Result<GroupRecord, PortError>;
+
+    /// The group with that id, if there is one.
+    async fn find_group(&self, id: GroupId) -> Result<Option<GroupRecord>, PortError>;
+
+    /// Adds `user` to the group. Fails with [`PortError::Conflict`] when
+    /// the user is already a member, atomically.
+    async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError>;
+
+    /// Removes `user` from the group; false when the user was not a member.
+    async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError>;
+
+    /// Whether `user` is a member of the group.
+    async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError>;
+
+    /// The groups `user` is a member of, by id.
+    async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError>;
+
+    /// Every group with its members, by group id: what the outbound side
+    /// needs to rebuild its routing at start-up.
+    async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError>;
+}
+
+/// A group as deliveries name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRef {
+    pub id: GroupId,
+    pub name: GroupName,
+}
+
+/// Something that happened to a group's membership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeEvent {
+    /// `member` was added to the group by `by`.
+    Joined { member: Username, by: Username },
+    /// `member` left the group.
+    Left { member: Username },
+}
+
+/// What the server delivers to users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryBody {
+    /// A message from one user to another.
+    Direct { from: Username, text: MessageText },
+    /// A message from a member to a whole group, the sender included.
+    Group {
+        from: Username,
+        group: GroupRef,
+        text: MessageText,
+    },
+    /// A notice from the server to a group about its membership.
+    Notice { group: GroupRef, event: NoticeEvent },
+}
+
+/// One delivery: a body with the identity and time the server gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Unique per delivery; clients can use it to drop duplicates.
+    pub id: MessageId,
+    pub sent_at: SystemTime,
+    pub body: DeliveryBody,
+}
+
+impl Delivery {
+    /// A new delivery with a fresh id, stamped now.
+    pub fn new(body: DeliveryBody) -> Self {
+        Self {
+            id: MessageId::generate(),
+            sent_at: SystemTime::now(),
+            body,
+        }
+    }
+}
+
+/// The outbound side: mailboxes, group routing and delivery.
+///
+/// A delivery method returns only once the delivery is durable (for
+/// RabbitMQ: confirmed by the broker), so that the caller may then tell the
+/// sender it was sent.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Outbound: Send + Sync {
+    /// Makes sure `user` has a mailbox, where deliveries wait while the user
+    /// is offline. Idempotent.
+    async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError>;
+
+    /// Makes sure the group has its delivery channel. Idempotent, and
+    /// always called before the first member is subscribed.
+    async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError>;
+
+    /// Routes the group's deliveries to `user`'s mailbox. Idempotent.
+    async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError>;
+
+    /// Stops routing the group's deliveries to `user`'s mailbox. Idempotent.
+    async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError>;
+
+    /// Delivers to one user's mailbox.
+    async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError>;
+
+    /// Delivers to every member subscribed to the group.
+    async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError>;
+}

@@ -1,0 +1,410 @@
+//! The chat service: every operation of the protocol, as rules over the
+//! ports.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{ChatError, PortError};
+use crate::password::PasswordHasher;
+use crate::ports::{
+    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
+    Outbound, SessionRecord, SessionRepository, UserRecord, UserRepository,
+};
+use crate::types::{GroupId, GroupName, MessageText, Password, Token, Username};
+
+/// The settings of the chat rules. `Default` gives production values.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// PBKDF2 rounds for new password hashes. Existing hashes keep the
+    /// count they were made with.
+    pub pbkdf2_iterations: u32,
+    /// How many password hashes may run at once.
+    pub hashing_concurrency: usize,
+    /// How long a token stays valid after login.
+    pub token_ttl: Duration,
+    /// The largest message text, in UTF-8 bytes.
+    pub max_message_bytes: usize,
+    /// The shortest password accepted at registration, in characters.
+    pub min_password_chars: usize,
+    /// The longest password accepted, in bytes; it bounds the hashing cost.
+    pub max_password_bytes: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            pbkdf2_iterations: PasswordHasher::DEFAULT_ITERATIONS,
+            hashing_concurrency: std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_message_bytes: MessageText::DEFAULT_MAX_BYTES,
+            min_password_chars: 1,
+            max_password_bytes: 1024,
+        }
+    }
+}
+
+/// The ports the service runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub friends: Arc<dyn FriendRepository>,
+    pub groups: Arc<dyn GroupRepository>,
+    pub outbound: Arc<dyn Outbound>,
+}
+
+impl Ports {
+    /// Ports from one store that implements every repository.
+    pub fn new<S>(store: Arc<S>, outbound: Arc<dyn Outbound>) -> Self
+    where
+        S: UserRepository + SessionRepository + FriendRepository + GroupRepository + 'static,
+    {
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            friends: store.clone(),
+            groups: store,
+            outbound,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// Who a request says it comes from, and the token that proves it.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub user: Username,
+    pub token: Token,
+}
+
+impl Auth {
+    pub fn new(user: Username, token: Token) -> Self {
+        Self { user, token }
+    }
+}
+
+/// The chat rules. Cheap to clone: clones share the ports and the hasher.
+///
+/// Each method checks its rules in the order the original protocol did, so
+/// a request that breaks several gets the same error it always got.
+/// Authenticated methods first check that the token was issued to the user
+/// the request names; the user acted for is never taken on trust.
+#[derive(Clone, Debug)]
+pub struct ChatService {
+    ports: Ports,
+    hasher: PasswordHasher,
+    config: Arc<ServiceConfig>,
+}
+
+impl ChatService {
+    pub fn new(ports: Ports, config: ServiceConfig) -> Result<Self, ChatError> {
+        let hasher = PasswordHasher::new(config.pbkdf2_iterations, config.hashing_concurrency)?;
+        Ok(Self {
+            ports,
+            hasher,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Parses a message text against this service's size limit.
+    pub fn message_text(&self, text: impl Into<String>) -> Result<MessageText, ChatError> {
+        MessageText::parse(text, self.config.max_message_bytes)
+    }
+
+    /// Registers a user and gives them a mailbox.
+    pub async fn register(
+        &self,
+        username: &Username,
+        password: &Password,
+    ) -> Result<(), ChatError> {
+        if username.is_reserved() {
+            return Err(ChatError::ReservedUsername);
+        }
+        self.check_password_shape(password)?;
+        // A cheap look-up first, so a taken name costs no hashing; the
+        // store's uniqueness still decides races.
+        if self.ports.users.find_user(username).await?.is_some() {
+            return Err(ChatError::UsernameTaken);
+        }
+        let password_hash = self.hasher.hash(password).await?;
+        let record = UserRecord {
+            username: username.clone(),
+            password_hash,
+            created_at: SystemTime::now(),
+        };
+        match self.ports.users.insert_user(&record).await {
+            Err(PortError::Conflict) => return Err(ChatError::UsernameTaken),
+            other => other?,
+        }
+        self.ports.outbound.ensure_mailbox(username).await?;
+        Ok(())
+    }
+
+    /// Checks a user's password and issues a fresh token. The new token
+    /// replaces every earlier token of the user: one session per user, as
+    /// the user's mailbox is one queue.
+    pub async fn login(
+        &self,
+        username: &Username,
+        password: &Password,
+    ) -> Result<Token, ChatError> {
+        if password.expose().len() > self.config.max_password_bytes {
+            return Err(ChatError::InvalidCredentials);
+        }
+        let user = self.ports.users.find_user(username).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.as_str());
+        if !self.hasher.verify(password, stored).await? {
+            return Err(ChatError::InvalidCredentials);
+        }
+        let token = Token::generate()?;
+        let issued_at = SystemTime::now();
+        let session = SessionRecord {
+            token_hash: token.hash(),
+            username: username.clone(),
+            issued_at,
+            expires_at: issued_at + self.config.token_ttl,
+        };
+        self.ports.sessions.replace_sessions(&session).await?;
+        self.ports.outbound.ensure_mailbox(username).await?;
+        Ok(token)
+    }
+
+    /// Succeeds when `auth.token` is an unexpired token issued to
+    /// `auth.user`.
+    pub async fn authenticate(&self, auth: &Auth) -> Result<(), ChatError> {
+        let session = self.ports.sessions.find_session(&auth.token.hash()).await?;
+        match session {
+            Some(s) if s.username == auth.user && s.expires_at > SystemTime::now() => Ok(()),
+            _ => Err(ChatError::InvalidToken),
+        }
+    }
+
+    /// Makes the acting user and `friend` friends of each other.
+    pub async fn add_friend(&self, auth: &Auth, friend: &Username) -> Result<(), ChatError> {
+        self.authenticate(auth).await?;
+        if *friend == auth.user {
+            return Err(ChatError::CannotBefriendSelf);
+        }
+        self.require_user(friend).await?;
+        match self.ports.friends.add_friendship(&auth.user, friend).await {
+            Err(PortError::Conflict) => Err(ChatError::AlreadyFriends(friend.to_string())),
+            other => Ok(other?),
+        }
+    }
+
+    /// The acting user's friends, sorted by name.
+    pub async fn friends(&self, auth: &Auth) -> Result<Vec<Username>, ChatError> {
+        self.authenticate(auth).await?;
+        Ok(self.ports.friends.friends_of(&auth.user).await?)
+    }
+
+    /// Creates a group with the acting user as admin and first member.
+    pub async fn create_group(
+        &self,
+        auth: &Auth,
+        name: &GroupName,
+    ) -> Result<GroupRecord, ChatError> {
+        self.authenticate(auth).await?;
+        let group = self
+            .ports
+            .groups
+            .create_group(name, &auth.user, SystemTime::now())
+            .await?;
+        // The channel must exist before anything is bound to it.
+        self.ports.outbound.create_group_channel(group.id).await?;
+        self.ports.outbound.subscribe(group.id, &auth.user).await?;
+        Ok(group)
+    }
+
+    /// The groups the acting user is a member of.
+    pub async fn groups(&self, auth: &Auth) -> Result<Vec<GroupRecord>, ChatError> {
+        self.authenticate(auth).await?;
+        Ok(self.ports.groups.groups_of(&auth.user).await?)
+    }
+
+    /// Adds `member` to a group the acting user is admin of, and tells the
+    /// whole group, the new member included.
+    pub async fn add_member(
+        &self,
+        auth: &Auth,
+        group: GroupId,
+        member: &Username,
+    ) -> Result<(), ChatError> {
+        self.authenticate(auth).await?;
+        let record = self.require_group(group).await?;
+        if record.admin != auth.user {
+            return Err(ChatError::NotGroupAdmin(group));
+        }
+        self.require_user(member).await?;
+        match self.ports.groups.add_member(group, member).await {
+            Err(PortError::Conflict) => {
+                return Err(ChatError::AlreadyMember {
+                    user: member.to_string(),
+                    group,
+                });
+            }
+            other => other?,
+        }
+        let outbound = &self.ports.outbound;
+        outbound.ensure_mailbox(member).await?;
+        outbound.subscribe(group, member).await?;
+        let notice = Delivery::new(DeliveryBody::Notice {
+            group: GroupRef {
+                id: group,
+                name: record.name,
+            },
+            event: NoticeEvent::Joined {
+                member: member.clone(),
+                by: auth.user.clone(),
+            },
+        });
+        outbound.deliver_to_group(group, &notice).await?;
+        Ok(())
+    }
+
+    /// Takes the acting user out of a group, then tells those who stay.
+    pub async fn quit_group(&self, auth: &Auth, group: GroupId) -> Result<(), ChatError> {
+        self.authenticate(auth).await?;
+        let record = self.require_group(group).await?;
+        if !self.ports.groups.remove_member(group, &auth.user).await? {
+            return Err(ChatError::NotMember {
+                user: auth.user.to_string(),
+                group,
+            });
+        }
+        let outbound = &self.ports.outbound;
+        outbound.unsubscribe(group, &auth.user).await?;
+        let notice = Delivery::new(DeliveryBody::Notice {
+            group: GroupRef {
+                id: group,
+                name: record.name,
+            },
+            event: NoticeEvent::Left {
+                member: auth.user.clone(),
+            },
+        });
+        outbound.deliver_to_group(group, &notice).await?;
+        Ok(())
+    }
+
+    /// Sends a message to a friend's mailbox, and returns the delivery.
+    pub async fn send_direct(
+        &self,
+        auth: &Auth,
+        to: &Username,
+        text: MessageText,
+    ) -> Result<Delivery, ChatError> {
+        self.authenticate(auth).await?;
+        self.require_user(to).await?;
+        if !self.ports.friends.are_friends(&auth.user, to).await? {
+            return Err(ChatError::NotFriends(to.to_string()));
+        }
+        let delivery = Delivery::new(DeliveryBody::Direct {
+            from: auth.user.clone(),
+            text,
+        });
+        self.ports.outbound.deliver_to_user(to, &delivery).await?;
+        Ok(delivery)
+    }
+
+    /// Sends a message to every member of a group the acting user belongs
+    /// to, the sender included, and returns the delivery.
+    pub async fn send_group(
+        &self,
+        auth: &Auth,
+        group: GroupId,
+        text: MessageText,
+    ) -> Result<Delivery, ChatError> {
+        self.authenticate(auth).await?;
+        let record = self.require_group(group).await?;
+        if !self.ports.groups.is_member(group, &auth.user).await? {
+            return Err(ChatError::NotMember {
+                user: auth.user.to_string(),
+                group,
+            });
+        }
+        let delivery = Delivery::new(DeliveryBody::Group {
+            from: auth.user.clone(),
+            group: GroupRef {
+                id: group,
+                name: record.name,
+            },
+            text,
+        });
+        self.ports
+            .outbound
+            .deliver_to_group(group, &delivery)
+            .await?;
+        Ok(delivery)
+    }
+
+    /// Re-creates every group's channel and subscriptions from the store,
+    /// so that routing matches the store after the outbound side lost its
+    /// state (a fresh broker). Returns the number of groups.
+    pub async fn restore_routing(&self) -> Result<usize, ChatError> {
+        let memberships = self.ports.groups.all_memberships().await?;
+        let outbound = &self.ports.outbound;
+        for (group, members) in &memberships {
+            outbound.create_group_channel(*group).await?;
+            for member in members {
+                outbound.ensure_mailbox(member).await?;
+                outbound.subscribe(*group, member).await?;
+            }
+        }
+        Ok(memberships.len())
+    }
+
+    fn check_password_shape(&self, password: &Password) -> Result<(), ChatError> {
+        let min = self.config.min_password_chars;
+        let max = self.config.max_password_bytes;
+        if password.expose().chars().count() < min {
+            return Err(ChatError::InvalidPassword(format!(
+                "a password has at least {min} characters"
+            )));
+        }
+        if password.expose().len() > max {
+            return Err(ChatError::InvalidPassword(format!(
+                "a password has at most {max} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn require_user(&self, user: &Username) -> Result<(), ChatError> {
+        match self.ports.users.find_user(user).await? {
+            Some(_) => Ok(()),
+            None => Err(ChatError::UnknownUser(user.to_string())),
+        }
+    }
+
+    async fn require_group(&self, group: GroupId) -> Result<GroupRecord, ChatError> {
+        self.ports
+            .groups
+            .find_group(group)
+            .await?
+            .ok_or(ChatError::UnknownGroup(group))
+    }
+}
+
+impl NoticeEvent {
+    /// The sentence a person reads for this notice.
+    pub fn describe(&self, group: &GroupName) -> String {
+        match self {
+            NoticeEvent::Joined { member, by } => {
+                format!("{member} was added to {group} by {by}")
+            }
+            NoticeEvent::Left { member } => format!("{member} left {group}"),
+        }
+    }
+}

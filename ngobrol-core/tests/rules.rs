@@ -1,0 +1,737 @@
+//! The chat rules, one test per rule and per error path, with every port
+//! mocked: these tests see exactly which calls the service makes, and in
+//! which order.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mockall::Sequence;
+use mockall::predicate::eq;
+use ngobrol_core::ports::{
+    MockFriendRepository, MockGroupRepository, MockOutbound, MockSessionRepository,
+    MockUserRepository,
+};
+use ngobrol_core::{
+    Auth, ChatError, ChatService, DeliveryBody, GroupId, GroupName, GroupRecord, NoticeEvent,
+    Password, PasswordHasher, PortError, Ports, ServiceConfig, SessionRecord, Token, UserRecord,
+    Username,
+};
+
+fn user(name: &str) -> Username {
+    Username::parse(name).unwrap()
+}
+
+fn record(name: &str, password_hash: &str) -> UserRecord {
+    UserRecord {
+        username: user(name),
+        password_hash: password_hash.to_owned(),
+        created_at: SystemTime::now(),
+    }
+}
+
+fn group(id: i64, name: &str, admin: &str) -> GroupRecord {
+    GroupRecord {
+        id: GroupId::new(id),
+        name: GroupName::parse(name).unwrap(),
+        admin: user(admin),
+    }
+}
+
+#[derive(Default)]
+struct Mocks {
+    users: MockUserRepository,
+    sessions: MockSessionRepository,
+    friends: MockFriendRepository,
+    groups: MockGroupRepository,
+    outbound: MockOutbound,
+    config: Option<ServiceConfig>,
+}
+
+impl Mocks {
+    /// Mocks in which `name` holds a valid session; returns its credentials.
+    fn logged_in(name: &str) -> (Self, Auth) {
+        let mut mocks = Self::default();
+        let auth = mocks.session_for(name, Duration::from_secs(3600));
+        (mocks, auth)
+    }
+
+    fn session_for(&mut self, name: &str, valid_for: Duration) -> Auth {
+        let token = Token::generate().unwrap();
+        let session = SessionRecord {
+            token_hash: token.hash(),
+            username: user(name),
+            issued_at: SystemTime::now(),
+            expires_at: SystemTime::now() + valid_for,
+        };
+        self.sessions
+            .expect_find_session()
+            .with(eq(token.hash()))
+            .returning(move |_| Ok(Some(session.clone())));
+        Auth::new(user(name), token)
+    }
+
+    fn existing_users(&mut self, names: &[&'static str]) {
+        let names = names.to_vec();
+        self.users
+            .expect_find_user()
+            .returning(move |u| Ok(names.contains(&u.as_str()).then(|| record(u.as_str(), "x"))));
+    }
+
+    fn existing_group(&mut self, g: GroupRecord) {
+        self.groups
+            .expect_find_group()
+            .returning(move |id| Ok((id == g.id).then(|| g.clone())));
+    }
+
+    fn service(self) -> ChatService {
+        let ports = Ports {
+            users: Arc::new(self.users),
+            sessions: Arc::new(self.sessions),
+            friends: Arc::new(self.friends),
+            groups: Arc::new(self.groups),
+            outbound: Arc::new(self.outbound),
+        };
+        let config = self.config.unwrap_or(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            ..ServiceConfig::default()
+        });
+        ChatService::new(ports, config).unwrap()
+    }
+}
+
+async fn hash_of(password: &str) -> String {
+    PasswordHasher::new(PasswordHasher::MIN_ITERATIONS, 1)
+        .unwrap()
+        .hash(&Password::new(password))
+        .await
+        .unwrap()
+}
+
+// --- register ---
+
+#[tokio::test]
+async fn register_stores_a_pbkdf2_hash_and_makes_a_mailbox() {
+    let mut m = Mocks::default();
+    let mut seq = Sequence::new();
+    m.users.expect_find_user().returning(|_| Ok(None));
+    m.users
+        .expect_insert_user()
+        .withf(|u| {
+            u.username.as_str() == "ana"
+                && u.password_hash.starts_with("$pbkdf2-sha256$")
+                && !u.password_hash.contains("rahasia")
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.outbound
+        .expect_ensure_mailbox()
+        .with(eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.service()
+        .register(&user("ana"), &Password::new("rahasia"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn register_refuses_a_taken_name_without_hashing() {
+    let mut m = Mocks::default();
+    m.existing_users(&["ana"]);
+    m.users.expect_insert_user().never();
+    let err = m
+        .service()
+        .register(&user("ana"), &Password::new("rahasia"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, ChatError::UsernameTaken);
+}
+
+#[tokio::test]
+async fn register_losing_a_race_reports_the_name_taken() {
+    let mut m = Mocks::default();
+    m.users.expect_find_user().returning(|_| Ok(None));
+    m.users
+        .expect_insert_user()
+        .returning(|_| Err(PortError::Conflict));
+    m.outbound.expect_ensure_mailbox().never();
+    let err = m
+        .service()
+        .register(&user("ana"), &Password::new("rahasia"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "username_taken");
+}
+
+#[tokio::test]
+async fn register_refuses_the_reserved_notice_sender() {
+    let m = Mocks::default();
+    let err = m
+        .service()
+        .register(&user("Admin"), &Password::new("rahasia"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "reserved_username");
+}
+
+#[tokio::test]
+async fn register_enforces_password_length_limits() {
+    let mut m = Mocks::default();
+    m.config = Some(ServiceConfig {
+        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+        min_password_chars: 8,
+        max_password_bytes: 16,
+        ..ServiceConfig::default()
+    });
+    let service = m.service();
+    for password in ["short", &"x".repeat(17)] {
+        let err = service
+            .register(&user("ana"), &Password::new(password))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_password", "{password:?}");
+    }
+}
+
+#[tokio::test]
+async fn register_reports_a_store_failure_as_internal() {
+    let mut m = Mocks::default();
+    m.users
+        .expect_find_user()
+        .returning(|_| Err(PortError::Unavailable("disk on fire".into())));
+    let err = m
+        .service()
+        .register(&user("ana"), &Password::new("rahasia"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+    assert!(!err.public_description().contains("disk"));
+}
+
+// --- login and authentication ---
+
+#[tokio::test]
+async fn login_issues_a_token_whose_hash_alone_is_stored() {
+    let mut m = Mocks::default();
+    let stored = hash_of("rahasia").await;
+    m.users
+        .expect_find_user()
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    let saved = Arc::new(std::sync::Mutex::new(None));
+    let saved_in = saved.clone();
+    m.sessions
+        .expect_replace_sessions()
+        .times(1)
+        .returning(move |s| {
+            *saved_in.lock().unwrap() = Some(s.clone());
+            Ok(())
+        });
+    m.outbound
+        .expect_ensure_mailbox()
+        .times(1)
+        .returning(|_| Ok(()));
+    let token = m
+        .service()
+        .login(&user("ana"), &Password::new("rahasia"))
+        .await
+        .unwrap();
+    let session = saved.lock().unwrap().clone().unwrap();
+    assert_eq!(session.token_hash, token.hash());
+    assert_ne!(session.token_hash.as_str(), token.expose());
+    assert_eq!(session.username, user("ana"));
+    let ttl = session
+        .expires_at
+        .duration_since(session.issued_at)
+        .unwrap();
+    assert_eq!(ttl, ServiceConfig::default().token_ttl);
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_password_is_refused() {
+    let mut m = Mocks::default();
+    let stored = hash_of("rahasia").await;
+    m.users
+        .expect_find_user()
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    m.sessions.expect_replace_sessions().never();
+    m.outbound.expect_ensure_mailbox().never();
+    let err = m
+        .service()
+        .login(&user("ana"), &Password::new("salah"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, ChatError::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn login_as_an_unknown_user_is_refused_and_makes_no_mailbox() {
+    let mut m = Mocks::default();
+    m.users.expect_find_user().returning(|_| Ok(None));
+    m.sessions.expect_replace_sessions().never();
+    m.outbound.expect_ensure_mailbox().never();
+    let err = m
+        .service()
+        .login(&user("ghost"), &Password::new("boo"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_credentials");
+}
+
+#[tokio::test]
+async fn a_token_of_another_user_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.friends.expect_friends_of().never();
+    let impostor = Auth::new(user("budi"), ana.token.clone());
+    let err = m.service().friends(&impostor).await.unwrap_err();
+    assert_eq!(err.code(), "invalid_token");
+}
+
+#[tokio::test]
+async fn an_unknown_token_is_refused() {
+    let mut m = Mocks::default();
+    m.sessions.expect_find_session().returning(|_| Ok(None));
+    let auth = Auth::new(user("ana"), Token::parse("made-up").unwrap());
+    let err = m.service().friends(&auth).await.unwrap_err();
+    assert_eq!(err, ChatError::InvalidToken);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let mut m = Mocks::default();
+    let token = Token::generate().unwrap();
+    let session = SessionRecord {
+        token_hash: token.hash(),
+        username: user("ana"),
+        issued_at: SystemTime::now() - Duration::from_secs(7200),
+        expires_at: SystemTime::now() - Duration::from_secs(1),
+    };
+    m.sessions
+        .expect_find_session()
+        .returning(move |_| Ok(Some(session.clone())));
+    let err = m
+        .service()
+        .friends(&Auth::new(user("ana"), token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_token");
+}
+
+// --- friends ---
+
+#[tokio::test]
+async fn befriending_yourself_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.friends.expect_add_friendship().never();
+    let err = m
+        .service()
+        .add_friend(&ana, &user("ana"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "cannot_befriend_self");
+}
+
+#[tokio::test]
+async fn befriending_an_unknown_user_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana"]);
+    m.friends.expect_add_friendship().never();
+    let err = m
+        .service()
+        .add_friend(&ana, &user("ghost"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, ChatError::UnknownUser("ghost".into()));
+}
+
+#[tokio::test]
+async fn befriending_twice_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends
+        .expect_add_friendship()
+        .returning(|_, _| Err(PortError::Conflict));
+    let err = m
+        .service()
+        .add_friend(&ana, &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "already_friends");
+}
+
+#[tokio::test]
+async fn befriending_stores_the_pair() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends
+        .expect_add_friendship()
+        .with(eq(user("ana")), eq(user("budi")))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.service().add_friend(&ana, &user("budi")).await.unwrap();
+}
+
+#[tokio::test]
+async fn friends_lists_the_acting_users_friends() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.friends
+        .expect_friends_of()
+        .with(eq(user("ana")))
+        .returning(|_| Ok(vec![user("budi"), user("cici")]));
+    let friends = m.service().friends(&ana).await.unwrap();
+    assert_eq!(friends, vec![user("budi"), user("cici")]);
+}
+
+// --- groups ---
+
+#[tokio::test]
+async fn create_group_makes_the_channel_before_subscribing_the_admin() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    let mut seq = Sequence::new();
+    m.groups
+        .expect_create_group()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|name, admin, _| {
+            Ok(GroupRecord {
+                id: GroupId::new(7),
+                name: name.clone(),
+                admin: admin.clone(),
+            })
+        });
+    m.outbound
+        .expect_create_group_channel()
+        .with(eq(GroupId::new(7)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.outbound
+        .expect_subscribe()
+        .with(eq(GroupId::new(7)), eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    let created = m
+        .service()
+        .create_group(&ana, &GroupName::parse("Keluarga").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(created, group(7, "Keluarga", "ana"));
+}
+
+#[tokio::test]
+async fn groups_lists_the_acting_users_groups() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.groups
+        .expect_groups_of()
+        .with(eq(user("ana")))
+        .returning(|_| Ok(vec![group(1, "a", "ana"), group(2, "b", "budi")]));
+    let groups = m.service().groups(&ana).await.unwrap();
+    assert_eq!(groups.len(), 2);
+}
+
+#[tokio::test]
+async fn adding_to_an_unknown_group_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(99), &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, ChatError::UnknownGroup(GroupId::new(99)));
+}
+
+#[tokio::test]
+async fn only_the_admin_may_add_members() {
+    let (mut m, budi) = Mocks::logged_in("budi");
+    m.existing_group(group(1, "g", "ana"));
+    m.groups.expect_add_member().never();
+    let err = m
+        .service()
+        .add_member(&budi, GroupId::new(1), &user("cici"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_group_admin");
+}
+
+#[tokio::test]
+async fn adding_an_unknown_user_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana"]);
+    m.groups.expect_add_member().never();
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(1), &user("ghost"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_user");
+}
+
+#[tokio::test]
+async fn adding_a_member_twice_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana", "budi"]);
+    m.groups
+        .expect_add_member()
+        .returning(|_, _| Err(PortError::Conflict));
+    m.outbound.expect_deliver_to_group().never();
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(1), &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "already_member");
+}
+
+#[tokio::test]
+async fn adding_a_member_subscribes_them_then_tells_the_group() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana", "budi"]);
+    let mut seq = Sequence::new();
+    m.groups
+        .expect_add_member()
+        .with(eq(GroupId::new(1)), eq(user("budi")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.outbound
+        .expect_ensure_mailbox()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.outbound
+        .expect_subscribe()
+        .with(eq(GroupId::new(1)), eq(user("budi")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.outbound
+        .expect_deliver_to_group()
+        .withf(|g, d| {
+            *g == GroupId::new(1)
+                && matches!(&d.body, DeliveryBody::Notice {
+                    event: NoticeEvent::Joined { member, by }, ..
+                } if member.as_str() == "budi" && by.as_str() == "ana")
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.service()
+        .add_member(&ana, GroupId::new(1), &user("budi"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn quitting_an_unknown_group_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    let err = m
+        .service()
+        .quit_group(&ana, GroupId::new(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_group");
+}
+
+#[tokio::test]
+async fn quitting_a_group_you_are_not_in_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "budi"));
+    m.groups.expect_remove_member().returning(|_, _| Ok(false));
+    m.outbound.expect_unsubscribe().never();
+    let err = m
+        .service()
+        .quit_group(&ana, GroupId::new(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_member");
+}
+
+#[tokio::test]
+async fn quitting_unsubscribes_first_then_tells_those_who_stay() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    let mut seq = Sequence::new();
+    m.groups
+        .expect_remove_member()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(true));
+    m.outbound
+        .expect_unsubscribe()
+        .with(eq(GroupId::new(1)), eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.outbound
+        .expect_deliver_to_group()
+        .withf(|_, d| {
+            matches!(&d.body, DeliveryBody::Notice { event: NoticeEvent::Left { member }, .. }
+                if member.as_str() == "ana")
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.service().quit_group(&ana, GroupId::new(1)).await.unwrap();
+}
+
+// --- messages ---
+
+#[tokio::test]
+async fn messaging_an_unknown_user_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana"]);
+    m.outbound.expect_deliver_to_user().never();
+    let service = m.service();
+    let err = service
+        .send_direct(&ana, &user("ghost"), service.message_text("hi").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_user");
+}
+
+#[tokio::test]
+async fn messaging_a_stranger_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(false));
+    m.outbound.expect_deliver_to_user().never();
+    let service = m.service();
+    let err = service
+        .send_direct(&ana, &user("budi"), service.message_text("hi").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_friends");
+}
+
+#[tokio::test]
+async fn a_direct_message_is_stamped_with_the_authenticated_sender() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(true));
+    m.outbound
+        .expect_deliver_to_user()
+        .withf(|to, d| {
+            to.as_str() == "budi"
+                && matches!(&d.body, DeliveryBody::Direct { from, text }
+                    if from.as_str() == "ana" && text.as_str() == "halo")
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = m.service();
+    service
+        .send_direct(&ana, &user("budi"), service.message_text("halo").unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_an_error_not_a_silent_loss() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(true));
+    m.outbound
+        .expect_deliver_to_user()
+        .returning(|_, _| Err(PortError::Unavailable("broker nacked".into())));
+    let service = m.service();
+    let err = service
+        .send_direct(&ana, &user("budi"), service.message_text("halo").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+}
+
+#[tokio::test]
+async fn messaging_an_unknown_group_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    let service = m.service();
+    let err = service
+        .send_group(&ana, GroupId::new(2), service.message_text("hi").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_group");
+}
+
+#[tokio::test]
+async fn messaging_a_group_you_are_not_in_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "budi"));
+    m.groups.expect_is_member().returning(|_, _| Ok(false));
+    m.outbound.expect_deliver_to_group().never();
+    let service = m.service();
+    let err = service
+        .send_group(&ana, GroupId::new(1), service.message_text("hi").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_member");
+}
+
+#[tokio::test]
+async fn a_group_message_names_its_group_and_sender() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "Keluarga", "budi"));
+    m.groups.expect_is_member().returning(|_, _| Ok(true));
+    m.outbound
+        .expect_deliver_to_group()
+        .withf(|g, d| {
+            *g == GroupId::new(1)
+                && matches!(&d.body, DeliveryBody::Group { from, group, text }
+                    if from.as_str() == "ana" && group.name.as_str() == "Keluarga"
+                        && text.as_str() == "halo semua")
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = m.service();
+    service
+        .send_group(
+            &ana,
+            GroupId::new(1),
+            service.message_text("halo semua").unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn messages_over_the_configured_size_are_refused() {
+    let mut m = Mocks::default();
+    m.config = Some(ServiceConfig {
+        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+        max_message_bytes: 4,
+        ..ServiceConfig::default()
+    });
+    let service = m.service();
+    assert!(service.message_text("four").is_ok());
+    assert_eq!(
+        service.message_text("fives").unwrap_err().code(),
+        "message_too_long"
+    );
+}
+
+#[tokio::test]
+async fn restore_routing_makes_channels_before_subscriptions() {
+    let mut m = Mocks::default();
+    m.groups
+        .expect_all_memberships()
+        .returning(|| Ok(vec![(GroupId::new(1), vec![user("ana"), user("budi")])]));
+    let mut seq = Sequence::new();
+    m.outbound
+        .expect_create_group_channel()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));
+    m.outbound
+        .expect_subscribe()
+        .times(2)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    assert_eq!(m.service().restore_routing().await.unwrap(), 1);
+}
