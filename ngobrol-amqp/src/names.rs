@@ -1,0 +1,95 @@
+//! The names of the broker objects of one ngobrol deployment.
+
+use ngobrol_core::{GroupId, Username};
+
+/// The prefix of every broker object of one deployment, `ngobrol` by
+/// default, as the original client expects. Deployments (and test runs)
+/// with different namespaces share a broker without seeing each other.
+///
+/// - request queue: `<ns>`
+/// - a user's mailbox queue: `<ns>_<username>`
+/// - a group's fanout exchange: `<ns>_<group id>`
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Namespace(String);
+
+/// A namespace that cannot be used for broker names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid namespace {0:?}: use 1 to 100 characters of A-Z a-z 0-9 _ . -, not starting with \"amq.\""
+)]
+pub struct InvalidNamespace(pub String);
+
+impl Namespace {
+    /// The namespace of the original protocol.
+    pub const DEFAULT: &'static str = "ngobrol";
+
+    pub fn parse(name: impl Into<String>) -> Result<Self, InvalidNamespace> {
+        let name = name.into();
+        // 100 + '_' + a 64-character username stays well inside AMQP's
+        // 255-byte limit on names; "amq." names are reserved by the broker.
+        let valid = !name.is_empty()
+            && name.len() <= 100
+            && !name.starts_with("amq.")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if valid {
+            Ok(Self(name))
+        } else {
+            Err(InvalidNamespace(name))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The queue every client publishes its requests to.
+    pub fn request_queue(&self) -> String {
+        self.0.clone()
+    }
+
+    /// The queue where a user's replies and deliveries wait.
+    pub fn user_queue(&self, user: &Username) -> String {
+        format!("{}_{}", self.0, user)
+    }
+
+    /// The fanout exchange of a group.
+    pub fn group_exchange(&self, group: GroupId) -> String {
+        format!("{}_{}", self.0, group)
+    }
+}
+
+impl Default for Namespace {
+    fn default() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
+}
+
+impl std::fmt::Display for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_original_layout() {
+        let ns = Namespace::default();
+        let ana = Username::parse("ana").unwrap();
+        assert_eq!(ns.request_queue(), "ngobrol");
+        assert_eq!(ns.user_queue(&ana), "ngobrol_ana");
+        assert_eq!(ns.group_exchange(GroupId::new(42)), "ngobrol_42");
+    }
+
+    #[test]
+    fn namespaces_are_validated() {
+        assert!(Namespace::parse("test-run.1_a").is_ok());
+        for bad in ["", "amq.gen", "with space", "x/y", &"n".repeat(101)] {
+            assert!(Namespace::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

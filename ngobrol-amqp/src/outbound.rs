@@ -1,0 +1,276 @@
+//! The core's outbound port on RabbitMQ: mailboxes are durable queues,
+//! groups are fanout exchanges, deliveries are persistent messages whose
+//! publication the broker confirms.
+
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
+use ngobrol_core::{Delivery, GroupId, Outbound, PortError, Username};
+use tokio::sync::Mutex;
+
+use crate::names::Namespace;
+use crate::wire::DeliveryMessage;
+
+/// AMQP delivery mode 2: the broker writes the message to disk.
+const PERSISTENT: u8 = 2;
+
+/// Properties of every JSON message the server publishes.
+pub(crate) fn json_properties() -> BasicProperties {
+    BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_delivery_mode(PERSISTENT)
+}
+
+/// A channel opened on first use and opened again after the broker closed
+/// it (a failed declaration closes its channel, for example).
+#[derive(Debug)]
+struct LazyChannel {
+    confirms: bool,
+    current: Mutex<Option<Channel>>,
+}
+
+impl LazyChannel {
+    fn new(confirms: bool) -> Self {
+        Self {
+            confirms,
+            current: Mutex::new(None),
+        }
+    }
+
+    async fn get(&self, connection: &Connection) -> Result<Channel, lapin::Error> {
+        let mut current = self.current.lock().await;
+        if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let channel = connection.create_channel().await?;
+        if self.confirms {
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+        }
+        *current = Some(channel.clone());
+        Ok(channel)
+    }
+}
+
+/// The channels of one broker connection.
+#[derive(Debug)]
+struct Link {
+    connection: Arc<Connection>,
+    /// Publishes with publisher confirms: replies and deliveries.
+    publisher: LazyChannel,
+    /// Declares, binds and unbinds.
+    topology: LazyChannel,
+}
+
+/// The outbound port on RabbitMQ.
+///
+/// It outlives broker connections: the server [`attach`](Self::attach)es
+/// each new connection, and calls made while none is attached fail with
+/// [`PortError::Unavailable`].
+#[derive(Debug)]
+pub struct AmqpOutbound {
+    names: Namespace,
+    link: RwLock<Option<Arc<Link>>>,
+}
+
+fn unavailable(error: lapin::Error) -> PortError {
+    PortError::Unavailable(format!("broker: {error}"))
+}
+
+impl AmqpOutbound {
+    pub fn new(names: Namespace) -> Self {
+        Self {
+            names,
+            link: RwLock::new(None),
+        }
+    }
+
+    pub fn names(&self) -> &Namespace {
+        &self.names
+    }
+
+    /// Uses `connection` from now on.
+    pub fn attach(&self, connection: Arc<Connection>) {
+        let link = Arc::new(Link {
+            connection,
+            publisher: LazyChannel::new(true),
+            topology: LazyChannel::new(false),
+        });
+        *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(link);
+    }
+
+    /// Stops using the current connection.
+    pub fn detach(&self) {
+        *self.link.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn link(&self) -> Result<Arc<Link>, PortError> {
+        self.link
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PortError::Unavailable("not connected to the broker".into()))
+    }
+
+    async fn topology(&self) -> Result<Channel, PortError> {
+        let link = self.link()?;
+        link.topology
+            .get(&link.connection)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Publishes `body` and waits for the broker's confirmation.
+    pub(crate) async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+        mandatory: bool,
+    ) -> Result<Confirmation, PortError> {
+        let link = self.link()?;
+        let channel = link
+            .publisher
+            .get(&link.connection)
+            .await
+            .map_err(unavailable)?;
+        let confirmation = channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions {
+                    mandatory,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                properties,
+            )
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        match confirmation {
+            Confirmation::Nack(_) => Err(PortError::Unavailable(
+                "the broker refused the message".into(),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    fn delivery_properties(delivery: &Delivery) -> BasicProperties {
+        let timestamp = delivery
+            .sent_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        json_properties()
+            .with_message_id(delivery.id.to_string().into())
+            .with_timestamp(timestamp)
+    }
+}
+
+#[async_trait]
+impl Outbound for AmqpOutbound {
+    async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
+        // Durable and without arguments: clients may declare the same queue
+        // passively or with these options, and a declaration with other
+        // arguments would fail.
+        self.topology()
+            .await?
+            .queue_declare(
+                self.names.user_queue(user).into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        self.topology()
+            .await?
+            .exchange_declare(
+                self.names.group_exchange(group).into(),
+                ExchangeKind::Fanout,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        self.topology()
+            .await?
+            .queue_bind(
+                self.names.user_queue(user).into(),
+                self.names.group_exchange(group).into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        self.topology()
+            .await?
+            .queue_unbind(
+                self.names.user_queue(user).into(),
+                self.names.group_exchange(group).into(),
+                "".into(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
+        let body = DeliveryMessage::from_delivery(delivery).encode();
+        let queue = self.names.user_queue(user);
+        // Mandatory, so that a mailbox the broker lost (a reset broker) is
+        // noticed: the message comes back, the mailbox is declared again,
+        // and the message is published once more.
+        for attempt in 0..2 {
+            let confirmation = self
+                .publish("", &queue, &body, Self::delivery_properties(delivery), true)
+                .await?;
+            if confirmation.take_message().is_none() {
+                return Ok(());
+            }
+            if attempt == 0 {
+                tracing::warn!(%user, "mailbox missing on the broker; declaring it again");
+                self.ensure_mailbox(user).await?;
+            }
+        }
+        Err(PortError::Unavailable(format!(
+            "the mailbox of {user} does not take messages"
+        )))
+    }
+
+    async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {
+        let body = DeliveryMessage::from_delivery(delivery).encode();
+        self.publish(
+            &self.names.group_exchange(group),
+            "",
+            &body,
+            Self::delivery_properties(delivery),
+            false,
+        )
+        .await
+        .map(drop)
+    }
+}

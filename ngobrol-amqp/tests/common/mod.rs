@@ -1,0 +1,474 @@
+//! Test helpers: a real server on the real broker in a namespace of its
+//! own, and a raw client that speaks the protocol exactly as the original
+//! Java console client does.
+//!
+//! The broker is found at `NGOBROL_TEST_AMQP_URL` (default
+//! `amqp://guest:guest@127.0.0.1:5672/%2f`). When it does not answer, tests
+//! fail with that message; they never skip.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig};
+use ngobrol_core::{ChatService, GroupRepository, PasswordHasher, Ports, ServiceConfig};
+use ngobrol_store::{Store, StoreOptions};
+use serde_json::{Value, json};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn amqp_url() -> String {
+    std::env::var("NGOBROL_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+pub async fn connect() -> Connection {
+    let url = amqp_url();
+    Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap_or_else(|e| {
+            panic!("RabbitMQ at {url} does not answer ({e}); start it or set NGOBROL_TEST_AMQP_URL")
+        })
+}
+
+/// A fresh namespace, unique to one test.
+pub fn fresh_namespace() -> Namespace {
+    Namespace::parse(format!("t{}", uuid::Uuid::new_v4().simple())).unwrap()
+}
+
+/// A server on the real broker with its own namespace and SQLite file.
+pub struct TestServer {
+    pub namespace: Namespace,
+    pub store: Arc<Store>,
+    pub users: Arc<Mutex<Vec<String>>>,
+    server_config: ServerConfig,
+    service_config: ServiceConfig,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(ServerConfig::default(), ServiceConfig::default()).await
+    }
+
+    pub async fn start_with(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            Store::open(
+                dir.path().join("ngobrol.sqlite3").to_str().unwrap(),
+                &StoreOptions::default(),
+            )
+            .unwrap(),
+        );
+        let server_config = ServerConfig {
+            amqp_url: amqp_url(),
+            namespace: fresh_namespace(),
+            ..server_config
+        };
+        let service_config = ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            ..service_config
+        };
+        let mut server = Self {
+            namespace: server_config.namespace.clone(),
+            store,
+            users: Arc::new(Mutex::new(Vec::new())),
+            server_config,
+            service_config,
+            shutdown: None,
+            task: None,
+            _dir: dir,
+        };
+        server.launch().await;
+        server
+    }
+
+    async fn launch(&mut self) {
+        // Fail loudly, with the reason, when the broker is missing.
+        connect().await.close(200, "probe".into()).await.ok();
+        let outbound = Arc::new(AmqpOutbound::new(self.namespace.clone()));
+        let ports = Ports::new(self.store.clone(), outbound.clone());
+        let chat = ChatService::new(ports, self.service_config.clone()).unwrap();
+        let server = Server::new(chat, outbound, self.server_config.clone());
+        let mut ready = server.ready();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tokio::time::timeout(WAIT, ready.wait_for(|r| *r))
+            .await
+            .expect("the server did not become ready")
+            .unwrap();
+        self.shutdown = Some(tx);
+        self.task = Some(task);
+    }
+
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("the server did not stop")
+                .unwrap();
+        }
+    }
+
+    /// Stops the server and starts a new one on the same store and
+    /// namespace, as after a process restart.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.launch().await;
+    }
+
+    /// A new client of this server, as the original client connects.
+    pub async fn client(&self) -> RawClient {
+        RawClient::connect(self.namespace.clone(), self.users.clone()).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Remove this test's queues and exchanges from the shared broker.
+        let ns = self.namespace.clone();
+        let users = self.users.lock().unwrap().clone();
+        let store = self.store.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let groups = store.all_memberships().await.unwrap_or_default();
+                let conn = connect().await;
+                let ch = conn.create_channel().await.unwrap();
+                let mut queues = vec![ns.request_queue()];
+                queues.extend(users.iter().map(|u| format!("{ns}_{u}")));
+                for q in queues {
+                    let _ = ch
+                        .queue_delete(q.into(), QueueDeleteOptions::default())
+                        .await;
+                }
+                for (id, _) in groups {
+                    let _ = ch
+                        .exchange_delete(
+                            ns.group_exchange(id).into(),
+                            ExchangeDeleteOptions::default(),
+                        )
+                        .await;
+                }
+                let _ = conn.close(200, "cleanup".into()).await;
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// A client that does what the original console client does: a
+/// server-named exclusive queue for the register and login replies,
+/// requests published to `<ns>` (declared before every publish, durable,
+/// no arguments), and the user's own queue consumed after login.
+pub struct RawClient {
+    pub namespace: Namespace,
+    pub connection: Connection,
+    pub channel: Channel,
+    pub reply_queue: String,
+    replies: Consumer,
+    mailbox: Option<Consumer>,
+    pending: VecDeque<Value>,
+    pub username: Option<String>,
+    pub token: Option<String>,
+    users: Arc<Mutex<Vec<String>>>,
+}
+
+impl RawClient {
+    pub async fn connect(namespace: Namespace, users: Arc<Mutex<Vec<String>>>) -> Self {
+        let connection = connect().await;
+        let channel = connection.create_channel().await.unwrap();
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let reply_queue = queue.name().as_str().to_owned();
+        let replies = channel
+            .basic_consume(
+                reply_queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Self {
+            namespace,
+            connection,
+            channel,
+            reply_queue,
+            replies,
+            mailbox: None,
+            pending: VecDeque::new(),
+            username: None,
+            token: None,
+            users,
+        }
+    }
+
+    /// Disconnects, as a client that quits.
+    pub async fn close(self) {
+        let _ = self.connection.close(200, "bye".into()).await;
+    }
+
+    /// Publishes raw bytes to the request queue.
+    pub async fn publish_bytes(&self, body: &[u8], properties: BasicProperties) {
+        let queue = self.namespace.request_queue();
+        self.channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        self.channel
+            .basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn publish(&self, request: &Value) {
+        self.publish_bytes(
+            &serde_json::to_vec(request).unwrap(),
+            BasicProperties::default(),
+        )
+        .await;
+    }
+
+    /// The next message on the client's own reply queue.
+    pub async fn next_reply(&mut self) -> Value {
+        next_json(&mut self.replies).await
+    }
+
+    pub async fn register(&mut self, username: &str, password: &str) -> Value {
+        self.users.lock().unwrap().push(username.to_owned());
+        self.publish(&json!({
+            "method": "register",
+            "username": username,
+            "password": password,
+            "queue_name": self.reply_queue,
+        }))
+        .await;
+        self.next_reply().await
+    }
+
+    /// Logs in; on success, consumes the user's queue from then on.
+    pub async fn login(&mut self, username: &str, password: &str) -> Value {
+        self.publish(&json!({
+            "method": "login",
+            "username": username,
+            "password": password,
+            "queue_name": self.reply_queue,
+        }))
+        .await;
+        let reply = self.next_reply().await;
+        if reply["status"] == "ok" {
+            self.username = Some(username.to_owned());
+            self.token = Some(reply["token"].as_str().unwrap().to_owned());
+            let queue = format!("{}_{}", self.namespace, username);
+            let consumer = self
+                .channel
+                .basic_consume(
+                    queue.into(),
+                    "".into(),
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            self.mailbox = Some(consumer);
+        }
+        reply
+    }
+
+    /// Registers and logs in, asserting both succeed.
+    pub async fn sign_up(&mut self, username: &str) {
+        let reply = self.register(username, "rahasia").await;
+        assert_eq!(reply["status"], "ok", "{reply}");
+        let reply = self.login(username, "rahasia").await;
+        assert_eq!(reply["status"], "ok", "{reply}");
+    }
+
+    pub fn user(&self) -> &str {
+        self.username.as_deref().expect("logged in")
+    }
+
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("logged in")
+    }
+
+    /// The next message in the user's queue, strictly in arrival order.
+    pub async fn recv(&mut self) -> Value {
+        if let Some(v) = self.pending.pop_front() {
+            return v;
+        }
+        next_json(self.mailbox.as_mut().expect("logged in")).await
+    }
+
+    /// Whether a message arrives in the user's queue within `wait`.
+    pub async fn recv_within(&mut self, wait: Duration) -> Option<Value> {
+        if let Some(v) = self.pending.pop_front() {
+            return Some(v);
+        }
+        let mailbox = self.mailbox.as_mut().expect("logged in");
+        match tokio::time::timeout(wait, mailbox.next()).await {
+            Ok(Some(Ok(d))) => Some(serde_json::from_slice(&d.data).unwrap()),
+            _ => None,
+        }
+    }
+
+    /// Sends `request` and returns its reply from the user's queue; other
+    /// messages that arrive first are kept for [`recv`](Self::recv).
+    pub async fn call(&mut self, request: Value) -> Value {
+        let expected = format!("{}_reply", request["method"].as_str().unwrap());
+        self.publish(&request).await;
+        let mailbox = self.mailbox.as_mut().expect("logged in");
+        loop {
+            let message = next_json(mailbox).await;
+            if message["method"] == expected.as_str() {
+                return message;
+            }
+            self.pending.push_back(message);
+        }
+    }
+
+    pub async fn add_friend(&mut self, friend: &str) -> Value {
+        let request = json!({
+            "method": "add_friend",
+            "username_from": self.user(),
+            "username_to": friend,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+
+    pub async fn send_client(&mut self, to: &str, message: &str) -> Value {
+        let request = json!({
+            "method": "send_client",
+            "username_from": self.user(),
+            "username_to": to,
+            "message": message,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+
+    pub async fn create_group(&mut self, name: &str) -> Value {
+        let request = json!({
+            "method": "create_group",
+            "username": self.user(),
+            "group_name": name,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+
+    pub async fn add_member(&mut self, group_id: i64, member: &str) -> Value {
+        let request = json!({
+            "method": "add_member_to_group",
+            "username_adder": self.user(),
+            "username_to_add": member,
+            "group_id": group_id,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+
+    pub async fn quit_group(&mut self, group_id: i64) -> Value {
+        let request = json!({
+            "method": "quit_from_group",
+            "username": self.user(),
+            "group_id": group_id,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+
+    pub async fn send_group(&mut self, group_id: i64, message: &str) -> Value {
+        let request = json!({
+            "method": "send_group",
+            "username_from": self.user(),
+            "group_id_to": group_id,
+            "message": message,
+            "token": self.token(),
+        });
+        self.call(request).await
+    }
+}
+
+async fn next_json(consumer: &mut Consumer) -> Value {
+    let delivery = tokio::time::timeout(WAIT, consumer.next())
+        .await
+        .expect("no message within the wait")
+        .expect("consumer ended")
+        .expect("delivery failed");
+    serde_json::from_slice(&delivery.data).expect("the server sent invalid JSON")
+}
+
+/// Asserts an error reply with `code`, in the shape every error reply has.
+#[track_caller]
+pub fn assert_error(reply: &Value, method: &str, code: &str) {
+    assert_eq!(reply["method"], format!("{method}_reply"), "{reply}");
+    assert_eq!(reply["status"], "error", "{reply}");
+    assert_eq!(reply["code"], code, "{reply}");
+    assert!(
+        reply["description"].as_str().is_some_and(|d| !d.is_empty()),
+        "{reply}"
+    );
+}
+
+#[track_caller]
+pub fn assert_ok(reply: &Value, method: &str) {
+    assert_eq!(reply["method"], format!("{method}_reply"), "{reply}");
+    assert_eq!(reply["status"], "ok", "{reply}");
+    assert!(reply.get("code").is_none(), "{reply}");
+}
