@@ -13,7 +13,7 @@
 //!    leaves it unacknowledged, and the broker delivers it again.
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,11 +240,7 @@ impl Server {
                     Some(Ok(delivery)) => {
                         let job = Job::new(delivery, self.config.max_body_bytes);
                         let lane = match job.lane_key() {
-                            Some(key) => {
-                                let mut h = hasher.build_hasher();
-                                key.hash(&mut h);
-                                (h.finish() % lanes as u64) as usize
-                            }
+                            Some(key) => (hasher.hash_one(key) % lanes as u64) as usize,
                             None => (job.delivery.delivery_tag % lanes as u64) as usize,
                         };
                         if senders[lane].send(job).await.is_err() {
@@ -282,13 +278,13 @@ impl Server {
 /// One request as delivered, decoded once.
 struct Job {
     delivery: AmqpDelivery,
-    decoded: Result<Envelope, DecodeError>,
+    decoded: Result<Envelope, Box<DecodeError>>,
 }
 
 impl Job {
     fn new(delivery: AmqpDelivery, max_body_bytes: usize) -> Self {
         let decoded = if delivery.data.len() > max_body_bytes {
-            Err(oversized(&delivery.data, max_body_bytes))
+            Err(Box::new(oversized(&delivery.data, max_body_bytes)))
         } else {
             decode_request(&delivery.data)
         };

@@ -209,21 +209,23 @@ const KNOWN_METHODS: [&str; 10] = [
 ];
 
 /// Decodes one request body.
-pub fn decode_request(body: &[u8]) -> Result<Envelope, DecodeError> {
+/// The error is boxed: it is the rare path, and keeps the result small.
+pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::new("bad_request", format!("the body is not valid JSON: {e}")))?;
+        .map_err(|e| DecodeError::new("bad_request", format!("the body is not valid JSON: {e}")))
+        .map_err(Box::new)?;
     let Value::Object(mut object) = value else {
-        return Err(DecodeError::new(
+        return Err(Box::new(DecodeError::new(
             "bad_request",
             "the body must be a JSON object",
-        ));
+        )));
     };
     let request_id = object
         .remove("request_id")
         .filter(|id| id.is_string() || id.is_number());
     let fail = |object: &Map<String, Value>, method: Option<&str>, code, description: String| {
         let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
-        DecodeError {
+        Box::new(DecodeError {
             method: method.map(str::to_owned),
             code,
             description,
@@ -233,7 +235,7 @@ pub fn decode_request(body: &[u8]) -> Result<Envelope, DecodeError> {
                 .iter()
                 .find_map(|key| text(key)),
             token: text("token"),
-        }
+        })
     };
     let method = match object.get("method") {
         Some(Value::String(method)) => method.clone(),

@@ -17,28 +17,54 @@ fn cases(token: &str) -> Vec<(Vec<u8>, &'static str, &'static str)> {
     let body = |v: Value| serde_json::to_vec(&v).unwrap();
     vec![
         (b"not json at all".to_vec(), "error", "bad_request"),
-        (b"{\"method\": \"register\", ".to_vec(), "error", "bad_request"),
+        (
+            b"{\"method\": \"register\", ".to_vec(),
+            "error",
+            "bad_request",
+        ),
         (b"[1, 2, 3]".to_vec(), "error", "bad_request"),
         (b"\"register\"".to_vec(), "error", "bad_request"),
         (body(json!({"username": "ana"})), "error", "bad_request"),
         (body(json!({"method": 5})), "error", "bad_request"),
         (body(json!({"method": null})), "error", "bad_request"),
-        (body(json!({"method": "fly"})), "fly_reply", "unknown_method"),
-        (body(json!({"method": "x".repeat(500)})), "error", "unknown_method"),
-        (body(json!({"method": "register", "username": "x"})), "register_reply", "bad_request"),
-        (body(json!({"method": "register", "username": 7, "password": "p"})), "register_reply", "bad_request"),
         (
-            body(json!({"method": "quit_from_group", "username": "ana", "group_id": "1", "token": token})),
+            body(json!({"method": "fly"})),
+            "fly_reply",
+            "unknown_method",
+        ),
+        (
+            body(json!({"method": "x".repeat(500)})),
+            "error",
+            "unknown_method",
+        ),
+        (
+            body(json!({"method": "register", "username": "x"})),
+            "register_reply",
+            "bad_request",
+        ),
+        (
+            body(json!({"method": "register", "username": 7, "password": "p"})),
+            "register_reply",
+            "bad_request",
+        ),
+        (
+            body(
+                json!({"method": "quit_from_group", "username": "ana", "group_id": "1", "token": token}),
+            ),
             "quit_from_group_reply",
             "bad_request",
         ),
         (
-            body(json!({"method": "send_group", "username_from": "ana", "group_id_to": 1.5, "message": "m", "token": token})),
+            body(
+                json!({"method": "send_group", "username_from": "ana", "group_id_to": 1.5, "message": "m", "token": token}),
+            ),
             "send_group_reply",
             "bad_request",
         ),
         (
-            body(json!({"method": "send_client", "username_from": "ana", "username_to": "budi", "token": token})),
+            body(
+                json!({"method": "send_client", "username_from": "ana", "username_to": "budi", "token": token}),
+            ),
             "send_client_reply",
             "bad_request",
         ),
@@ -53,7 +79,9 @@ fn cases(token: &str) -> Vec<(Vec<u8>, &'static str, &'static str)> {
             "invalid_username",
         ),
         (
-            body(json!({"method": "register", "username": "'; DROP TABLE users; --", "password": "p"})),
+            body(
+                json!({"method": "register", "username": "'; DROP TABLE users; --", "password": "p"}),
+            ),
             "register_reply",
             "invalid_username",
         ),
@@ -68,19 +96,25 @@ fn cases(token: &str) -> Vec<(Vec<u8>, &'static str, &'static str)> {
             "reserved_username",
         ),
         (
-            body(json!({"method": "create_group", "username": "ana", "group_name": "", "token": token})),
+            body(
+                json!({"method": "create_group", "username": "ana", "group_name": "", "token": token}),
+            ),
             "create_group_reply",
             "invalid_group_name",
         ),
         (
-            body(json!({"method": "send_client", "username_from": "ana", "username_to": "ana",
-                        "message": "m".repeat(70_000), "token": token})),
+            body(
+                json!({"method": "send_client", "username_from": "ana", "username_to": "ana",
+                        "message": "m".repeat(70_000), "token": token}),
+            ),
             "send_client_reply",
             "message_too_long",
         ),
         (
-            body(json!({"method": "send_client", "username_from": "ana", "username_to": "ana",
-                        "message": "m".repeat(600_000), "token": token})),
+            body(
+                json!({"method": "send_client", "username_from": "ana", "username_to": "ana",
+                        "message": "m".repeat(600_000), "token": token}),
+            ),
             "send_client_reply",
             "payload_too_large",
         ),
@@ -147,7 +181,10 @@ async fn without_reply_to_errors_go_where_the_original_protocol_sends_replies() 
         .call(json!({"method": "get_group", "username": "ana", "token": ana.token()}))
         .await;
     assert_ok(&reply, "get_group");
-    assert_eq!(ana.recv_within(std::time::Duration::from_millis(300)).await, None);
+    assert_eq!(
+        ana.recv_within(std::time::Duration::from_millis(300)).await,
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +221,11 @@ async fn reply_to_correlation_id_and_request_id_are_honoured() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        delivery.properties.correlation_id().as_ref().map(|c| c.as_str()),
+        delivery
+            .properties
+            .correlation_id()
+            .as_ref()
+            .map(|c| c.as_str()),
         Some("corr-1")
     );
     let reply: Value = serde_json::from_slice(&delivery.data).unwrap();

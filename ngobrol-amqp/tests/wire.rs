@@ -4,9 +4,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use ngobrol_amqp::wire::{
-    DeliveryMessage, Reply, Request, Status, decode_request,
-};
+use ngobrol_amqp::wire::{DeliveryMessage, Reply, Request, Status, decode_request};
 use ngobrol_core::{
     ChatError, Delivery, DeliveryBody, GroupId, GroupName, GroupRef, MessageId, MessageText,
     NoticeEvent, Username,
@@ -40,7 +38,11 @@ fn every_request_of_the_original_readme_decodes() {
         assert_eq!(request.acting_user(), "ana", "{body}");
         // Serialized again, a request is the same JSON object.
         let again = serde_json::to_value(&request).unwrap();
-        assert_eq!(again, serde_json::from_str::<Value>(body).unwrap(), "{body}");
+        assert_eq!(
+            again,
+            serde_json::from_str::<Value>(body).unwrap(),
+            "{body}"
+        );
     }
 }
 
@@ -106,12 +108,17 @@ fn replies_have_the_original_fields() {
     assert_eq!(error["code"], "invalid_credentials");
     assert_eq!(error["token"], "");
 
-    let error = serde_json::to_value(Reply::from_error("get_friend", &ChatError::InvalidToken)).unwrap();
+    let error =
+        serde_json::to_value(Reply::from_error("get_friend", &ChatError::InvalidToken)).unwrap();
     assert_eq!(error["usernames"], json!([]));
-    let error = serde_json::to_value(Reply::from_error("get_group", &ChatError::InvalidToken)).unwrap();
+    let error =
+        serde_json::to_value(Reply::from_error("get_group", &ChatError::InvalidToken)).unwrap();
     assert_eq!(error["groups"], json!([]));
 
-    let internal = Reply::from_error("add_friend", &ChatError::Internal("db password is x".into()));
+    let internal = Reply::from_error(
+        "add_friend",
+        &ChatError::Internal("db password is x".into()),
+    );
     assert!(!internal.description.contains("password"));
 }
 

@@ -178,13 +178,15 @@ async fn register_refuses_the_reserved_notice_sender() {
 
 #[tokio::test]
 async fn register_enforces_password_length_limits() {
-    let mut m = Mocks::default();
-    m.config = Some(ServiceConfig {
-        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-        min_password_chars: 8,
-        max_password_bytes: 16,
-        ..ServiceConfig::default()
-    });
+    let m = Mocks {
+        config: Some(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            min_password_chars: 8,
+            max_password_bytes: 16,
+            ..ServiceConfig::default()
+        }),
+        ..Mocks::default()
+    };
     let service = m.service();
     for password in ["short", &"x".repeat(17)] {
         let err = service
@@ -701,12 +703,14 @@ async fn a_group_message_names_its_group_and_sender() {
 
 #[tokio::test]
 async fn messages_over_the_configured_size_are_refused() {
-    let mut m = Mocks::default();
-    m.config = Some(ServiceConfig {
-        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-        max_message_bytes: 4,
-        ..ServiceConfig::default()
-    });
+    let m = Mocks {
+        config: Some(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            max_message_bytes: 4,
+            ..ServiceConfig::default()
+        }),
+        ..Mocks::default()
+    };
     let service = m.service();
     assert!(service.message_text("four").is_ok());
     assert_eq!(

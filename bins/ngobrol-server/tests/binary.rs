@@ -1,0 +1,166 @@
+//! The real `ngobrol-server` binary: it starts from flags and environment,
+//! serves a client, keeps secrets out of its logs, and stops cleanly on
+//! SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use serde_json::{Value, json};
+
+fn amqp_url() -> String {
+    std::env::var("NGOBROL_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_and_stops_on_sigterm() {
+    let url = amqp_url();
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap_or_else(|e| panic!("RabbitMQ at {url} does not answer ({e})"));
+    let ch = conn.create_channel().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+    let child = Command::new(env!("CARGO_BIN_EXE_ngobrol-server"))
+        .env("NGOBROL_AMQP_URL", &url)
+        .env("NGOBROL_DATABASE_URL", dir.path().join("db.sqlite3"))
+        .env("NGOBROL_PBKDF2_ITERATIONS", "1000")
+        .arg("--namespace")
+        .arg(&namespace)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Running(child);
+
+    // Ready once it consumes its request queue.
+    let started = Instant::now();
+    loop {
+        let queue = ch
+            .queue_declare(
+                namespace.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        if queue.consumer_count() > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never consumed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let reply_queue = ch
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut replies = ch
+        .basic_consume(
+            reply_queue.name().clone(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let request = json!({"method": "register", "username": "ana", "password": "guest",
+                         "queue_name": reply_queue.name().as_str()});
+    ch.basic_publish(
+        "".into(),
+        namespace.as_str().into(),
+        BasicPublishOptions::default(),
+        &serde_json::to_vec(&request).unwrap(),
+        BasicProperties::default(),
+    )
+    .await
+    .unwrap();
+    let delivery = tokio::time::timeout(Duration::from_secs(10), replies.next())
+        .await
+        .expect("a reply")
+        .unwrap()
+        .unwrap();
+    let reply: Value = serde_json::from_slice(&delivery.data).unwrap();
+    assert_eq!(reply["status"], "ok", "{reply}");
+
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+
+    let mut logs = String::new();
+    use std::io::Read;
+    server
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    server
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("serving requests"), "{logs}");
+    assert!(logs.contains("stopped"), "{logs}");
+    assert!(
+        !logs.contains("guest@"),
+        "the broker password leaked into the logs:\n{logs}"
+    );
+
+    for queue in [namespace.clone(), format!("{namespace}_ana")] {
+        let _ = ch
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+    }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Makes sure the services ngobrol needs are running on this machine,
+# installing them with apt-get when they are absent.
+#
+#   scripts/ensure-services.sh rabbitmq            # the broker only
+#   scripts/ensure-services.sh rabbitmq postgres   # and PostgreSQL (for tests)
+#
+# Only loopback addresses are used. A service that is already listening is
+# left alone.
+set -euo pipefail
+
+log() { printf 'ensure-services: %s\n' "$*" >&2; }
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 name=$2 seconds=${3:-90}
+  for _ in $(seq "$seconds"); do
+    listening "$port" && return 0
+    sleep 1
+  done
+  log "$name did not start listening on 127.0.0.1:$port within ${seconds}s"
+  return 1
+}
+
+apt_updated=false
+apt_install() {
+  if ! $apt_updated; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=true
+  fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_rabbitmq() {
+  if listening 5672; then return 0; fi
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    apt_install rabbitmq-server
+    # The package may start a node through its init scripts.
+    listening 5672 && return 0
+  fi
+  log "starting RabbitMQ"
+  rabbitmq-server -detached
+  wait_for_port 5672 RabbitMQ
+  rabbitmqctl await_startup >/dev/null 2>&1 || true
+}
+
+ensure_postgres() {
+  if listening 5432; then return 0; fi
+  local installed_here=false
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+    installed_here=true
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  if $installed_here; then
+    # A fresh cluster asks for passwords over TCP; the tests connect to
+    # 127.0.0.1 as postgres without one, so trust loopback connections.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  wait_for_port 5432 PostgreSQL
+  if ! psql "postgres://postgres@127.0.0.1:5432/postgres" -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+    psql "postgres://postgres@127.0.0.1:5432/postgres" -qc "CREATE DATABASE test"
+  fi
+}
+
+[ $# -gt 0 ] || set -- rabbitmq
+for service in "$@"; do
+  case "$service" in
+    rabbitmq) ensure_rabbitmq ;;
+    postgres) ensure_postgres ;;
+    *) log "unknown service $service"; exit 2 ;;
+  esac
+done

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests, the store against SQLite and
+# PostgreSQL, the server over the real RabbitMQ, and the examples. Starts
+# (or installs) RabbitMQ and PostgreSQL first when they are not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-services.sh rabbitmq postgres
+
+# Test namespaces are t<32 hex digits>; should a test die before its
+# clean-up, the broker drops its idle queues after an hour.
+rabbitmqctl set_policy --apply-to queues ngobrol-test-leftovers \
+  '^t[0-9a-f]{32}($|_)' '{"expires": 3600000}' >/dev/null 2>&1 || true
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+
+examples=0
+for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^ngobrol'); do
+  echo "example $example:"
+  cargo run --quiet --locked -p ngobrol-examples --example "$example"
+  examples=$((examples + 1))
+done
+
+read -r passed failed < <(awk '/^test result:/ {
+  for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
+} END { print p + 0, f + 0 }' "$log")
+echo "ngobrol: $((passed + examples)) passed, $failed failed"
