@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod names;
 pub mod outbound;
 pub mod server;

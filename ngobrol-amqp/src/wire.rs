@@ -423,10 +423,13 @@ pub struct DeliveryMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name_to: Option<String>,
     pub message: String,
-    /// Extension: unique per delivery.
-    pub message_id: String,
+    /// Extension: unique per delivery. Always sent by ngobrol; absent from
+    /// the original server's deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
     /// Extension: when the server accepted the message, RFC 3339 UTC.
-    pub sent_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
     /// Extension: true for a notice from the server (a member joined or
     /// left), whose `username_from` is the reserved name `admin`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -435,8 +438,8 @@ pub struct DeliveryMessage {
 
 impl DeliveryMessage {
     pub fn from_delivery(delivery: &Delivery) -> Self {
-        let message_id = delivery.id.to_string();
-        let sent_at = humantime::format_rfc3339_millis(delivery.sent_at).to_string();
+        let message_id = Some(delivery.id.to_string());
+        let sent_at = Some(humantime::format_rfc3339_millis(delivery.sent_at).to_string());
         match &delivery.body {
             DeliveryBody::Direct { from, text } => Self {
                 method: "send_client".into(),

@@ -1,0 +1,595 @@
+//! A typed async client for any server that speaks the ngobrol protocol.
+//!
+//! ```no_run
+//! use ngobrol_amqp::client::{Client, ClientOptions, Event};
+//!
+//! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
+//! let client = Client::connect(ClientOptions::default()).await?;
+//! client.register("ana", "rahasia").await?;
+//! let (ana, mut events) = client.login("ana", "rahasia").await?;
+//! ana.add_friend("budi").await?;
+//! ana.send_direct("budi", "halo!").await?;
+//! while let Some(event) = events.recv().await {
+//!     if let Event::Direct(message) = event {
+//!         println!("{}: {}", message.from, message.text);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Only [`Client::register`] and [`Client::login`] can be called before
+//! logging in; everything that needs a token is a method of the
+//! [`Session`] that `login` returns, so it cannot be called too early.
+//!
+//! Every request carries a `request_id` and the AMQP `reply_to` and
+//! `correlation_id` properties, so many requests can be in flight at once
+//! and each reply finds its caller. A server that ignores them (the
+//! original Java server) answers in the user's queue without an id; such
+//! replies are matched to the oldest request waiting for that reply method,
+//! which is right because that server answers each user in order. Every
+//! wait ends after [`ClientOptions::timeout`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::names::Namespace;
+use crate::wire::{
+    AddFriend, AddMemberToGroup, CreateGroup, DeliveryMessage, GetFriend, GetGroup, GroupEntry,
+    Login, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup, Status,
+};
+
+/// Where and how a [`Client`] connects.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// The broker, as an AMQP URI.
+    pub amqp_url: String,
+    pub namespace: Namespace,
+    /// How long a request waits for its reply.
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            amqp_url: std::env::var("NGOBROL_AMQP_URL")
+                .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
+            namespace: Namespace::default(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("amqp_url", &crate::redact_url(&self.amqp_url))
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused the request; `code` is its machine-readable
+    /// reason (see the protocol's error codes), empty when a server sent
+    /// none.
+    #[error("{description} ({code})")]
+    Refused { code: String, description: String },
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the client is disconnected")]
+    Disconnected,
+}
+
+impl ClientError {
+    /// The server's error code, for a refused request.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A message from one user to the session's user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectMessage {
+    pub from: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// A message to a group the session's user is in (their own included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMessage {
+    pub from: String,
+    pub group_id: i64,
+    pub group_name: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// A notice from the server to a group: someone joined or left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupNotice {
+    pub group_id: i64,
+    pub group_name: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// Something that arrived for the session's user, apart from replies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Direct(DirectMessage),
+    Group(GroupMessage),
+    Notice(GroupNotice),
+}
+
+impl Event {
+    fn from_wire(message: DeliveryMessage) -> Option<Self> {
+        let DeliveryMessage {
+            method,
+            username_from,
+            group_id_to,
+            group_name_to,
+            message,
+            message_id,
+            sent_at,
+            notice,
+        } = message;
+        match (method.as_str(), group_id_to) {
+            ("send_client", _) => Some(Event::Direct(DirectMessage {
+                from: username_from,
+                text: message,
+                message_id,
+                sent_at,
+            })),
+            // The original server marks notices only by their sender.
+            ("send_group", Some(group_id)) if notice || username_from == "admin" => {
+                Some(Event::Notice(GroupNotice {
+                    group_id,
+                    group_name: group_name_to.unwrap_or_default(),
+                    text: message,
+                    message_id,
+                    sent_at,
+                }))
+            }
+            ("send_group", Some(group_id)) => Some(Event::Group(GroupMessage {
+                from: username_from,
+                group_id,
+                group_name: group_name_to.unwrap_or_default(),
+                text: message,
+                message_id,
+                sent_at,
+            })),
+            _ => None,
+        }
+    }
+}
+
+/// The incoming events of a [`Session`], in arrival order.
+#[derive(Debug)]
+pub struct Events {
+    receiver: mpsc::Receiver<Event>,
+}
+
+impl Events {
+    /// The next event; `None` once the session's connection is gone.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.receiver.recv().await
+    }
+
+    /// The next event if one arrives within `wait`.
+    pub async fn recv_timeout(&mut self, wait: Duration) -> Option<Event> {
+        tokio::time::timeout(wait, self.receiver.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    by_id: HashMap<String, (String, oneshot::Sender<Reply>)>,
+    /// Request ids in the order sent, for replies that carry no id.
+    order: VecDeque<String>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    channel: Channel,
+    namespace: Namespace,
+    reply_queue: String,
+    timeout: Duration,
+    waiting: Mutex<Waiting>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands a reply to the request waiting for it. Returns it back when
+    /// no request waits for it.
+    fn complete(&self, reply: Reply) -> Option<Reply> {
+        let mut waiting = self.waiting();
+        let id = reply
+            .request_id
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|id| waiting.by_id.contains_key(*id))
+            .map(str::to_owned)
+            .or_else(|| {
+                let by_id = &waiting.by_id;
+                waiting
+                    .order
+                    .iter()
+                    .find(|id| {
+                        by_id
+                            .get(*id)
+                            .is_some_and(|(method, _)| *method == reply.method)
+                    })
+                    .cloned()
+            });
+        let Some(id) = id else {
+            return Some(reply);
+        };
+        waiting.order.retain(|i| *i != id);
+        let (_, sender) = waiting.by_id.remove(&id)?;
+        let _ = sender.send(reply);
+        None
+    }
+
+    fn forget(&self, id: &str) {
+        let mut waiting = self.waiting();
+        waiting.by_id.remove(id);
+        waiting.order.retain(|i| i != id);
+    }
+
+    async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+        let id = format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let reply_method = format!("{}_reply", request.method());
+        let mut body = serde_json::to_value(&request).expect("requests serialize");
+        body["request_id"] = Value::String(id.clone());
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut waiting = self.waiting();
+            waiting.by_id.insert(id.clone(), (reply_method, sender));
+            waiting.order.push_back(id.clone());
+        }
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_reply_to(self.reply_queue.as_str().into())
+            .with_correlation_id(id.as_str().into());
+        let published = self
+            .channel
+            .basic_publish(
+                "".into(),
+                self.namespace.request_queue().into(),
+                BasicPublishOptions::default(),
+                &serde_json::to_vec(&body).expect("JSON values serialize"),
+                properties,
+            )
+            .await;
+        if let Err(e) = published {
+            self.forget(&id);
+            return Err(e.into());
+        }
+        match tokio::time::timeout(self.timeout, receiver).await {
+            Ok(Ok(reply)) if reply.status == Status::Ok => Ok(reply),
+            Ok(Ok(reply)) => Err(ClientError::Refused {
+                code: reply.code.unwrap_or_default(),
+                description: reply.description,
+            }),
+            Ok(Err(_)) => Err(ClientError::Disconnected),
+            Err(_) => {
+                self.forget(&id);
+                Err(ClientError::Timeout(self.timeout))
+            }
+        }
+    }
+}
+
+/// A connection to an ngobrol server, not yet logged in.
+#[derive(Debug)]
+pub struct Client {
+    shared: Arc<Shared>,
+    connection: Arc<Connection>,
+}
+
+impl Client {
+    /// Connects to the broker and prepares a private reply queue.
+    pub async fn connect(options: ClientOptions) -> Result<Self, ClientError> {
+        let connection =
+            Connection::connect(&options.amqp_url, ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        // As the original client does: the request queue exists whether or
+        // not a server has started yet, so requests wait for it.
+        channel
+            .queue_declare(
+                options.namespace.request_queue().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        let reply_queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let reply_queue = reply_queue.name().as_str().to_owned();
+        let replies = channel
+            .basic_consume(
+                reply_queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..BasicConsumeOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let shared = Arc::new(Shared {
+            channel,
+            namespace: options.namespace,
+            reply_queue,
+            timeout: options.timeout,
+            waiting: Mutex::default(),
+            next_id: AtomicU64::new(1),
+        });
+        tokio::spawn(route_replies(shared.clone(), replies));
+        Ok(Self {
+            shared,
+            connection: Arc::new(connection),
+        })
+    }
+
+    /// Registers a new user.
+    pub async fn register(&self, username: &str, password: &str) -> Result<(), ClientError> {
+        let request = Request::Register(Register {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            queue_name: Some(self.shared.reply_queue.clone()),
+        });
+        self.shared.call(request).await.map(drop)
+    }
+
+    /// Logs in, and starts receiving the user's messages.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Session, Events), ClientError> {
+        let request = Request::Login(Login {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            queue_name: Some(self.shared.reply_queue.clone()),
+        });
+        let reply = self.shared.call(request).await?;
+        let token = reply.token.unwrap_or_default();
+        let mailbox = self
+            .shared
+            .channel
+            .basic_consume(
+                format!("{}_{}", self.shared.namespace, username).into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let (sender, receiver) = mpsc::channel(1024);
+        tokio::spawn(route_mailbox(self.shared.clone(), mailbox, sender));
+        let session = Session {
+            shared: self.shared.clone(),
+            _connection: self.connection.clone(),
+            username: username.to_owned(),
+            token,
+        };
+        Ok((session, Events { receiver }))
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) -> Result<(), ClientError> {
+        self.connection.close(200, "bye".into()).await?;
+        Ok(())
+    }
+}
+
+async fn route_replies(shared: Arc<Shared>, mut replies: Consumer) {
+    while let Some(Ok(delivery)) = replies.next().await {
+        match serde_json::from_slice::<Reply>(&delivery.data) {
+            Ok(reply) => {
+                if let Some(reply) = shared.complete(reply) {
+                    tracing::debug!(method = %reply.method, "a reply nobody waits for");
+                }
+            }
+            Err(e) => tracing::warn!("an unreadable reply: {e}"),
+        }
+    }
+    // Fail every waiting request at once rather than by time-out.
+    shared.waiting().by_id.clear();
+}
+
+async fn route_mailbox(shared: Arc<Shared>, mut mailbox: Consumer, events: mpsc::Sender<Event>) {
+    while let Some(Ok(delivery)) = mailbox.next().await {
+        let message: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
+        let is_reply = message["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"));
+        if is_reply {
+            match serde_json::from_value::<Reply>(message) {
+                Ok(reply) => {
+                    let _ = shared.complete(reply);
+                }
+                Err(e) => tracing::warn!("an unreadable reply: {e}"),
+            }
+        } else {
+            match serde_json::from_value::<DeliveryMessage>(message)
+                .ok()
+                .and_then(Event::from_wire)
+            {
+                Some(event) => {
+                    if events.send(event).await.is_err() {
+                        // Nobody listens any more: leave the rest queued.
+                        return;
+                    }
+                }
+                None => tracing::warn!("an unreadable message in the mailbox"),
+            }
+        }
+        // Acknowledged once handed over, so a crash before leaves it queued.
+        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+    }
+}
+
+/// A logged-in user: every operation that needs a token. Cheap to clone;
+/// clones share the connection.
+#[derive(Clone, Debug)]
+pub struct Session {
+    shared: Arc<Shared>,
+    _connection: Arc<Connection>,
+    username: String,
+    token: String,
+}
+
+impl Session {
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Makes `friend` and this user friends of each other.
+    pub async fn add_friend(&self, friend: &str) -> Result<(), ClientError> {
+        self.shared
+            .call(Request::AddFriend(AddFriend {
+                username_from: self.username.clone(),
+                username_to: friend.to_owned(),
+                token: self.token.clone(),
+            }))
+            .await
+            .map(drop)
+    }
+
+    /// This user's friends.
+    pub async fn friends(&self) -> Result<Vec<String>, ClientError> {
+        let reply = self
+            .shared
+            .call(Request::GetFriend(GetFriend {
+                username: self.username.clone(),
+                token: self.token.clone(),
+            }))
+            .await?;
+        Ok(reply.usernames.unwrap_or_default())
+    }
+
+    /// Creates a group; returns its id when the server says it (ngobrol
+    /// does; the original server did not).
+    pub async fn create_group(&self, name: &str) -> Result<Option<i64>, ClientError> {
+        let reply = self
+            .shared
+            .call(Request::CreateGroup(CreateGroup {
+                username: self.username.clone(),
+                group_name: name.to_owned(),
+                token: self.token.clone(),
+            }))
+            .await?;
+        Ok(reply.group_id)
+    }
+
+    /// The groups this user is a member of.
+    pub async fn groups(&self) -> Result<Vec<GroupEntry>, ClientError> {
+        let reply = self
+            .shared
+            .call(Request::GetGroup(GetGroup {
+                username: self.username.clone(),
+                token: self.token.clone(),
+            }))
+            .await?;
+        Ok(reply.groups.unwrap_or_default())
+    }
+
+    /// Adds `user` to a group this user is the admin of.
+    pub async fn add_member(&self, group_id: i64, user: &str) -> Result<(), ClientError> {
+        self.shared
+            .call(Request::AddMemberToGroup(AddMemberToGroup {
+                username_adder: self.username.clone(),
+                username_to_add: user.to_owned(),
+                group_id,
+                token: self.token.clone(),
+            }))
+            .await
+            .map(drop)
+    }
+
+    /// Leaves a group.
+    pub async fn quit_group(&self, group_id: i64) -> Result<(), ClientError> {
+        self.shared
+            .call(Request::QuitFromGroup(QuitFromGroup {
+                username: self.username.clone(),
+                group_id,
+                token: self.token.clone(),
+            }))
+            .await
+            .map(drop)
+    }
+
+    /// Sends a message to a friend; returns its id when the server gives
+    /// one.
+    pub async fn send_direct(&self, to: &str, text: &str) -> Result<Option<String>, ClientError> {
+        let reply = self
+            .shared
+            .call(Request::SendClient(SendClient {
+                username_from: self.username.clone(),
+                username_to: to.to_owned(),
+                message: text.to_owned(),
+                token: self.token.clone(),
+            }))
+            .await?;
+        Ok(reply.message_id)
+    }
+
+    /// Sends a message to a group this user is in.
+    pub async fn send_group(
+        &self,
+        group_id: i64,
+        text: &str,
+    ) -> Result<Option<String>, ClientError> {
+        let reply = self
+            .shared
+            .call(Request::SendGroup(SendGroup {
+                username_from: self.username.clone(),
+                group_id_to: group_id,
+                message: text.to_owned(),
+                token: self.token.clone(),
+            }))
+            .await?;
+        Ok(reply.message_id)
+    }
+}
