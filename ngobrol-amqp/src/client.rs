@@ -41,6 +41,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -109,7 +110,7 @@ impl ClientError {
 }
 
 /// A message from one user to the session's user.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DirectMessage {
     pub from: String,
     pub text: String,
@@ -118,7 +119,7 @@ pub struct DirectMessage {
 }
 
 /// A message to a group the session's user is in (their own included).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupMessage {
     pub from: String,
     pub group_id: i64,
@@ -129,7 +130,7 @@ pub struct GroupMessage {
 }
 
 /// A notice from the server to a group: someone joined or left.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupNotice {
     pub group_id: i64,
     pub group_name: String,
@@ -139,7 +140,10 @@ pub struct GroupNotice {
 }
 
 /// Something that arrived for the session's user, apart from replies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialized (for JSON lines), it is the message's fields with a `kind`:
+/// `direct`, `group` or `notice`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     Direct(DirectMessage),
     Group(GroupMessage),

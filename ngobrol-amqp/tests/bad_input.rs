@@ -2,15 +2,13 @@
 //! serving. Also the AMQP RPC conventions (`reply_to`, `correlation_id`,
 //! direct reply-to) that clients other than the original may use.
 
-mod common;
-
 use futures_util::StreamExt;
 use lapin::BasicProperties;
 use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
 use serde_json::{Value, json};
 
-use common::{TestServer, WAIT, assert_error, assert_ok};
+use ngobrol_testkit::{TestServer, WAIT, assert_error, assert_ok};
 
 /// Each case: a body, the reply method and the error code it must get.
 fn cases(token: &str) -> Vec<(Vec<u8>, &'static str, &'static str)> {

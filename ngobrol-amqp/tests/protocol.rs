@@ -2,11 +2,9 @@
 //! the way the original console client drives it. Each test has its own
 //! namespace, so tests run in parallel and never see each other's queues.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, assert_error, assert_ok};
+use ngobrol_testkit::{TestServer, assert_error, assert_ok};
 use serde_json::json;
 
 const QUIET: Duration = Duration::from_millis(300);
@@ -314,7 +312,7 @@ async fn group_routing_is_restored_after_a_restart() {
 
     server.stop().await;
     // As if the broker had lost its state: the group's exchange is gone.
-    let conn = common::connect().await;
+    let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
     ch.exchange_delete(
         server

@@ -2,8 +2,6 @@
 //! against a stand-in for the original server that ignores `request_id`
 //! and `reply_to`.
 
-mod common;
-
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -17,11 +15,11 @@ use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Event};
 use ngobrol_amqp::wire::GroupEntry;
 use serde_json::{Value, json};
 
-use common::TestServer;
+use ngobrol_testkit::TestServer;
 
 fn options(server: &TestServer) -> ClientOptions {
     ClientOptions {
-        amqp_url: common::amqp_url(),
+        amqp_url: ngobrol_testkit::amqp_url(),
         namespace: server.namespace.clone(),
         timeout: Duration::from_secs(10),
     }
@@ -58,7 +56,7 @@ async fn every_operation_with_typed_results_and_errors() {
 
     let id = ana.send_direct("budi", "halo").await.unwrap();
     assert!(id.is_some());
-    match budi_events.recv_timeout(common::WAIT).await {
+    match budi_events.recv_timeout(ngobrol_testkit::WAIT).await {
         Some(Event::Direct(m)) => {
             assert_eq!((m.from.as_str(), m.text.as_str()), ("ana", "halo"));
             assert_eq!(m.message_id, id);
@@ -84,14 +82,14 @@ async fn every_operation_with_typed_results_and_errors() {
     );
     ana.add_member(gid, "budi").await.unwrap();
     for events in [&mut ana_events, &mut budi_events] {
-        match events.recv_timeout(common::WAIT).await {
+        match events.recv_timeout(ngobrol_testkit::WAIT).await {
             Some(Event::Notice(n)) => assert!(n.text.contains("budi") && n.group_id == gid),
             other => panic!("expected a notice, got {other:?}"),
         }
     }
     budi.send_group(gid, "halo semua").await.unwrap();
     for events in [&mut ana_events, &mut budi_events] {
-        match events.recv_timeout(common::WAIT).await {
+        match events.recv_timeout(ngobrol_testkit::WAIT).await {
             Some(Event::Group(m)) => {
                 assert_eq!((m.from.as_str(), m.text.as_str()), ("budi", "halo semua"));
                 assert_eq!(m.group_name, "Keluarga");
@@ -105,7 +103,7 @@ async fn every_operation_with_typed_results_and_errors() {
         Some("not_member")
     );
     assert!(matches!(
-        ana_events.recv_timeout(common::WAIT).await,
+        ana_events.recv_timeout(ngobrol_testkit::WAIT).await,
         Some(Event::Notice(_))
     ));
 }
@@ -136,7 +134,7 @@ async fn many_requests_in_flight_each_get_their_own_reply() {
     assert_eq!(groups.len(), 10);
     for _ in 0..40 {
         assert!(matches!(
-            budi_events.recv_timeout(common::WAIT).await,
+            budi_events.recv_timeout(ngobrol_testkit::WAIT).await,
             Some(Event::Direct(_))
         ));
     }
@@ -144,9 +142,9 @@ async fn many_requests_in_flight_each_get_their_own_reply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_nobody_answers_times_out() {
-    let namespace = common::fresh_namespace();
+    let namespace = ngobrol_testkit::fresh_namespace();
     let client = Client::connect(ClientOptions {
-        amqp_url: common::amqp_url(),
+        amqp_url: ngobrol_testkit::amqp_url(),
         namespace: namespace.clone(),
         timeout: Duration::from_millis(300),
     })
@@ -154,7 +152,7 @@ async fn a_request_nobody_answers_times_out() {
     .unwrap();
     let err = client.register("ana", "rahasia").await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout(_)), "{err}");
-    let conn = common::connect().await;
+    let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
     ch.queue_delete(
         namespace.request_queue().into(),
@@ -168,7 +166,7 @@ async fn a_request_nobody_answers_times_out() {
 /// and everything else in the user's queue, with neither `request_id` nor
 /// `correlation_id`, in order.
 async fn original_like_server(namespace: ngobrol_amqp::Namespace) {
-    let conn = common::connect().await;
+    let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
     let requests = namespace.request_queue();
     ch.queue_declare(
@@ -230,10 +228,10 @@ async fn original_like_server(namespace: ngobrol_amqp::Namespace) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_without_ids_are_matched_in_order() {
-    let namespace = common::fresh_namespace();
+    let namespace = ngobrol_testkit::fresh_namespace();
     let fake = tokio::spawn(original_like_server(namespace.clone()));
     let client = Client::connect(ClientOptions {
-        amqp_url: common::amqp_url(),
+        amqp_url: ngobrol_testkit::amqp_url(),
         namespace: namespace.clone(),
         timeout: Duration::from_secs(10),
     })
@@ -249,7 +247,7 @@ async fn replies_without_ids_are_matched_in_order() {
     );
 
     fake.abort();
-    let conn = common::connect().await;
+    let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
     for q in [namespace.request_queue(), format!("{namespace}_ana")] {
         let _ = ch

@@ -1,4 +1,4 @@
-//! Test helpers: a real server on the real broker in a namespace of its
+//! Test support for ngobrol: a real server on the real broker in a namespace of its
 //! own, and a raw client that speaks the protocol exactly as the original
 //! Java console client does.
 //!
@@ -6,7 +6,9 @@
 //! `amqp://guest:guest@127.0.0.1:5672/%2f`). When it does not answer, tests
 //! fail with that message; they never skip.
 
-#![allow(dead_code)]
+// Test scaffolding holds connections and tasks that have nothing useful to
+// print.
+#![allow(missing_debug_implementations)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,333 @@
+//! The interactive chat: commands in, replies and incoming messages out.
+//!
+//! On a terminal, lines are read with rustyline (editing, history in
+//! `~/.ngobrol_history`), passwords are read without echo, and incoming
+//! messages are printed above the line being typed without garbling it.
+//! When standard input is not a terminal (a script, a test), lines are
+//! read plainly and a password is the line after `/login` or `/register`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Session};
+use rustyline::error::ReadlineError;
+use rustyline::{DefaultEditor, ExternalPrinter};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::describe_event;
+
+const HELP: &str = "\
+commands:
+  /register <user>            create an account (asks for a password)
+  /login <user>               log in (asks for a password)
+  /friends                    list your friends
+  /add <user>                 add a friend
+  /msg <user> <text>          message a friend
+  /groups                     list your groups
+  /create <group name>        create a group
+  /invite <group id> <user>   add someone to a group you created
+  /leave <group id>           leave a group
+  /gmsg <group id> <text>     message a group
+  /help                       this list
+  /quit                       leave";
+
+/// A line the user entered, with the password it asked for, if any.
+struct Entry {
+    line: String,
+    password: Option<String>,
+}
+
+/// Where output goes: stdout, or above rustyline's prompt.
+#[derive(Clone)]
+struct Printer(Arc<Mutex<Option<Box<dyn ExternalPrinter + Send>>>>);
+
+impl Printer {
+    fn print(&self, line: String) {
+        let mut external = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match external.as_mut() {
+            Some(printer) => {
+                let _ = printer.print(format!("{line}\n"));
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+/// The command name and the rest of a line, if the line is `/login user`
+/// or `/register user`: those ask for a password.
+fn asks_password(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    matches!(words.next(), Some("/login" | "/register")) && words.next().is_some()
+}
+
+fn terminal_input(editor: DefaultEditor) -> mpsc::Receiver<Entry> {
+    let (sender, receiver) = mpsc::channel(16);
+    let history = std::env::var_os("HOME")
+        .map(|home| std::path::PathBuf::from(home).join(".ngobrol_history"));
+    std::thread::spawn(move || {
+        let mut editor = editor;
+        if let Some(path) = &history {
+            let _ = editor.load_history(path);
+        }
+        loop {
+            let line = match editor.readline("> ") {
+                Ok(line) => line,
+                Err(ReadlineError::Interrupted | ReadlineError::Eof) => "/quit".to_owned(),
+                Err(_) => break,
+            };
+            let _ = editor.add_history_entry(line.as_str());
+            let password = asks_password(&line)
+                .then(|| rpassword::prompt_password("password: ").ok())
+                .flatten();
+            let quit = line.trim() == "/quit";
+            if sender.blocking_send(Entry { line, password }).is_err() || quit {
+                break;
+            }
+        }
+        if let Some(path) = &history {
+            let _ = editor.save_history(path);
+        }
+    });
+    receiver
+}
+
+fn plain_input() -> mpsc::Receiver<Entry> {
+    let (sender, receiver) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let password = if asks_password(&line) {
+                lines.next_line().await.ok().flatten()
+            } else {
+                None
+            };
+            if sender.send(Entry { line, password }).await.is_err() {
+                break;
+            }
+        }
+        let _ = sender
+            .send(Entry {
+                line: "/quit".into(),
+                password: None,
+            })
+            .await;
+    });
+    receiver
+}
+
+struct Chat {
+    client: Client,
+    printer: Printer,
+    session: Option<Session>,
+    listener: Option<JoinHandle<()>>,
+}
+
+pub async fn run(
+    options: ClientOptions,
+    user: Option<String>,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let client = Client::connect(options)
+        .await
+        .context("cannot reach the broker")?;
+    let tty = std::io::stdin().is_terminal();
+    // Ask for the start-up password before the line editor owns the
+    // terminal.
+    let mut password = password;
+    if user.is_some() && password.is_none() && tty {
+        password = rpassword::prompt_password("password: ").ok();
+    }
+    let (mut input, printer) = if tty {
+        let mut editor = DefaultEditor::new()?;
+        let external = editor.create_external_printer()?;
+        let printer = Printer(Arc::new(Mutex::new(Some(Box::new(external)))));
+        (terminal_input(editor), printer)
+    } else {
+        (plain_input(), Printer(Arc::new(Mutex::new(None))))
+    };
+    let mut chat = Chat {
+        client,
+        printer,
+        session: None,
+        listener: None,
+    };
+    chat.printer
+        .print("ngobrol: type /help for the commands".into());
+    if let Some(user) = user {
+        if password.is_none() {
+            // Not a terminal: the password is the first line of input.
+            password = input.recv().await.map(|e| e.line);
+        }
+        let outcome = chat.login(&user, &password.unwrap_or_default()).await;
+        chat.report(outcome);
+    }
+    while let Some(Entry { line, password }) = input.recv().await {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "/quit" {
+            break;
+        }
+        let outcome = chat.execute(line, password).await;
+        chat.report(outcome);
+    }
+    if let Some(listener) = chat.listener.take() {
+        listener.abort();
+    }
+    let _ = chat.client.close().await;
+    Ok(())
+}
+
+/// What a command did, or why it failed.
+type Outcome = Result<String, String>;
+
+fn refused(error: ClientError) -> String {
+    match error {
+        ClientError::Refused { code, description } => format!("error ({code}): {description}"),
+        other => format!("error: {other}"),
+    }
+}
+
+/// The first word of `text` and the rest, trimmed.
+fn split_word(text: &str) -> (&str, &str) {
+    let text = text.trim_start();
+    match text.find(char::is_whitespace) {
+        Some(at) => (&text[..at], text[at..].trim_start()),
+        None => (text, ""),
+    }
+}
+
+fn group_id(word: &str) -> Result<i64, String> {
+    word.parse()
+        .map_err(|_| format!("error: {word:?} is not a group id (see /groups)"))
+}
+
+impl Chat {
+    fn report(&self, outcome: Outcome) {
+        match outcome {
+            Ok(text) => self.printer.print(format!("ok: {text}")),
+            Err(text) => self.printer.print(text),
+        }
+    }
+
+    fn session(&self) -> Result<&Session, String> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| "error: log in first: /login <user>".to_owned())
+    }
+
+    async fn login(&mut self, user: &str, password: &str) -> Outcome {
+        let (session, mut events) = self.client.login(user, password).await.map_err(refused)?;
+        if let Some(old) = self.listener.take() {
+            old.abort();
+        }
+        let printer = self.printer.clone();
+        self.listener = Some(tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                printer.print(describe_event(&event));
+            }
+        }));
+        self.session = Some(session);
+        Ok(format!("logged in as {user}"))
+    }
+
+    async fn execute(&mut self, line: &str, password: Option<String>) -> Outcome {
+        let (command, rest) = split_word(line);
+        let password = password.unwrap_or_default();
+        match command {
+            "/help" => Ok(HELP.to_owned()),
+            "/register" if !rest.is_empty() => {
+                let (user, _) = split_word(rest);
+                self.client
+                    .register(user, &password)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("registered {user}; now /login {user}"))
+            }
+            "/login" if !rest.is_empty() => {
+                let (user, _) = split_word(rest);
+                self.login(user, &password).await
+            }
+            "/friends" => {
+                let friends = self.session()?.friends().await.map_err(refused)?;
+                Ok(if friends.is_empty() {
+                    "no friends yet; /add <user>".to_owned()
+                } else {
+                    format!("friends: {}", friends.join(", "))
+                })
+            }
+            "/add" if !rest.is_empty() => {
+                self.session()?.add_friend(rest).await.map_err(refused)?;
+                Ok(format!("{rest} is now your friend"))
+            }
+            "/msg" => {
+                let (to, text) = split_word(rest);
+                if to.is_empty() || text.is_empty() {
+                    return Err("usage: /msg <user> <text>".into());
+                }
+                self.session()?
+                    .send_direct(to, text)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("sent to {to}"))
+            }
+            "/groups" => {
+                let groups = self.session()?.groups().await.map_err(refused)?;
+                Ok(if groups.is_empty() {
+                    "no groups yet; /create <name>".to_owned()
+                } else {
+                    let list: Vec<String> = groups
+                        .iter()
+                        .map(|g| format!("#{} {}", g.group_id, g.group_name))
+                        .collect();
+                    format!("groups: {}", list.join(", "))
+                })
+            }
+            "/create" if !rest.is_empty() => {
+                let id = self.session()?.create_group(rest).await.map_err(refused)?;
+                Ok(match id {
+                    Some(id) => format!("created group #{id} {rest}"),
+                    None => format!("created group {rest}"),
+                })
+            }
+            "/invite" => {
+                let (group, user) = split_word(rest);
+                if user.is_empty() {
+                    return Err("usage: /invite <group id> <user>".into());
+                }
+                let group = group_id(group)?;
+                self.session()?
+                    .add_member(group, user)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("added {user} to group #{group}"))
+            }
+            "/leave" if !rest.is_empty() => {
+                let group = group_id(rest)?;
+                self.session()?.quit_group(group).await.map_err(refused)?;
+                Ok(format!("left group #{group}"))
+            }
+            "/gmsg" => {
+                let (group, text) = split_word(rest);
+                if text.is_empty() {
+                    return Err("usage: /gmsg <group id> <text>".into());
+                }
+                let group = group_id(group)?;
+                self.session()?
+                    .send_group(group, text)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("sent to group #{group}"))
+            }
+            _ => Err(format!("error: unknown command {line:?}; type /help")),
+        }
+    }
+}

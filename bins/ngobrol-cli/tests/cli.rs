@@ -1,0 +1,190 @@
+//! The CLI end to end, as a child process driven through stdin and
+//! stdout, against a real server over the real broker: two people
+//! befriend each other and chat, one to one and in a group; then the
+//! scripting subcommands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ngobrol_testkit::{TestServer, WAIT};
+
+/// A running `ngobrol-cli` with its output collected line by line.
+struct Cli {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Cli {
+    fn start(server: &TestServer, args: &[&str], password: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"));
+        command
+            .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
+            .env("NGOBROL_NAMESPACE", server.namespace.as_str())
+            .env_remove("NGOBROL_PASSWORD")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(password) = password {
+            command.env("NGOBROL_PASSWORD", password);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Self {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for a line containing `text`, and returns it.
+    fn expect(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "no line with {text:?}; the CLI printed:\n{}",
+            self.seen.join("\n")
+        );
+    }
+
+    fn quit(mut self) {
+        self.type_line("/quit");
+        drop(self.stdin.take());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "the CLI did not quit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sign_up(server: &TestServer, name: &str) -> Cli {
+    server.users.lock().unwrap().push(name.to_owned());
+    let mut cli = Cli::start(server, &[], None);
+    cli.expect("type /help");
+    cli.type_line(&format!("/register {name}"));
+    cli.type_line("rahasia");
+    cli.expect(&format!("ok: registered {name}"));
+    cli.type_line(&format!("/login {name}"));
+    cli.type_line("rahasia");
+    cli.expect(&format!("ok: logged in as {name}"));
+    cli
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_chat_one_to_one_and_in_a_group() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let mut budi = sign_up(&server, "budi");
+
+    ana.type_line("/msg budi too early");
+    ana.expect("error (not_friends)");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    budi.type_line("/friends");
+    budi.expect("friends: ana");
+
+    ana.type_line("/msg budi halo budi, apa kabar?");
+    ana.expect("ok: sent to budi");
+    budi.expect("] ana: halo budi, apa kabar?");
+    budi.type_line("/msg ana baik!");
+    ana.expect("] budi: baik!");
+
+    ana.type_line("/create Keluarga Besar");
+    let created = ana.expect("ok: created group #");
+    let gid: i64 = created
+        .split('#')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no group id in {created:?}"));
+    ana.type_line(&format!("/invite {gid} budi"));
+    ana.expect(&format!("ok: added budi to group #{gid}"));
+    budi.expect(&format!("[Keluarga Besar #{gid}] * budi was added"));
+    budi.type_line("/groups");
+    budi.expect(&format!("groups: #{gid} Keluarga Besar"));
+
+    budi.type_line(&format!("/gmsg {gid} halo semua"));
+    ana.expect(&format!("[Keluarga Besar #{gid}] budi: halo semua"));
+    budi.expect(&format!("[Keluarga Besar #{gid}] budi: halo semua"));
+
+    budi.type_line(&format!("/leave {gid}"));
+    budi.expect(&format!("ok: left group #{gid}"));
+    ana.expect("* budi left Keluarga Besar");
+
+    budi.type_line("/fly");
+    budi.expect("unknown command");
+    ana.quit();
+    budi.quit();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_send_and_listen_as_json_lines() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    budi.quit();
+
+    let mut listen = Cli::start(
+        &server,
+        &["--user", "budi", "listen", "--json", "--count", "1"],
+        Some("rahasia"),
+    );
+    // The listener is in once budi's queue has its consumer; a message sent
+    // before then waits in the queue anyway.
+    let mut send = Cli::start(
+        &server,
+        &["--user", "ana", "send", "--to", "budi", "lewat skrip"],
+        Some("rahasia"),
+    );
+    send.expect("sent ");
+    let line = listen.expect("lewat skrip");
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["kind"], "direct");
+    assert_eq!(event["from"], "ana");
+    assert_eq!(event["text"], "lewat skrip");
+    ana.quit();
+}
