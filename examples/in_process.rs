@@ -14,6 +14,15 @@ use ngobrol_core::{
 
 #[tokio::main]
 async fn main() -> Result<(), ChatError> {
+    for line in run().await? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Runs the conversation; returns what there is to show.
+pub async fn run() -> Result<Vec<String>, ChatError> {
+    let mut shown = Vec::new();
     let outbound = Arc::new(MemoryOutbound::new());
     let ports = Ports::new(Arc::new(MemoryStore::new()), outbound.clone());
     // The fewest hashing rounds keep this demo instant; a server keeps the
@@ -42,7 +51,11 @@ async fn main() -> Result<(), ChatError> {
         .send_direct(&cici, &ana.user, chat.message_text("kenalan?")?)
         .await
         .unwrap_err();
-    println!("cici -> ana refused: {} ({})", refused, refused.code());
+    shown.push(format!(
+        "cici -> ana refused: {} ({})",
+        refused,
+        refused.code()
+    ));
 
     // A group: ana creates it, adds budi and cici, everyone talks, cici leaves.
     let group = chat
@@ -55,18 +68,22 @@ async fn main() -> Result<(), ChatError> {
     chat.quit_group(&cici, group.id).await?;
 
     for person in [&ana, &budi, &cici] {
-        println!("-- {}'s mailbox", person.user);
+        shown.push(format!("-- {}'s mailbox", person.user));
         for delivery in outbound.drain(&person.user) {
             match delivery.body {
-                DeliveryBody::Direct { from, text } => println!("  {from}: {}", text.as_str()),
+                DeliveryBody::Direct { from, text } => {
+                    shown.push(format!("  {from}: {}", text.as_str()))
+                }
                 DeliveryBody::Group { from, group, text } => {
-                    println!("  [{}] {from}: {}", group.name, text.as_str())
+                    shown.push(format!("  [{}] {from}: {}", group.name, text.as_str()))
                 }
-                DeliveryBody::Notice { group, event } => {
-                    println!("  [{}] * {}", group.name, event.describe(&group.name))
-                }
+                DeliveryBody::Notice { group, event } => shown.push(format!(
+                    "  [{}] * {}",
+                    group.name,
+                    event.describe(&group.name)
+                )),
             }
         }
     }
-    Ok(())
+    Ok(shown)
 }

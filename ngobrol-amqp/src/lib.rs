@@ -7,7 +7,25 @@
 //!   (mailbox queues, group fanout exchanges, confirmed persistent
 //!   deliveries);
 //! - [`Server`]: consumes the request queue, runs each request against the
-//!   [`ngobrol_core::ChatService`], and replies.
+//!   [`ngobrol_core::ChatService`], and replies;
+//! - [`client`]: a typed async client SDK for any server that speaks the
+//!   protocol, with a usage example on its page.
+//!
+//! A client, with the SDK:
+//!
+//! ```no_run
+//! use ngobrol_amqp::client::{Client, ClientOptions, Event};
+//!
+//! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
+//! let client = Client::connect(ClientOptions::default()).await?;
+//! let (ana, mut events) = client.login("ana", "rahasia").await?;
+//! ana.send_direct("budi", "halo!").await?;
+//! if let Some(Event::Direct(reply)) = events.recv().await {
+//!     println!("{}: {}", reply.from, reply.text);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Only this crate knows JSON and AMQP; the rules live in `ngobrol-core`.
 //! A server is put together like this (the reference binary does exactly

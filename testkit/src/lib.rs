@@ -22,7 +22,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig};
-use ngobrol_core::{ChatService, GroupRepository, PasswordHasher, Ports, ServiceConfig};
+use ngobrol_core::{ChatService, GroupId, GroupRepository, PasswordHasher, Ports, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
@@ -161,30 +161,42 @@ impl Drop for TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let groups = store.all_memberships().await.unwrap_or_default();
-                let conn = connect().await;
-                let ch = conn.create_channel().await.unwrap();
-                let mut queues = vec![ns.request_queue()];
-                queues.extend(users.iter().map(|u| format!("{ns}_{u}")));
-                for q in queues {
-                    let _ = ch
-                        .queue_delete(q.into(), QueueDeleteOptions::default())
-                        .await;
-                }
-                for (id, _) in groups {
-                    let _ = ch
-                        .exchange_delete(
-                            ns.group_exchange(id).into(),
-                            ExchangeDeleteOptions::default(),
-                        )
-                        .await;
-                }
-                let _ = conn.close(200, "cleanup".into()).await;
+                let groups: Vec<GroupId> = store
+                    .all_memberships()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                remove_broker_objects(&ns, &users, &groups).await;
             });
         })
         .join()
         .ok();
     }
+}
+
+/// Deletes a namespace's request queue, the queues of `users` and the
+/// exchanges of `groups` from the broker.
+pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[GroupId]) {
+    let conn = connect().await;
+    let ch = conn.create_channel().await.unwrap();
+    let mut queues = vec![ns.request_queue()];
+    queues.extend(users.iter().map(|u| format!("{ns}_{u}")));
+    for q in queues {
+        let _ = ch
+            .queue_delete(q.into(), QueueDeleteOptions::default())
+            .await;
+    }
+    for id in groups {
+        let _ = ch
+            .exchange_delete(
+                ns.group_exchange(*id).into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
+    let _ = conn.close(200, "cleanup".into()).await;
 }
 
 /// A client that does what the original console client does: a
