@@ -89,6 +89,11 @@ fn cases(token: &str) -> Vec<(Vec<u8>, &'static str, &'static str)> {
             "invalid_username",
         ),
         (
+            body(json!({"method": "register", "username": "newcomer", "password": ""})),
+            "register_reply",
+            "invalid_password",
+        ),
+        (
             body(json!({"method": "register", "username": "admin", "password": "p"})),
             "register_reply",
             "reserved_username",

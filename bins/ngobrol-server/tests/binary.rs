@@ -164,3 +164,46 @@ async fn the_binary_serves_and_stops_on_sigterm() {
             .await;
     }
 }
+
+#[test]
+fn an_unreachable_broker_is_retried_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Running(
+        Command::new(env!("CARGO_BIN_EXE_ngobrol-server"))
+            // Nothing listens on port 1.
+            .env("NGOBROL_AMQP_URL", "amqp://guest:secret@127.0.0.1:1/%2f")
+            .env("NGOBROL_DATABASE_URL", dir.path().join("db.sqlite3"))
+            .env("NGOBROL_PBKDF2_ITERATIONS", "1000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Two attempts take well under two seconds (250 ms, then 500 ms).
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(server.0.try_wait().unwrap().is_none(), "the server gave up");
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+
+    let mut logs = String::new();
+    use std::io::Read;
+    server
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let attempts = logs.matches("cannot reach the broker").count();
+    assert!(attempts >= 2, "expected repeated attempts:\n{logs}");
+    assert!(logs.contains("trying again in"), "{logs}");
+    assert!(!logs.contains("secret"), "the password leaked:\n{logs}");
+}
