@@ -37,8 +37,8 @@ pub async fn run() -> Result<Vec<String>, ChatError> {
     let mut people = Vec::new();
     for name in ["ana", "budi", "cici"] {
         let user = Username::parse(name)?;
-        chat.register(&user, &Password::new("rahasia")).await?;
-        let token = chat.login(&user, &Password::new("rahasia")).await?;
+        chat.register(&user, &Password::new("rahasia!")).await?;
+        let token = chat.login(&user, &Password::new("rahasia!")).await?;
         people.push(Auth::new(user, token));
     }
     let [ana, budi, cici] = <[Auth; 3]>::try_from(people).expect("three people");

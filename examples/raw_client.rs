@@ -5,7 +5,7 @@
 //! Run it against a server (`scripts/run-server.sh`):
 //!
 //! ```sh
-//! cargo run -p ngobrol-examples --example raw_client -- ana rahasia
+//! cargo run -p ngobrol-examples --example raw_client -- ana rahasia!
 //! ```
 //!
 //! `NGOBROL_AMQP_URL` and `NGOBROL_NAMESPACE` (default `ngobrol`) say
@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let namespace = std::env::var("NGOBROL_NAMESPACE").unwrap_or_else(|_| "ngobrol".into());
     let mut args = std::env::args().skip(1);
     let user = args.next().unwrap_or_else(|| "ana".into());
-    let password = args.next().unwrap_or_else(|| "rahasia".into());
+    let password = args.next().unwrap_or_else(|| "rahasia!".into());
     for line in run(&url, &namespace, &user, &password).await? {
         println!("{line}");
     }

@@ -50,7 +50,7 @@ async fn in_process_runs_a_whole_conversation() {
 async fn raw_client_speaks_the_protocol_by_hand() {
     let server = TestServer::start().await;
     server.users.lock().unwrap().push("ana".into());
-    let said = raw_client::run(&amqp_url(), server.namespace.as_str(), "ana", "rahasia")
+    let said = raw_client::run(&amqp_url(), server.namespace.as_str(), "ana", "rahasia!")
         .await
         .unwrap();
     assert_eq!(
@@ -63,7 +63,7 @@ async fn raw_client_speaks_the_protocol_by_hand() {
         ]
     );
     // A second run finds the name taken and still logs in.
-    let said = raw_client::run(&amqp_url(), server.namespace.as_str(), "ana", "rahasia")
+    let said = raw_client::run(&amqp_url(), server.namespace.as_str(), "ana", "rahasia!")
         .await
         .unwrap();
     assert!(said[0].starts_with(r#"register: "error""#), "{said:?}");
@@ -86,8 +86,8 @@ async fn echo_bot_answers_direct_messages() {
     ));
 
     let client = Client::connect(options(&server.namespace)).await.unwrap();
-    client.register("ana", "rahasia").await.unwrap();
-    let (ana, mut events) = client.login("ana", "rahasia").await.unwrap();
+    client.register("ana", "rahasia!").await.unwrap();
+    let (ana, mut events) = client.login("ana", "rahasia!").await.unwrap();
     // The bot registers itself; befriend it once it exists.
     let started = Instant::now();
     while let Err(e) = ana.add_friend("echo").await {
@@ -132,8 +132,8 @@ async fn embedded_server_serves_until_told_to_stop() {
 
     // Requests wait in the queue until the server consumes them.
     let client = Client::connect(options(&namespace)).await.unwrap();
-    client.register("ana", "rahasia").await.unwrap();
-    let (ana, _) = client.login("ana", "rahasia").await.unwrap();
+    client.register("ana", "rahasia!").await.unwrap();
+    let (ana, _) = client.login("ana", "rahasia!").await.unwrap();
     assert_eq!(ana.friends().await.unwrap(), Vec::<String>::new());
 
     stop.send(()).unwrap();

@@ -5,8 +5,8 @@
 //!
 //! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
 //! let client = Client::connect(ClientOptions::default()).await?;
-//! client.register("ana", "rahasia").await?;
-//! let (ana, mut events) = client.login("ana", "rahasia").await?;
+//! client.register("ana", "rahasia!").await?;
+//! let (ana, mut events) = client.login("ana", "rahasia!").await?;
 //! ana.add_friend("budi").await?;
 //! ana.send_direct("budi", "halo!").await?;
 //! while let Some(event) = events.recv().await {
@@ -48,7 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::names::Namespace;
 use crate::wire::{
     AddFriend, AddMemberToGroup, CreateGroup, DeliveryMessage, GetFriend, GetGroup, GroupEntry,
-    Login, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup, Status,
+    Login, Logout, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup, Status,
 };
 
 /// Where and how a [`Client`] connects.
@@ -577,6 +577,18 @@ impl Session {
             }))
             .await?;
         Ok(reply.message_id)
+    }
+
+    /// Revokes this session's token: every clone of the session stops
+    /// working.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.shared
+            .call(Request::Logout(Logout {
+                username: self.username.clone(),
+                token: self.token.clone(),
+            }))
+            .await
+            .map(drop)
     }
 
     /// Sends a message to a group this user is in.

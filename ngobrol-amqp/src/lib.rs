@@ -18,7 +18,7 @@
 //!
 //! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
 //! let client = Client::connect(ClientOptions::default()).await?;
-//! let (ana, mut events) = client.login("ana", "rahasia").await?;
+//! let (ana, mut events) = client.login("ana", "rahasia!").await?;
 //! ana.send_direct("budi", "halo!").await?;
 //! if let Some(Event::Direct(reply)) = events.recv().await {
 //!     println!("{}: {}", reply.from, reply.text);

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery as AmqpDelivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
@@ -225,7 +225,13 @@ impl Server {
             let handler = self.handler.clone();
             workers.spawn(async move {
                 while let Some(job) = receiver.recv().await {
-                    handler.handle(job).await;
+                    // A bug in one request must not take its lane down.
+                    // The request stays unacknowledged and comes back when
+                    // the channel closes.
+                    let handled = std::panic::AssertUnwindSafe(handler.handle(job));
+                    if handled.catch_unwind().await.is_err() {
+                        error!("a request handler panicked; the request was left unacknowledged");
+                    }
                 }
             });
         }
@@ -524,6 +530,10 @@ impl Handler {
                 let mut reply = Reply::ok("send_group", format!("message sent to group {group}"));
                 reply.message_id = Some(delivery.id.to_string());
                 reply
+            }
+            Request::Logout(r) => {
+                chat.logout(&auth(r.username, r.token)?).await?;
+                Reply::ok("logout", "logged out; the token no longer works")
             }
         };
         Ok(reply)

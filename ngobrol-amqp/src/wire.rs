@@ -8,7 +8,7 @@
 //! with serde's description of what was wrong).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use ngobrol_core::{ChatError, Delivery, DeliveryBody, Username};
 
@@ -87,6 +87,13 @@ pub struct SendGroup {
     pub token: String,
 }
 
+/// Extension: `logout` revokes the token it carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Logout {
+    pub username: String,
+    pub token: String,
+}
+
 /// Every request of the protocol. Serialized, it carries its `method`
 /// field, as the wire has it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -102,6 +109,7 @@ pub enum Request {
     QuitFromGroup(QuitFromGroup),
     SendClient(SendClient),
     SendGroup(SendGroup),
+    Logout(Logout),
 }
 
 impl Request {
@@ -118,6 +126,7 @@ impl Request {
             Request::QuitFromGroup(_) => "quit_from_group",
             Request::SendClient(_) => "send_client",
             Request::SendGroup(_) => "send_group",
+            Request::Logout(_) => "logout",
         }
     }
 
@@ -134,6 +143,7 @@ impl Request {
             Request::QuitFromGroup(r) => &r.username,
             Request::SendClient(r) => &r.username_from,
             Request::SendGroup(r) => &r.username_from,
+            Request::Logout(r) => &r.username,
         }
     }
 }
@@ -195,26 +205,17 @@ impl DecodeError {
     }
 }
 
-const KNOWN_METHODS: [&str; 10] = [
-    "register",
-    "login",
-    "add_friend",
-    "get_friend",
-    "create_group",
-    "get_group",
-    "add_member_to_group",
-    "quit_from_group",
-    "send_client",
-    "send_group",
-];
-
 /// Decodes one request body.
+///
 /// The error is boxed: it is the rare path, and keeps the result small.
 pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::new("bad_request", format!("the body is not valid JSON: {e}")))
-        .map_err(Box::new)?;
-    let Value::Object(mut object) = value else {
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| {
+        Box::new(DecodeError::new(
+            "bad_request",
+            format!("the body is not valid JSON: {e}"),
+        ))
+    })?;
+    let Some(object) = value.as_object_mut() else {
         return Err(Box::new(DecodeError::new(
             "bad_request",
             "the body must be a JSON object",
@@ -223,8 +224,10 @@ pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
     let request_id = object
         .remove("request_id")
         .filter(|id| id.is_string() || id.is_number());
-    let fail = |object: &Map<String, Value>, method: Option<&str>, code, description: String| {
-        let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    // An error that keeps what is known of the request, to address and
+    // label its reply.
+    let fail = |value: &Value, method: Option<&str>, code, description: String| {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
         Box::new(DecodeError {
             method: method.map(str::to_owned),
             code,
@@ -237,76 +240,51 @@ pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
             token: text("token"),
         })
     };
-    let method = match object.get("method") {
+    let method = match value.get("method") {
         Some(Value::String(method)) => method.clone(),
         Some(_) => {
-            return Err(fail(
-                &object,
-                None,
-                "bad_request",
-                "`method` must be a string".into(),
-            ));
+            let description = "`method` must be a string".to_owned();
+            return Err(fail(&value, None, "bad_request", description));
         }
         None => {
-            return Err(fail(
-                &object,
-                None,
-                "bad_request",
-                "the request has no `method`".into(),
-            ));
+            let description = "the request has no `method`".to_owned();
+            return Err(fail(&value, None, "bad_request", description));
         }
     };
-    if !KNOWN_METHODS.contains(&method.as_str()) {
-        // Echo the name back only when it cannot garble the reply.
-        let plausible = method.len() <= 64
-            && method
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        return Err(fail(
-            &object,
-            plausible.then_some(method.as_str()),
-            "unknown_method",
-            format!("unknown method {method:?}"),
-        ));
-    }
-    // Parse from a copy, so the object stays available for the error.
     let parsed = match method.as_str() {
-        "register" => Register::deserialize(&Value::Object(object.clone())).map(Request::Register),
-        "login" => Login::deserialize(&Value::Object(object.clone())).map(Request::Login),
-        "add_friend" => {
-            AddFriend::deserialize(&Value::Object(object.clone())).map(Request::AddFriend)
+        "register" => Register::deserialize(&value).map(Request::Register),
+        "login" => Login::deserialize(&value).map(Request::Login),
+        "add_friend" => AddFriend::deserialize(&value).map(Request::AddFriend),
+        "get_friend" => GetFriend::deserialize(&value).map(Request::GetFriend),
+        "create_group" => CreateGroup::deserialize(&value).map(Request::CreateGroup),
+        "get_group" => GetGroup::deserialize(&value).map(Request::GetGroup),
+        "add_member_to_group" => {
+            AddMemberToGroup::deserialize(&value).map(Request::AddMemberToGroup)
         }
-        "get_friend" => {
-            GetFriend::deserialize(&Value::Object(object.clone())).map(Request::GetFriend)
+        "quit_from_group" => QuitFromGroup::deserialize(&value).map(Request::QuitFromGroup),
+        "send_client" => SendClient::deserialize(&value).map(Request::SendClient),
+        "send_group" => SendGroup::deserialize(&value).map(Request::SendGroup),
+        "logout" => Logout::deserialize(&value).map(Request::Logout),
+        _ => {
+            // Echo the name back only when it cannot garble the reply.
+            let plausible = method.len() <= 64
+                && method
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let description = format!("unknown method {method:?}");
+            let method = plausible.then_some(method.as_str());
+            return Err(fail(&value, method, "unknown_method", description));
         }
-        "create_group" => {
-            CreateGroup::deserialize(&Value::Object(object.clone())).map(Request::CreateGroup)
-        }
-        "get_group" => GetGroup::deserialize(&Value::Object(object.clone())).map(Request::GetGroup),
-        "add_member_to_group" => AddMemberToGroup::deserialize(&Value::Object(object.clone()))
-            .map(Request::AddMemberToGroup),
-        "quit_from_group" => {
-            QuitFromGroup::deserialize(&Value::Object(object.clone())).map(Request::QuitFromGroup)
-        }
-        "send_client" => {
-            SendClient::deserialize(&Value::Object(object.clone())).map(Request::SendClient)
-        }
-        "send_group" => {
-            SendGroup::deserialize(&Value::Object(object.clone())).map(Request::SendGroup)
-        }
-        _ => unreachable!("method checked against KNOWN_METHODS"),
     };
     match parsed {
         Ok(request) => Ok(Envelope {
             request,
-            request_id,
+            request_id: request_id.clone(),
         }),
-        Err(e) => Err(fail(
-            &object,
-            Some(&method),
-            "bad_request",
-            format!("malformed {method} request: {e}"),
-        )),
+        Err(e) => {
+            let description = format!("malformed {method} request: {e}");
+            Err(fail(&value, Some(&method), "bad_request", description))
+        }
     }
 }
 
@@ -354,6 +332,10 @@ pub struct Reply {
     /// delivery made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Extension, with code `rate_limited`: milliseconds to wait before
+    /// trying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Reply {
@@ -370,6 +352,7 @@ impl Reply {
             groups: None,
             group_id: None,
             message_id: None,
+            retry_after_ms: None,
         }
     }
 
@@ -390,7 +373,11 @@ impl Reply {
 
     /// The error reply for a refused request.
     pub fn from_error(method: &str, error: &ChatError) -> Self {
-        Self::error(method, error.code(), error.public_description())
+        let mut reply = Self::error(method, error.code(), error.public_description());
+        reply.retry_after_ms = error
+            .retry_after()
+            .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1));
+        reply
     }
 
     /// The error reply for a body that could not be decoded.

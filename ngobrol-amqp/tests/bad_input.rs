@@ -145,7 +145,7 @@ async fn every_malformed_request_gets_its_code_on_reply_to() {
 
     // The server is still serving.
     let mut later = server.client().await;
-    assert_ok(&later.register("later", "rahasia").await, "register");
+    assert_ok(&later.register("later", "rahasia!").await, "register");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +194,7 @@ async fn without_reply_to_errors_go_where_the_original_protocol_sends_replies() 
 async fn reply_to_correlation_id_and_request_id_are_honoured() {
     let server = TestServer::start().await;
     let mut ana = server.client().await;
-    assert_ok(&ana.register("ana", "rahasia").await, "register");
+    assert_ok(&ana.register("ana", "rahasia!").await, "register");
 
     // Direct reply-to: the broker's pseudo-queue, consumed without acks on
     // the channel that publishes.
@@ -211,7 +211,7 @@ async fn reply_to_correlation_id_and_request_id_are_honoured() {
         )
         .await
         .unwrap();
-    let request = json!({"method": "login", "username": "ana", "password": "rahasia",
+    let request = json!({"method": "login", "username": "ana", "password": "rahasia!",
                          "request_id": 42});
     let properties = BasicProperties::default()
         .with_reply_to("amq.rabbitmq.reply-to".into())

@@ -14,12 +14,12 @@ async fn register_and_login_answer_on_the_clients_queue() {
     let server = TestServer::start().await;
     let mut ana = server.client().await;
 
-    let reply = ana.register("ana", "rahasia").await;
+    let reply = ana.register("ana", "rahasia!").await;
     assert_ok(&reply, "register");
     assert!(reply["description"].is_string());
 
     assert_error(
-        &ana.register("ana", "other").await,
+        &ana.register("ana", "another-one").await,
         "register",
         "username_taken",
     );
@@ -28,17 +28,17 @@ async fn register_and_login_answer_on_the_clients_queue() {
     assert_error(&wrong, "login", "invalid_credentials");
     assert_eq!(wrong["token"], "", "login errors carry an empty token");
 
-    let unknown = ana.login("nobody", "rahasia").await;
+    let unknown = ana.login("nobody", "rahasia!").await;
     assert_error(&unknown, "login", "invalid_credentials");
 
-    let ok = ana.login("ana", "rahasia").await;
+    let ok = ana.login("ana", "rahasia!").await;
     assert_ok(&ok, "login");
     let token = ok["token"].as_str().unwrap();
     assert!(token.len() >= 26, "a token has at least 128 bits: {token}");
 
     // A second login issues a new token; the first one stops working.
     let mut again = server.client().await;
-    let second = again.login("ana", "rahasia").await;
+    let second = again.login("ana", "rahasia!").await;
     assert_ne!(second["token"], ok["token"]);
     // Two consumers of one queue would share its messages: leave one.
     again.close().await;
@@ -91,7 +91,7 @@ async fn direct_messages_wait_for_an_offline_user_in_order() {
     ana.sign_up("ana").await;
     // budi registers (which gives him a mailbox) and is not online.
     let mut budi = server.client().await;
-    assert_ok(&budi.register("budi", "rahasia").await, "register");
+    assert_ok(&budi.register("budi", "rahasia!").await, "register");
     assert_ok(&ana.add_friend("budi").await, "add_friend");
 
     for i in 0..5 {
@@ -101,7 +101,7 @@ async fn direct_messages_wait_for_an_offline_user_in_order() {
     }
 
     // budi logs in later and finds them, oldest first.
-    assert_ok(&budi.login("budi", "rahasia").await, "login");
+    assert_ok(&budi.login("budi", "rahasia!").await, "login");
     for i in 0..5 {
         let message = budi.recv().await;
         assert_eq!(message["method"], "send_client", "{message}");

@@ -31,8 +31,8 @@ async fn signed_up(
 ) -> (ngobrol_amqp::client::Session, ngobrol_amqp::client::Events) {
     server.users.lock().unwrap().push(name.to_owned());
     let client = Client::connect(options(server)).await.unwrap();
-    client.register(name, "rahasia").await.unwrap();
-    client.login(name, "rahasia").await.unwrap()
+    client.register(name, "rahasia!").await.unwrap();
+    client.login(name, "rahasia!").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +42,7 @@ async fn every_operation_with_typed_results_and_errors() {
     let (budi, mut budi_events) = signed_up(&server, "budi").await;
 
     let client = Client::connect(options(&server)).await.unwrap();
-    let err = client.register("ana", "x").await.unwrap_err();
+    let err = client.register("ana", "another-one").await.unwrap_err();
     assert_eq!(err.code(), Some("username_taken"));
     let err = client.login("ana", "salah").await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_credentials"));
@@ -150,7 +150,7 @@ async fn a_request_nobody_answers_times_out() {
     })
     .await
     .unwrap();
-    let err = client.register("ana", "rahasia").await.unwrap_err();
+    let err = client.register("ana", "rahasia!").await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout(_)), "{err}");
     let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();

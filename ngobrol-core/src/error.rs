@@ -1,5 +1,7 @@
 //! The errors of the chat rules, each with a stable machine-readable code.
 
+use std::time::Duration;
+
 use crate::types::GroupId;
 
 /// Why an operation was refused or failed.
@@ -42,6 +44,12 @@ pub enum ChatError {
     AlreadyMember { user: String, group: GroupId },
     #[error("{user} is not a member of group {group}")]
     NotMember { user: String, group: GroupId },
+    #[error("group {group} is full: it has {max} members")]
+    GroupFull { group: GroupId, max: usize },
+    #[error("{user} is in {max} groups, the most allowed")]
+    TooManyGroups { user: String, max: usize },
+    #[error("too many requests; try again in {} ms", retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
     /// Something outside the rules failed (the store or the broker). The
     /// text is for logs; clients are told only that it was internal.
     #[error("internal error: {0}")]
@@ -68,7 +76,18 @@ impl ChatError {
             Self::NotGroupAdmin(_) => "not_group_admin",
             Self::AlreadyMember { .. } => "already_member",
             Self::NotMember { .. } => "not_member",
+            Self::GroupFull { .. } => "group_full",
+            Self::TooManyGroups { .. } => "too_many_groups",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Internal(_) => "internal",
+        }
+    }
+
+    /// For [`ChatError::RateLimited`], how long to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 

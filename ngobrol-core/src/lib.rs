@@ -24,9 +24,9 @@
 //!
 //! let (ana, budi) = (Username::parse("ana")?, Username::parse("budi")?);
 //! for user in [&ana, &budi] {
-//!     chat.register(user, &Password::new("rahasia")).await?;
+//!     chat.register(user, &Password::new("rahasia!")).await?;
 //! }
-//! let token = chat.login(&ana, &Password::new("rahasia")).await?;
+//! let token = chat.login(&ana, &Password::new("rahasia!")).await?;
 //! let ana_auth = Auth::new(ana.clone(), token);
 //! chat.add_friend(&ana_auth, &budi).await?;
 //! chat.send_direct(&ana_auth, &budi, chat.message_text("halo!")?).await?;
@@ -40,6 +40,7 @@
 //! [`code`](ChatError::code) that transports pass on to clients.
 
 pub mod error;
+pub mod limits;
 pub mod memory;
 pub mod password;
 pub mod ports;
@@ -47,6 +48,7 @@ pub mod service;
 pub mod types;
 
 pub use error::{ChatError, PortError};
+pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,

@@ -77,6 +77,10 @@ impl SessionRepository for MemoryStore {
     ) -> Result<Option<SessionRecord>, PortError> {
         Ok(self.state().sessions.get(token_hash).cloned())
     }
+
+    async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError> {
+        Ok(self.state().sessions.remove(token_hash).is_some())
+    }
 }
 
 #[async_trait]
@@ -145,6 +149,24 @@ impl GroupRepository for MemoryStore {
 
     async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
         Ok(self.state().members.contains(&(id, user.clone())))
+    }
+
+    async fn count_members(&self, id: GroupId) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|(g, _)| *g == id)
+            .count() as u64)
+    }
+
+    async fn count_groups_of(&self, user: &Username) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|(_, u)| u == user)
+            .count() as u64)
     }
 
     async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError> {

@@ -70,6 +70,9 @@ pub trait SessionRepository: Send + Sync {
         &self,
         token_hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, PortError>;
+
+    /// Removes the session with that token hash; false when there was none.
+    async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError>;
 }
 
 /// The friendship relation, which is mutual.
@@ -112,6 +115,12 @@ pub trait GroupRepository: Send + Sync {
 
     /// Whether `user` is a member of the group.
     async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError>;
+
+    /// How many members the group has.
+    async fn count_members(&self, id: GroupId) -> Result<u64, PortError>;
+
+    /// How many groups `user` is a member of.
+    async fn count_groups_of(&self, user: &Username) -> Result<u64, PortError>;
 
     /// The groups `user` is a member of, by id.
     async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError>;

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use subtle::ConstantTimeEq;
+
 use crate::error::{ChatError, PortError};
+use crate::limits::{RateLimit, RateLimiter};
 use crate::password::PasswordHasher;
 use crate::ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
@@ -28,6 +31,15 @@ pub struct ServiceConfig {
     pub min_password_chars: usize,
     /// The longest password accepted, in bytes; it bounds the hashing cost.
     pub max_password_bytes: usize,
+    /// The most members a group may have.
+    pub max_group_members: usize,
+    /// The most groups a user may be a member of.
+    pub max_groups_per_user: usize,
+    /// Every user's requests, once authenticated.
+    pub request_rate: RateLimit,
+    /// Failed logins and registrations per username: the brake on
+    /// password guessing.
+    pub auth_failures: RateLimit,
 }
 
 impl Default for ServiceConfig {
@@ -39,8 +51,18 @@ impl Default for ServiceConfig {
                 .unwrap_or(2),
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             max_message_bytes: MessageText::DEFAULT_MAX_BYTES,
-            min_password_chars: 1,
+            min_password_chars: 8,
             max_password_bytes: 1024,
+            max_group_members: 1000,
+            max_groups_per_user: 1000,
+            request_rate: RateLimit {
+                burst: 100,
+                per_second: 50.0,
+            },
+            auth_failures: RateLimit {
+                burst: 5,
+                per_second: 1.0 / 12.0,
+            },
         }
     }
 }
@@ -101,6 +123,8 @@ pub struct ChatService {
     ports: Ports,
     hasher: PasswordHasher,
     config: Arc<ServiceConfig>,
+    requests: Arc<RateLimiter>,
+    auth_failures: Arc<RateLimiter>,
 }
 
 impl ChatService {
@@ -109,6 +133,8 @@ impl ChatService {
         Ok(Self {
             ports,
             hasher,
+            requests: Arc::new(RateLimiter::new(config.request_rate)),
+            auth_failures: Arc::new(RateLimiter::new(config.auth_failures)),
             config: Arc::new(config),
         })
     }
@@ -132,9 +158,11 @@ impl ChatService {
             return Err(ChatError::ReservedUsername);
         }
         self.check_password_shape(password)?;
+        self.check_auth_failures(username)?;
         // A cheap look-up first, so a taken name costs no hashing; the
         // store's uniqueness still decides races.
         if self.ports.users.find_user(username).await?.is_some() {
+            self.auth_failures.charge(username.as_str());
             return Err(ChatError::UsernameTaken);
         }
         let password_hash = self.hasher.hash(password).await?;
@@ -162,9 +190,11 @@ impl ChatService {
         if password.expose().len() > self.config.max_password_bytes {
             return Err(ChatError::InvalidCredentials);
         }
+        self.check_auth_failures(username)?;
         let user = self.ports.users.find_user(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.as_str());
         if !self.hasher.verify(password, stored).await? {
+            self.auth_failures.charge(username.as_str());
             return Err(ChatError::InvalidCredentials);
         }
         let token = Token::generate()?;
@@ -183,16 +213,47 @@ impl ChatService {
     /// Succeeds when `auth.token` is an unexpired token issued to
     /// `auth.user`.
     pub async fn authenticate(&self, auth: &Auth) -> Result<(), ChatError> {
-        let session = self.ports.sessions.find_session(&auth.token.hash()).await?;
+        let hash = auth.token.hash();
+        let session = self.ports.sessions.find_session(&hash).await?;
         match session {
-            Some(s) if s.username == auth.user && s.expires_at > SystemTime::now() => Ok(()),
+            Some(s)
+                if bool::from(
+                    s.token_hash
+                        .as_str()
+                        .as_bytes()
+                        .ct_eq(hash.as_str().as_bytes()),
+                ) && s.username == auth.user
+                    && s.expires_at > SystemTime::now() =>
+            {
+                Ok(())
+            }
             _ => Err(ChatError::InvalidToken),
         }
     }
 
+    /// Authenticates, then takes one request from the user's rate limit.
+    /// The limit is taken after the token checks out, so that forged
+    /// requests cannot spend another user's allowance.
+    async fn authorize(&self, auth: &Auth) -> Result<(), ChatError> {
+        self.authenticate(auth).await?;
+        self.requests
+            .acquire(auth.user.as_str())
+            .map_err(|retry_after| ChatError::RateLimited { retry_after })
+    }
+
+    /// Revokes the token presented: it no longer authenticates anyone.
+    pub async fn logout(&self, auth: &Auth) -> Result<(), ChatError> {
+        self.authorize(auth).await?;
+        self.ports
+            .sessions
+            .delete_session(&auth.token.hash())
+            .await?;
+        Ok(())
+    }
+
     /// Makes the acting user and `friend` friends of each other.
     pub async fn add_friend(&self, auth: &Auth, friend: &Username) -> Result<(), ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         if *friend == auth.user {
             return Err(ChatError::CannotBefriendSelf);
         }
@@ -205,7 +266,7 @@ impl ChatService {
 
     /// The acting user's friends, sorted by name.
     pub async fn friends(&self, auth: &Auth) -> Result<Vec<Username>, ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         Ok(self.ports.friends.friends_of(&auth.user).await?)
     }
 
@@ -215,7 +276,8 @@ impl ChatService {
         auth: &Auth,
         name: &GroupName,
     ) -> Result<GroupRecord, ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
+        self.check_groups_of(&auth.user).await?;
         let group = self
             .ports
             .groups
@@ -229,7 +291,7 @@ impl ChatService {
 
     /// The groups the acting user is a member of.
     pub async fn groups(&self, auth: &Auth) -> Result<Vec<GroupRecord>, ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         Ok(self.ports.groups.groups_of(&auth.user).await?)
     }
 
@@ -241,12 +303,24 @@ impl ChatService {
         group: GroupId,
         member: &Username,
     ) -> Result<(), ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         let record = self.require_group(group).await?;
         if record.admin != auth.user {
             return Err(ChatError::NotGroupAdmin(group));
         }
         self.require_user(member).await?;
+        if self.ports.groups.is_member(group, member).await? {
+            return Err(ChatError::AlreadyMember {
+                user: member.to_string(),
+                group,
+            });
+        }
+        let max = self.config.max_group_members;
+        if self.ports.groups.count_members(group).await? >= max as u64 {
+            return Err(ChatError::GroupFull { group, max });
+        }
+        self.check_groups_of(member).await?;
+        // The store still decides a race between two adds of one member.
         match self.ports.groups.add_member(group, member).await {
             Err(PortError::Conflict) => {
                 return Err(ChatError::AlreadyMember {
@@ -275,7 +349,7 @@ impl ChatService {
 
     /// Takes the acting user out of a group, then tells those who stay.
     pub async fn quit_group(&self, auth: &Auth, group: GroupId) -> Result<(), ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         let record = self.require_group(group).await?;
         if !self.ports.groups.remove_member(group, &auth.user).await? {
             return Err(ChatError::NotMember {
@@ -305,7 +379,7 @@ impl ChatService {
         to: &Username,
         text: MessageText,
     ) -> Result<Delivery, ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         self.require_user(to).await?;
         if !self.ports.friends.are_friends(&auth.user, to).await? {
             return Err(ChatError::NotFriends(to.to_string()));
@@ -326,7 +400,7 @@ impl ChatService {
         group: GroupId,
         text: MessageText,
     ) -> Result<Delivery, ChatError> {
-        self.authenticate(auth).await?;
+        self.authorize(auth).await?;
         let record = self.require_group(group).await?;
         if !self.ports.groups.is_member(group, &auth.user).await? {
             return Err(ChatError::NotMember {
@@ -377,6 +451,26 @@ impl ChatService {
             return Err(ChatError::InvalidPassword(format!(
                 "a password has at most {max} bytes"
             )));
+        }
+        Ok(())
+    }
+
+    fn check_auth_failures(&self, username: &Username) -> Result<(), ChatError> {
+        self.auth_failures
+            .check(username.as_str())
+            .map_err(|retry_after| ChatError::RateLimited { retry_after })
+    }
+
+    /// Refuses when `user` is in as many groups as allowed. The limits on
+    /// group counts and sizes are checked before the write, so concurrent
+    /// additions may pass them by a few; they bound abuse, not accounting.
+    async fn check_groups_of(&self, user: &Username) -> Result<(), ChatError> {
+        let max = self.config.max_groups_per_user;
+        if self.ports.groups.count_groups_of(user).await? >= max as u64 {
+            return Err(ChatError::TooManyGroups {
+                user: user.to_string(),
+                max,
+            });
         }
         Ok(())
     }

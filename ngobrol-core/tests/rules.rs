@@ -13,8 +13,8 @@ use ngobrol_core::ports::{
 };
 use ngobrol_core::{
     Auth, ChatError, ChatService, DeliveryBody, GroupId, GroupName, GroupRecord, NoticeEvent,
-    Password, PasswordHasher, PortError, Ports, ServiceConfig, SessionRecord, Token, UserRecord,
-    Username,
+    Password, PasswordHasher, PortError, Ports, RateLimit, ServiceConfig, SessionRecord, Token,
+    UserRecord, Username,
 };
 
 fn user(name: &str) -> Username {
@@ -83,6 +83,12 @@ impl Mocks {
             .returning(move |id| Ok((id == g.id).then(|| g.clone())));
     }
 
+    /// Groups and users far from every size limit.
+    fn roomy(&mut self) {
+        self.groups.expect_count_members().returning(|_| Ok(1));
+        self.groups.expect_count_groups_of().returning(|_| Ok(1));
+    }
+
     fn service(self) -> ChatService {
         let ports = Ports {
             users: Arc::new(self.users),
@@ -119,7 +125,7 @@ async fn register_stores_a_pbkdf2_hash_and_makes_a_mailbox() {
         .withf(|u| {
             u.username.as_str() == "ana"
                 && u.password_hash.starts_with("$pbkdf2-sha256$")
-                && !u.password_hash.contains("rahasia")
+                && !u.password_hash.contains("rahasia!")
         })
         .times(1)
         .in_sequence(&mut seq)
@@ -131,7 +137,7 @@ async fn register_stores_a_pbkdf2_hash_and_makes_a_mailbox() {
         .in_sequence(&mut seq)
         .returning(|_| Ok(()));
     m.service()
-        .register(&user("ana"), &Password::new("rahasia"))
+        .register(&user("ana"), &Password::new("rahasia!"))
         .await
         .unwrap();
 }
@@ -143,7 +149,7 @@ async fn register_refuses_a_taken_name_without_hashing() {
     m.users.expect_insert_user().never();
     let err = m
         .service()
-        .register(&user("ana"), &Password::new("rahasia"))
+        .register(&user("ana"), &Password::new("rahasia!"))
         .await
         .unwrap_err();
     assert_eq!(err, ChatError::UsernameTaken);
@@ -159,7 +165,7 @@ async fn register_losing_a_race_reports_the_name_taken() {
     m.outbound.expect_ensure_mailbox().never();
     let err = m
         .service()
-        .register(&user("ana"), &Password::new("rahasia"))
+        .register(&user("ana"), &Password::new("rahasia!"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "username_taken");
@@ -170,7 +176,7 @@ async fn register_refuses_the_reserved_notice_sender() {
     let m = Mocks::default();
     let err = m
         .service()
-        .register(&user("Admin"), &Password::new("rahasia"))
+        .register(&user("Admin"), &Password::new("rahasia!"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "reserved_username");
@@ -205,7 +211,7 @@ async fn register_reports_a_store_failure_as_internal() {
         .returning(|_| Err(PortError::Unavailable("disk on fire".into())));
     let err = m
         .service()
-        .register(&user("ana"), &Password::new("rahasia"))
+        .register(&user("ana"), &Password::new("rahasia!"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "internal");
@@ -217,7 +223,7 @@ async fn register_reports_a_store_failure_as_internal() {
 #[tokio::test]
 async fn login_issues_a_token_whose_hash_alone_is_stored() {
     let mut m = Mocks::default();
-    let stored = hash_of("rahasia").await;
+    let stored = hash_of("rahasia!").await;
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
@@ -236,7 +242,7 @@ async fn login_issues_a_token_whose_hash_alone_is_stored() {
         .returning(|_| Ok(()));
     let token = m
         .service()
-        .login(&user("ana"), &Password::new("rahasia"))
+        .login(&user("ana"), &Password::new("rahasia!"))
         .await
         .unwrap();
     let session = saved.lock().unwrap().clone().unwrap();
@@ -253,7 +259,7 @@ async fn login_issues_a_token_whose_hash_alone_is_stored() {
 #[tokio::test]
 async fn login_with_a_wrong_password_is_refused() {
     let mut m = Mocks::default();
-    let stored = hash_of("rahasia").await;
+    let stored = hash_of("rahasia!").await;
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
@@ -390,6 +396,7 @@ async fn friends_lists_the_acting_users_friends() {
 #[tokio::test]
 async fn create_group_makes_the_channel_before_subscribing_the_admin() {
     let (mut m, ana) = Mocks::logged_in("ana");
+    m.roomy();
     let mut seq = Sequence::new();
     m.groups
         .expect_create_group()
@@ -477,9 +484,8 @@ async fn adding_a_member_twice_is_refused() {
     let (mut m, ana) = Mocks::logged_in("ana");
     m.existing_group(group(1, "g", "ana"));
     m.existing_users(&["ana", "budi"]);
-    m.groups
-        .expect_add_member()
-        .returning(|_, _| Err(PortError::Conflict));
+    m.groups.expect_is_member().returning(|_, _| Ok(true));
+    m.groups.expect_add_member().never();
     m.outbound.expect_deliver_to_group().never();
     let err = m
         .service()
@@ -494,6 +500,8 @@ async fn adding_a_member_subscribes_them_then_tells_the_group() {
     let (mut m, ana) = Mocks::logged_in("ana");
     m.existing_group(group(1, "g", "ana"));
     m.existing_users(&["ana", "budi"]);
+    m.roomy();
+    m.groups.expect_is_member().returning(|_, _| Ok(false));
     let mut seq = Sequence::new();
     m.groups
         .expect_add_member()
@@ -527,6 +535,154 @@ async fn adding_a_member_subscribes_them_then_tells_the_group() {
         .add_member(&ana, GroupId::new(1), &user("budi"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_concurrent_add_of_the_same_member_is_refused() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana", "budi"]);
+    m.roomy();
+    m.groups.expect_is_member().returning(|_, _| Ok(false));
+    m.groups
+        .expect_add_member()
+        .returning(|_, _| Err(PortError::Conflict));
+    m.outbound.expect_deliver_to_group().never();
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(1), &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "already_member");
+}
+
+#[tokio::test]
+async fn a_full_group_takes_no_one_more() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana", "budi"]);
+    m.groups.expect_is_member().returning(|_, _| Ok(false));
+    m.groups.expect_count_members().returning(|_| Ok(1000));
+    m.groups.expect_add_member().never();
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(1), &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ChatError::GroupFull {
+            group: GroupId::new(1),
+            max: 1000
+        }
+    );
+}
+
+#[tokio::test]
+async fn nobody_joins_more_groups_than_allowed() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.existing_users(&["ana", "budi"]);
+    m.groups.expect_is_member().returning(|_, _| Ok(false));
+    m.groups.expect_count_members().returning(|_| Ok(2));
+    m.groups
+        .expect_count_groups_of()
+        .with(eq(user("budi")))
+        .returning(|_| Ok(1000));
+    m.groups.expect_add_member().never();
+    let err = m
+        .service()
+        .add_member(&ana, GroupId::new(1), &user("budi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "too_many_groups");
+}
+
+#[tokio::test]
+async fn nobody_creates_more_groups_than_allowed() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.groups.expect_count_groups_of().returning(|_| Ok(1000));
+    m.groups.expect_create_group().never();
+    let err = m
+        .service()
+        .create_group(&ana, &GroupName::parse("g").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "too_many_groups");
+}
+
+#[tokio::test]
+async fn logout_revokes_the_presented_token() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    let hash = ana.token.hash();
+    m.sessions
+        .expect_delete_session()
+        .with(eq(hash))
+        .times(1)
+        .returning(|_| Ok(true));
+    m.service().logout(&ana).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_users_requests_are_rate_limited() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.config = Some(ServiceConfig {
+        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+        request_rate: RateLimit {
+            burst: 3,
+            per_second: 0.5,
+        },
+        ..ServiceConfig::default()
+    });
+    m.friends
+        .expect_friends_of()
+        .times(3)
+        .returning(|_| Ok(vec![]));
+    let service = m.service();
+    for _ in 0..3 {
+        service.friends(&ana).await.unwrap();
+    }
+    let err = service.friends(&ana).await.unwrap_err();
+    assert_eq!(err.code(), "rate_limited");
+    let wait = err.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_per_username() {
+    let mut m = Mocks {
+        config: Some(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            auth_failures: RateLimit {
+                burst: 2,
+                per_second: 0.01,
+            },
+            ..ServiceConfig::default()
+        }),
+        ..Mocks::default()
+    };
+    let stored = hash_of("rahasia!").await;
+    m.users
+        .expect_find_user()
+        .times(2)
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    let service = m.service();
+    for _ in 0..2 {
+        let err = service
+            .login(&user("ana"), &Password::new("salah"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_credentials");
+    }
+    // Even the right password waits now: guessing is what is being slowed.
+    let err = service
+        .login(&user("ana"), &Password::new("rahasia!"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "rate_limited");
 }
 
 #[tokio::test]

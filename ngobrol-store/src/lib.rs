@@ -368,6 +368,13 @@ impl SessionRepository for Store {
             .transpose()
         })
     }
+    async fn delete_session(&self, hash: &TokenHash) -> Result<bool, PortError> {
+        let hash = hash.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let deleted = diesel::delete(sessions::table.find(hash)).execute(conn)?;
+            Ok(deleted > 0)
+        })
+    }
 }
 
 #[async_trait]
@@ -507,6 +514,27 @@ impl GroupRepository for Store {
                     .filter(memberships::username.eq(name)),
             ))
             .get_result::<bool>(conn)?)
+        })
+    }
+
+    async fn count_members(&self, id: GroupId) -> Result<u64, PortError> {
+        with_conn!(self, |conn| {
+            let count = memberships::table
+                .filter(memberships::group_id.eq(id.get()))
+                .count()
+                .get_result::<i64>(conn)?;
+            Ok(count.unsigned_abs())
+        })
+    }
+
+    async fn count_groups_of(&self, user: &Username) -> Result<u64, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let count = memberships::table
+                .filter(memberships::username.eq(name))
+                .count()
+                .get_result::<i64>(conn)?;
+            Ok(count.unsigned_abs())
         })
     }
 

@@ -177,6 +177,9 @@ async fn a_login_replaces_earlier_sessions(f: Fixture) {
         s.find_session(&second.hash()).await.unwrap(),
         Some(session(&second))
     );
+    assert!(s.delete_session(&second.hash()).await.unwrap());
+    assert!(!s.delete_session(&second.hash()).await.unwrap());
+    assert_eq!(s.find_session(&second.hash()).await.unwrap(), None);
 }
 
 async fn friendship_is_mutual_and_unique(f: Fixture) {
@@ -241,6 +244,8 @@ async fn memberships_are_unique_and_removable(f: Fixture) {
         Err(PortError::Conflict)
     );
     assert!(s.is_member(g.id, &user("budi")).await.unwrap());
+    assert_eq!(s.count_members(g.id).await.unwrap(), 2);
+    assert_eq!(s.count_groups_of(&user("budi")).await.unwrap(), 1);
     assert!(s.remove_member(g.id, &user("budi")).await.unwrap());
     assert!(!s.remove_member(g.id, &user("budi")).await.unwrap());
     assert!(!s.is_member(g.id, &user("budi")).await.unwrap());

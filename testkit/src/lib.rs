@@ -346,9 +346,9 @@ impl RawClient {
 
     /// Registers and logs in, asserting both succeed.
     pub async fn sign_up(&mut self, username: &str) {
-        let reply = self.register(username, "rahasia").await;
+        let reply = self.register(username, "rahasia!").await;
         assert_eq!(reply["status"], "ok", "{reply}");
-        let reply = self.login(username, "rahasia").await;
+        let reply = self.login(username, "rahasia!").await;
         assert_eq!(reply["status"], "ok", "{reply}");
     }
 

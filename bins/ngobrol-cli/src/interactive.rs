@@ -23,6 +23,7 @@ const HELP: &str = "\
 commands:
   /register <user>            create an account (asks for a password)
   /login <user>               log in (asks for a password)
+  /logout                     log out; the token stops working
   /friends                    list your friends
   /add <user>                 add a friend
   /msg <user> <text>          message a friend
@@ -255,6 +256,14 @@ impl Chat {
             "/login" if !rest.is_empty() => {
                 let (user, _) = split_word(rest);
                 self.login(user, &password).await
+            }
+            "/logout" => {
+                self.session()?.logout().await.map_err(refused)?;
+                self.session = None;
+                if let Some(listener) = self.listener.take() {
+                    listener.abort();
+                }
+                Ok("logged out".to_owned())
             }
             "/friends" => {
                 let friends = self.session()?.friends().await.map_err(refused)?;

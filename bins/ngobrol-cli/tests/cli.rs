@@ -104,10 +104,10 @@ fn sign_up(server: &TestServer, name: &str) -> Cli {
     let mut cli = Cli::start(server, &[], None);
     cli.expect("type /help");
     cli.type_line(&format!("/register {name}"));
-    cli.type_line("rahasia");
+    cli.type_line("rahasia!");
     cli.expect(&format!("ok: registered {name}"));
     cli.type_line(&format!("/login {name}"));
-    cli.type_line("rahasia");
+    cli.type_line("rahasia!");
     cli.expect(&format!("ok: logged in as {name}"));
     cli
 }
@@ -171,14 +171,14 @@ async fn scripts_send_and_listen_as_json_lines() {
     let mut listen = Cli::start(
         &server,
         &["--user", "budi", "listen", "--json", "--count", "1"],
-        Some("rahasia"),
+        Some("rahasia!"),
     );
     // The listener is in once budi's queue has its consumer; a message sent
     // before then waits in the queue anyway.
     let mut send = Cli::start(
         &server,
         &["--user", "ana", "send", "--to", "budi", "lewat skrip"],
-        Some("rahasia"),
+        Some("rahasia!"),
     );
     send.expect("sent ");
     let line = listen.expect("lewat skrip");

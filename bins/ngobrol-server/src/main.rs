@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig, redact_url};
-use ngobrol_core::{ChatService, PasswordHasher, Ports, ServiceConfig};
+use ngobrol_core::{ChatService, PasswordHasher, Ports, RateLimit, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -66,8 +66,29 @@ struct Args {
     max_body_bytes: usize,
 
     /// The shortest password accepted at registration, in characters.
-    #[arg(long, env = "NGOBROL_MIN_PASSWORD_CHARS", default_value_t = 1)]
+    #[arg(long, env = "NGOBROL_MIN_PASSWORD_CHARS", default_value_t = 8)]
     min_password_chars: usize,
+
+    /// The most members a group may have.
+    #[arg(long, env = "NGOBROL_MAX_GROUP_MEMBERS", default_value_t = 1000)]
+    max_group_members: usize,
+
+    /// The most groups a user may be in.
+    #[arg(long, env = "NGOBROL_MAX_GROUPS_PER_USER", default_value_t = 1000)]
+    max_groups_per_user: usize,
+
+    /// Each user's sustained request rate, per second (0: unlimited).
+    #[arg(long, env = "NGOBROL_RATE_PER_SECOND", default_value_t = 50.0)]
+    rate_per_second: f64,
+
+    /// How many requests a user may make at once above that rate.
+    #[arg(long, env = "NGOBROL_RATE_BURST", default_value_t = 100)]
+    rate_burst: u32,
+
+    /// Failed logins (or registrations of a taken name) allowed per
+    /// username before throttling; one more is allowed every 12 seconds.
+    #[arg(long, env = "NGOBROL_AUTH_FAILURE_BURST", default_value_t = 5)]
+    auth_failure_burst: u32,
 
     /// How long a login token stays valid, in hours.
     #[arg(long, env = "NGOBROL_TOKEN_TTL_HOURS", default_value_t = 30 * 24)]
@@ -104,6 +125,20 @@ async fn main() -> anyhow::Result<()> {
         token_ttl: Duration::from_secs(args.token_ttl_hours * 3600),
         max_message_bytes: args.max_message_bytes,
         min_password_chars: args.min_password_chars,
+        max_group_members: args.max_group_members,
+        max_groups_per_user: args.max_groups_per_user,
+        request_rate: if args.rate_per_second > 0.0 {
+            RateLimit {
+                burst: args.rate_burst.max(1),
+                per_second: args.rate_per_second,
+            }
+        } else {
+            RateLimit::UNLIMITED
+        },
+        auth_failures: RateLimit {
+            burst: args.auth_failure_burst.max(1),
+            ..ServiceConfig::default().auth_failures
+        },
         ..ServiceConfig::default()
     };
     if let Some(concurrency) = args.hashing_concurrency {

@@ -95,7 +95,7 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         )
         .await
         .unwrap();
-    let request = json!({"method": "register", "username": "ana", "password": "guest",
+    let request = json!({"method": "register", "username": "ana", "password": "guest-password",
                          "queue_name": reply_queue.name().as_str()});
     ch.basic_publish(
         "".into(),
@@ -113,6 +113,25 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         .unwrap();
     let reply: Value = serde_json::from_slice(&delivery.data).unwrap();
     assert_eq!(reply["status"], "ok", "{reply}");
+    let login = json!({"method": "login", "username": "ana", "password": "guest-password",
+                       "queue_name": reply_queue.name().as_str()});
+    ch.basic_publish(
+        "".into(),
+        namespace.as_str().into(),
+        BasicPublishOptions::default(),
+        &serde_json::to_vec(&login).unwrap(),
+        BasicProperties::default(),
+    )
+    .await
+    .unwrap();
+    let delivery = tokio::time::timeout(Duration::from_secs(10), replies.next())
+        .await
+        .expect("a reply")
+        .unwrap()
+        .unwrap();
+    let reply: Value = serde_json::from_slice(&delivery.data).unwrap();
+    assert_eq!(reply["status"], "ok", "{reply}");
+    let token = reply["token"].as_str().unwrap().to_owned();
 
     let pid = server.0.id().to_string();
     assert!(
@@ -156,6 +175,14 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     assert!(
         !logs.contains("guest@"),
         "the broker password leaked into the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains(&token),
+        "a token leaked into the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains("guest-password"),
+        "a password leaked:\n{logs}"
     );
 
     for queue in [namespace.clone(), format!("{namespace}_ana")] {

@@ -1,0 +1,174 @@
+//! Rate limits: a token bucket per key (a username).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A token bucket's shape: up to `burst` requests at once, refilled at
+/// `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+impl RateLimit {
+    /// No effective limit.
+    pub const UNLIMITED: RateLimit = RateLimit {
+        burst: u32::MAX,
+        per_second: f64::INFINITY,
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// Token buckets by key. Memory stays bounded: when the table grows past
+/// `MAX_KEYS`, buckets that have refilled completely (keys idle long
+/// enough to be indistinguishable from new ones) are dropped.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: RateLimit,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+const MAX_KEYS: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
+        let elapsed = now.duration_since(bucket.updated).as_secs_f64();
+        (bucket.tokens + elapsed * self.limit.per_second).min(f64::from(self.limit.burst))
+    }
+
+    /// How long until `key` may act, or zero if it may now.
+    fn wait_for(&self, tokens: f64) -> Duration {
+        if tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - tokens) / self.limit.per_second)
+        }
+    }
+
+    /// Takes one token for `key`, or says how long to wait for one.
+    pub fn acquire(&self, key: &str) -> Result<(), Duration> {
+        self.update(key, true)
+    }
+
+    /// Whether `key` has a token, without taking it.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.update(key, false)
+    }
+
+    /// Takes one token for `key` whether or not it has one (the bucket may
+    /// go below zero, which lengthens the wait: repeated failures cost
+    /// more).
+    pub fn charge(&self, key: &str) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let tokens = match buckets.get(key) {
+            Some(bucket) => self.refilled(*bucket, now),
+            None => f64::from(self.limit.burst),
+        };
+        buckets.insert(
+            key.to_owned(),
+            Bucket {
+                tokens: tokens - 1.0,
+                updated: now,
+            },
+        );
+    }
+
+    fn update(&self, key: &str, take: bool) -> Result<(), Duration> {
+        if self.limit.per_second.is_infinite() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
+            let full = f64::from(self.limit.burst);
+            buckets.retain(|_, b| self.refilled(*b, now) < full);
+        }
+        let tokens = match buckets.get(key) {
+            Some(bucket) => self.refilled(*bucket, now),
+            None => f64::from(self.limit.burst),
+        };
+        if tokens < 1.0 {
+            return Err(self.wait_for(tokens));
+        }
+        if take {
+            buckets.insert(
+                key.to_owned(),
+                Bucket {
+                    tokens: tokens - 1.0,
+                    updated: now,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_with_a_wait() {
+        let limiter = RateLimiter::new(RateLimit {
+            burst: 3,
+            per_second: 1.0,
+        });
+        for _ in 0..3 {
+            assert!(limiter.acquire("ana").is_ok());
+        }
+        let wait = limiter.acquire("ana").unwrap_err();
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Other keys have their own buckets.
+        assert!(limiter.acquire("budi").is_ok());
+    }
+
+    #[test]
+    fn buckets_refill_over_time() {
+        let limiter = RateLimiter::new(RateLimit {
+            burst: 1,
+            per_second: 50.0,
+        });
+        assert!(limiter.acquire("ana").is_ok());
+        assert!(limiter.acquire("ana").is_err());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(limiter.acquire("ana").is_ok());
+    }
+
+    #[test]
+    fn charges_without_a_token_deepen_the_wait() {
+        let limiter = RateLimiter::new(RateLimit {
+            burst: 1,
+            per_second: 1.0,
+        });
+        limiter.charge("ana");
+        limiter.charge("ana");
+        let wait = limiter.check("ana").unwrap_err();
+        assert!(wait > Duration::from_millis(1900), "{wait:?}");
+    }
+
+    #[test]
+    fn unlimited_never_refuses() {
+        let limiter = RateLimiter::new(RateLimit::UNLIMITED);
+        for _ in 0..1000 {
+            assert!(limiter.acquire("ana").is_ok());
+        }
+    }
+}
