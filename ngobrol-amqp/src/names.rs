@@ -49,6 +49,12 @@ impl Namespace {
         self.0.clone()
     }
 
+    /// The queue where requests that cannot be served are kept for a
+    /// person to look at: undecodable ones, and ones whose handling failed.
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.dead", self.0)
+    }
+
     /// The queue where a user's replies and deliveries wait.
     pub fn user_queue(&self, user: &Username) -> String {
         format!("{}_{}", self.0, user)
@@ -83,6 +89,7 @@ mod tests {
         assert_eq!(ns.request_queue(), "ngobrol");
         assert_eq!(ns.user_queue(&ana), "ngobrol_ana");
         assert_eq!(ns.group_exchange(GroupId::new(42)), "ngobrol_42");
+        assert_eq!(ns.dead_letter_queue(), "ngobrol.dead");
     }
 
     #[test]

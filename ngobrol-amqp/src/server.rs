@@ -24,10 +24,13 @@ use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
     QueueDeclareOptions,
 };
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
-use ngobrol_core::{Auth, ChatError, ChatService, GroupId, GroupName, Password, Token, Username};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use ngobrol_core::{
+    Auth, ChatError, ChatService, GroupId, GroupName, Password, RequestKey, Token, Username,
+};
 use serde::Deserialize;
+use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
@@ -51,6 +54,12 @@ pub struct ServerConfig {
     pub lanes: usize,
     /// Request bodies larger than this are refused unread.
     pub max_body_bytes: usize,
+    /// How long the reply to a request that a client named (with
+    /// `request_id` or the AMQP `message_id`) is remembered, so that the
+    /// same request seen again is answered without taking effect twice.
+    pub dedup_window: Duration,
+    /// The most replies remembered for that; the oldest go first.
+    pub dedup_capacity: u64,
     /// The first wait before connecting again; it doubles up to
     /// `max_reconnect_delay`.
     pub reconnect_delay: Duration,
@@ -65,6 +74,8 @@ impl Default for ServerConfig {
             prefetch: 64,
             lanes: 32,
             max_body_bytes: 512 * 1024,
+            dedup_window: Duration::from_secs(3600),
+            dedup_capacity: 100_000,
             reconnect_delay: Duration::from_millis(250),
             max_reconnect_delay: Duration::from_secs(10),
         }
@@ -199,13 +210,15 @@ impl Server {
             .await?;
         // Exactly as the original client declares it: durable, no arguments.
         let queue = self.config.namespace.request_queue();
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
+        for name in [queue.clone(), self.config.namespace.dead_letter_queue()] {
+            channel
+                .queue_declare(
+                    name.into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
         let mut consumer = channel
             .basic_consume(
                 queue.as_str().into(),
@@ -214,6 +227,11 @@ impl Server {
                 FieldTable::default(),
             )
             .await?;
+        let pruning = tokio::spawn(prune_replies(
+            self.handler.service.clone(),
+            self.config.dedup_window,
+            self.config.dedup_capacity,
+        ));
 
         let lanes = self.config.lanes.max(1);
         let mut senders = Vec::with_capacity(lanes);
@@ -225,13 +243,7 @@ impl Server {
             let handler = self.handler.clone();
             workers.spawn(async move {
                 while let Some(job) = receiver.recv().await {
-                    // A bug in one request must not take its lane down.
-                    // The request stays unacknowledged and comes back when
-                    // the channel closes.
-                    let handled = std::panic::AssertUnwindSafe(handler.handle(job));
-                    if handled.catch_unwind().await.is_err() {
-                        error!("a request handler panicked; the request was left unacknowledged");
-                    }
+                    handler.handle(job).await;
                 }
             });
         }
@@ -259,6 +271,7 @@ impl Server {
             }
         };
         self.ready.send_replace(false);
+        pruning.abort();
 
         if outcome.is_ok() {
             info!("shutting down: no new requests; finishing those in flight");
@@ -278,6 +291,20 @@ impl Server {
             info!("stopped");
         }
         outcome
+    }
+}
+
+/// Forgets old replies of named requests now and then, so the
+/// de-duplication window stays bounded in time and size.
+async fn prune_replies(service: ChatService, window: Duration, keep: u64) {
+    let mut every = tokio::time::interval(Duration::from_secs(60).min(window));
+    loop {
+        every.tick().await;
+        match service.prune_replies(window, keep).await {
+            Ok(0) => {}
+            Ok(forgotten) => debug!(forgotten, "pruned remembered replies"),
+            Err(e) => warn!("cannot prune remembered replies: {e}"),
+        }
     }
 }
 
@@ -333,6 +360,22 @@ fn oversized(body: &[u8], limit: usize) -> DecodeError {
     error
 }
 
+/// What becomes of a request once handled.
+#[derive(Debug, PartialEq, Eq)]
+enum Disposition {
+    /// Done (answered, or nothing to answer): acknowledge.
+    Done,
+    /// Not done because the broker failed us: let the broker deliver it
+    /// again.
+    Retry,
+    /// Cannot ever be served: keep it in the dead-letter queue, then
+    /// acknowledge.
+    DeadLetter(String),
+}
+
+/// Client ids longer than this are not used for de-duplication.
+const MAX_REQUEST_ID_LEN: usize = 200;
+
 /// Runs requests and publishes their replies. Cloned into every lane.
 #[derive(Clone, Debug)]
 struct Handler {
@@ -342,60 +385,160 @@ struct Handler {
 }
 
 impl Handler {
+    /// Handles one request and settles it with the broker. A panic while
+    /// handling is caught: the request goes to the dead-letter queue
+    /// instead of coming back forever.
     async fn handle(&self, job: Job) {
         let Job { delivery, decoded } = job;
-        let properties = &delivery.properties;
+        let handled = std::panic::AssertUnwindSafe(self.process(&delivery.properties, decoded));
+        let disposition = handled.catch_unwind().await.unwrap_or_else(|_| {
+            error!("a request handler panicked; the request goes to the dead-letter queue");
+            Disposition::DeadLetter("the server failed while handling it".into())
+        });
+        self.settle(&delivery, disposition).await;
+    }
+
+    async fn settle(&self, delivery: &AmqpDelivery, disposition: Disposition) {
+        let settled = match disposition {
+            Disposition::Done => delivery.acker.ack(BasicAckOptions::default()).await,
+            Disposition::Retry => {
+                let requeue = BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                };
+                delivery.acker.nack(requeue).await
+            }
+            Disposition::DeadLetter(reason) => {
+                let mut headers = FieldTable::default();
+                headers.insert(
+                    "x-ngobrol-reason".into(),
+                    AMQPValue::LongString(reason.as_str().into()),
+                );
+                let properties = delivery
+                    .properties
+                    .clone()
+                    .with_headers(headers)
+                    .with_delivery_mode(2);
+                let queue = self.names.dead_letter_queue();
+                match self
+                    .outbound
+                    .publish("", &queue, &delivery.data, properties, false)
+                    .await
+                {
+                    Ok(_) => {
+                        warn!(%reason, queue, "a request was moved to the dead-letter queue");
+                        delivery.acker.ack(BasicAckOptions::default()).await
+                    }
+                    Err(e) => {
+                        error!("cannot dead-letter a request ({e}); it will be retried");
+                        let requeue = BasicNackOptions {
+                            requeue: true,
+                            ..BasicNackOptions::default()
+                        };
+                        delivery.acker.nack(requeue).await
+                    }
+                }
+            }
+        };
+        if let Err(e) = settled {
+            warn!("cannot settle a request with the broker ({e}); it will be delivered again");
+        }
+    }
+
+    /// Runs a request and publishes its reply.
+    async fn process(
+        &self,
+        properties: &BasicProperties,
+        decoded: Result<Envelope, Box<DecodeError>>,
+    ) -> Disposition {
         let reply_to = properties
             .reply_to()
             .as_ref()
             .map(|q| q.as_str().to_owned())
             .filter(|q| !q.is_empty());
-        let (reply, fallback) = match decoded {
-            Ok(Envelope {
-                request,
-                request_id,
-            }) => {
-                let target = self.reply_queue(&request);
-                let reply = self.execute(request).await.with_request_id(request_id);
-                (reply, target)
+        let (reply, fallback, disposition) = match decoded {
+            Ok(envelope) => {
+                let fallback = self.reply_queue(&envelope.request);
+                let reply = self.answer(envelope, properties).await;
+                (reply, fallback, Disposition::Done)
             }
             Err(error) => {
                 warn!(
                     code = error.code,
                     "refused a request: {}", error.description
                 );
-                let target = self.decode_error_queue(&error).await;
-                (Reply::from_decode_error(&error), target)
+                let fallback = self.decode_error_queue(&error).await;
+                let reply = Reply::from_decode_error(&error).encode();
+                let reason = format!("{}: {}", error.code, error.description);
+                (reply, fallback, Disposition::DeadLetter(reason))
             }
         };
-        if let Some(queue) = reply_to.or(fallback) {
-            let mut reply_properties = json_properties();
-            if let Some(id) = properties.correlation_id() {
-                reply_properties = reply_properties.with_correlation_id(id.clone());
-            }
-            if let Err(e) = self
-                .outbound
-                .publish("", &queue, &reply.encode(), reply_properties, false)
-                .await
-            {
+        let Some(queue) = reply_to.or(fallback) else {
+            debug!("the request gave no address to reply to");
+            return disposition;
+        };
+        let mut reply_properties = json_properties();
+        if let Some(id) = properties.correlation_id() {
+            reply_properties = reply_properties.with_correlation_id(id.clone());
+        }
+        match self
+            .outbound
+            .publish("", &queue, &reply, reply_properties, false)
+            .await
+        {
+            Ok(_) => disposition,
+            Err(e) => {
                 // Not acknowledged: the broker will deliver the request
                 // again, to this server once reconnected or to another.
-                error!(method = %reply.method, "cannot publish a reply ({e}); the request will be retried");
-                let _ = delivery
-                    .acker
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..BasicNackOptions::default()
-                    })
-                    .await;
-                return;
+                // A request it names is then answered from the record.
+                error!("cannot publish a reply ({e}); the request will be retried");
+                Disposition::Retry
             }
-        } else {
-            info!(method = %reply.method, "the request gave no address to reply to");
         }
-        if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
-            warn!("cannot acknowledge a request ({e}); the broker will deliver it again");
+    }
+
+    /// The encoded reply to a well-formed request: the one recorded for it
+    /// if the client named it and it was seen before, else a new one.
+    async fn answer(&self, envelope: Envelope, properties: &BasicProperties) -> Vec<u8> {
+        let Envelope {
+            request,
+            request_id,
+        } = envelope;
+        let key = request_key(&request, request_id.as_ref(), properties);
+        // Only authenticated requests are de-duplicated: their replies are
+        // given back only to a request with a valid token of the same user.
+        let credentials = match (&key, request.token()) {
+            (Some(key), Some(token)) => Username::parse(request.acting_user())
+                .ok()
+                .zip(Token::parse(token).ok())
+                .map(|(user, token)| (key.clone(), Auth::new(user, token))),
+            _ => None,
+        };
+        if let Some((key, auth)) = &credentials {
+            match self.service.recorded_reply(auth, key).await {
+                Ok(Some(reply)) => {
+                    info!(method = request.method(), user = %key.user, "a repeated request; answering with its first reply");
+                    return reply;
+                }
+                Ok(None) | Err(_) => {}
+            }
         }
+        let method = request.method();
+        let reply = self
+            .execute(request, key.as_ref().map(|k| k.request_id.clone()))
+            .await
+            .with_request_id(request_id);
+        let encoded = reply.encode();
+        let lasting = !matches!(
+            reply.code.as_deref(),
+            Some("internal" | "rate_limited" | "invalid_token")
+        );
+        if let (Some((key, _)), true) = (&credentials, lasting) {
+            if let Err(e) = self.service.record_reply(key, &encoded).await {
+                warn!(method, "cannot record a reply for de-duplication: {e}");
+            }
+        }
+        encoded
     }
 
     /// Where a well-formed request's reply goes (unless the message names
@@ -425,10 +568,10 @@ impl Handler {
         Some(self.names.user_queue(&auth.user))
     }
 
-    async fn execute(&self, request: Request) -> Reply {
+    async fn execute(&self, request: Request, request_id: Option<String>) -> Reply {
         let method = request.method();
         let user = request.acting_user().to_owned();
-        match self.try_execute(request).await {
+        match self.try_execute(request, request_id).await {
             Ok(reply) => {
                 debug!(method, %user, "ok");
                 reply
@@ -444,8 +587,15 @@ impl Handler {
         }
     }
 
-    async fn try_execute(&self, request: Request) -> Result<Reply, ChatError> {
+    async fn try_execute(
+        &self,
+        request: Request,
+        request_id: Option<String>,
+    ) -> Result<Reply, ChatError> {
         let chat = &self.service;
+        let auth = |user: String, token: String| {
+            auth(user, token).map(|a| a.with_request_id(request_id.clone()))
+        };
         let reply = match request {
             Request::Register(r) => {
                 let user = Username::parse(r.username)?;
@@ -538,6 +688,24 @@ impl Handler {
         };
         Ok(reply)
     }
+}
+
+/// The key that identifies a request its client named: the acting user
+/// and the `request_id` (as JSON text, so `"7"` and `7` differ), or else
+/// the AMQP `message_id`.
+fn request_key(
+    request: &Request,
+    request_id: Option<&Value>,
+    properties: &BasicProperties,
+) -> Option<RequestKey> {
+    let id = match request_id {
+        Some(id) => id.to_string(),
+        None => format!("amqp:{}", properties.message_id().as_ref()?.as_str()),
+    };
+    (id.len() <= MAX_REQUEST_ID_LEN).then(|| RequestKey {
+        user: request.acting_user().to_owned(),
+        request_id: id,
+    })
 }
 
 fn auth(user: String, token: String) -> Result<Auth, ChatError> {

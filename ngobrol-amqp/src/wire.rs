@@ -130,6 +130,23 @@ impl Request {
         }
     }
 
+    /// The token an authenticated request carries; `None` for register and
+    /// login.
+    pub fn token(&self) -> Option<&str> {
+        match self {
+            Request::Register(_) | Request::Login(_) => None,
+            Request::AddFriend(r) => Some(&r.token),
+            Request::GetFriend(r) => Some(&r.token),
+            Request::CreateGroup(r) => Some(&r.token),
+            Request::GetGroup(r) => Some(&r.token),
+            Request::AddMemberToGroup(r) => Some(&r.token),
+            Request::QuitFromGroup(r) => Some(&r.token),
+            Request::SendClient(r) => Some(&r.token),
+            Request::SendGroup(r) => Some(&r.token),
+            Request::Logout(r) => Some(&r.token),
+        }
+    }
+
     /// The user the request acts for, as the request names them.
     pub fn acting_user(&self) -> &str {
         match self {

@@ -52,7 +52,7 @@ pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
-    Outbound, SessionRecord, SessionRepository, UserRecord, UserRepository,
+    Outbound, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord, UserRepository,
 };
 pub use service::{Auth, ChatService, Ports, ServiceConfig};
 pub use types::{GroupId, GroupName, MessageId, MessageText, Password, Token, TokenHash, Username};

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 use crate::error::PortError;
 use crate::ports::{
-    Delivery, FriendRepository, GroupRecord, GroupRepository, Outbound, SessionRecord,
-    SessionRepository, UserRecord, UserRepository,
+    Delivery, FriendRepository, GroupRecord, GroupRepository, Outbound, RequestKey, RequestLog,
+    SessionRecord, SessionRepository, UserRecord, UserRepository,
 };
 use crate::types::{GroupId, GroupName, TokenHash, Username};
 
@@ -24,6 +24,7 @@ struct StoreState {
     groups: BTreeMap<GroupId, GroupRecord>,
     members: BTreeSet<(GroupId, Username)>,
     next_group_id: i64,
+    replies: HashMap<RequestKey, (Vec<u8>, SystemTime)>,
 }
 
 /// Every repository, in memory.
@@ -194,6 +195,44 @@ impl GroupRepository for MemoryStore {
                 (*id, members)
             })
             .collect())
+    }
+}
+
+#[async_trait]
+impl RequestLog for MemoryStore {
+    async fn find_reply(&self, key: &RequestKey) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(self
+            .state()
+            .replies
+            .get(key)
+            .map(|(reply, _)| reply.clone()))
+    }
+
+    async fn record_reply(
+        &self,
+        key: &RequestKey,
+        reply: &[u8],
+        at: SystemTime,
+    ) -> Result<(), PortError> {
+        self.state()
+            .replies
+            .entry(key.clone())
+            .or_insert_with(|| (reply.to_vec(), at));
+        Ok(())
+    }
+
+    async fn prune(&self, before: SystemTime, keep: u64) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let start = state.replies.len();
+        state.replies.retain(|_, (_, at)| *at >= before);
+        let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+        if state.replies.len() > keep {
+            let mut times: Vec<SystemTime> = state.replies.values().map(|(_, at)| *at).collect();
+            times.sort_unstable();
+            let cutoff = times[times.len() - keep.max(1)];
+            state.replies.retain(|_, (_, at)| *at >= cutoff);
+        }
+        Ok((start - state.replies.len()) as u64)
     }
 }
 

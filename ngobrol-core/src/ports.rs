@@ -130,6 +130,37 @@ pub trait GroupRepository: Send + Sync {
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError>;
 }
 
+/// A request a client named: its acting user (as the request gave it) and
+/// the client's id for it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestKey {
+    pub user: String,
+    pub request_id: String,
+}
+
+/// The replies already given to requests that clients named, so that a
+/// request seen again (redelivered after a crash, or retried by its
+/// client) is answered with its first reply instead of taking effect
+/// twice. The replies are opaque bytes to this port.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RequestLog: Send + Sync {
+    /// The reply recorded for `key`, if any.
+    async fn find_reply(&self, key: &RequestKey) -> Result<Option<Vec<u8>>, PortError>;
+
+    /// Records the reply to `key`. If one is recorded already, it stays.
+    async fn record_reply(
+        &self,
+        key: &RequestKey,
+        reply: &[u8],
+        at: SystemTime,
+    ) -> Result<(), PortError>;
+
+    /// Forgets replies recorded before `before`, then all but the newest
+    /// `keep`. Returns how many were forgotten.
+    async fn prune(&self, before: SystemTime, keep: u64) -> Result<u64, PortError>;
+}
+
 /// A group as deliveries name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRef {
@@ -173,8 +204,13 @@ pub struct Delivery {
 impl Delivery {
     /// A new delivery with a fresh id, stamped now.
     pub fn new(body: DeliveryBody) -> Self {
+        Self::with_id(MessageId::generate(), body)
+    }
+
+    /// A new delivery with the given id, stamped now.
+    pub fn with_id(id: MessageId, body: DeliveryBody) -> Self {
         Self {
-            id: MessageId::generate(),
+            id,
             sent_at: SystemTime::now(),
             body,
         }

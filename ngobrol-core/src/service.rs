@@ -11,9 +11,9 @@ use crate::limits::{RateLimit, RateLimiter};
 use crate::password::PasswordHasher;
 use crate::ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
-    Outbound, SessionRecord, SessionRepository, UserRecord, UserRepository,
+    Outbound, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord, UserRepository,
 };
-use crate::types::{GroupId, GroupName, MessageText, Password, Token, Username};
+use crate::types::{GroupId, GroupName, MessageId, MessageText, Password, Token, Username};
 
 /// The settings of the chat rules. `Default` gives production values.
 #[derive(Clone, Debug)]
@@ -74,6 +74,7 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionRepository>,
     pub friends: Arc<dyn FriendRepository>,
     pub groups: Arc<dyn GroupRepository>,
+    pub requests: Arc<dyn RequestLog>,
     pub outbound: Arc<dyn Outbound>,
 }
 
@@ -81,13 +82,19 @@ impl Ports {
     /// Ports from one store that implements every repository.
     pub fn new<S>(store: Arc<S>, outbound: Arc<dyn Outbound>) -> Self
     where
-        S: UserRepository + SessionRepository + FriendRepository + GroupRepository + 'static,
+        S: UserRepository
+            + SessionRepository
+            + FriendRepository
+            + GroupRepository
+            + RequestLog
+            + 'static,
     {
         Self {
             users: store.clone(),
             sessions: store.clone(),
             friends: store.clone(),
-            groups: store,
+            groups: store.clone(),
+            requests: store,
             outbound,
         }
     }
@@ -104,11 +111,35 @@ impl std::fmt::Debug for Ports {
 pub struct Auth {
     pub user: Username,
     pub token: Token,
+    /// The client's own id for this request, if it gave one. Deliveries
+    /// made for the request get ids derived from it
+    /// ([`MessageId::derive`]), so a retry re-makes the same ids.
+    pub request_id: Option<String>,
 }
 
 impl Auth {
     pub fn new(user: Username, token: Token) -> Self {
-        Self { user, token }
+        Self {
+            user,
+            token,
+            request_id: None,
+        }
+    }
+
+    /// The same credentials, for a request the client named `request_id`.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// A delivery for this request: with an id derived from the request's
+    /// id when it has one, else a fresh one.
+    fn delivery(&self, purpose: &str, body: DeliveryBody) -> Delivery {
+        let id = match &self.request_id {
+            Some(request_id) => MessageId::derive(&self.user, request_id, purpose),
+            None => MessageId::generate(),
+        };
+        Delivery::with_id(id, body)
     }
 }
 
@@ -333,16 +364,19 @@ impl ChatService {
         let outbound = &self.ports.outbound;
         outbound.ensure_mailbox(member).await?;
         outbound.subscribe(group, member).await?;
-        let notice = Delivery::new(DeliveryBody::Notice {
-            group: GroupRef {
-                id: group,
-                name: record.name,
+        let notice = auth.delivery(
+            "joined",
+            DeliveryBody::Notice {
+                group: GroupRef {
+                    id: group,
+                    name: record.name,
+                },
+                event: NoticeEvent::Joined {
+                    member: member.clone(),
+                    by: auth.user.clone(),
+                },
             },
-            event: NoticeEvent::Joined {
-                member: member.clone(),
-                by: auth.user.clone(),
-            },
-        });
+        );
         outbound.deliver_to_group(group, &notice).await?;
         Ok(())
     }
@@ -359,15 +393,18 @@ impl ChatService {
         }
         let outbound = &self.ports.outbound;
         outbound.unsubscribe(group, &auth.user).await?;
-        let notice = Delivery::new(DeliveryBody::Notice {
-            group: GroupRef {
-                id: group,
-                name: record.name,
+        let notice = auth.delivery(
+            "left",
+            DeliveryBody::Notice {
+                group: GroupRef {
+                    id: group,
+                    name: record.name,
+                },
+                event: NoticeEvent::Left {
+                    member: auth.user.clone(),
+                },
             },
-            event: NoticeEvent::Left {
-                member: auth.user.clone(),
-            },
-        });
+        );
         outbound.deliver_to_group(group, &notice).await?;
         Ok(())
     }
@@ -384,10 +421,13 @@ impl ChatService {
         if !self.ports.friends.are_friends(&auth.user, to).await? {
             return Err(ChatError::NotFriends(to.to_string()));
         }
-        let delivery = Delivery::new(DeliveryBody::Direct {
-            from: auth.user.clone(),
-            text,
-        });
+        let delivery = auth.delivery(
+            "direct",
+            DeliveryBody::Direct {
+                from: auth.user.clone(),
+                text,
+            },
+        );
         self.ports.outbound.deliver_to_user(to, &delivery).await?;
         Ok(delivery)
     }
@@ -408,19 +448,52 @@ impl ChatService {
                 group,
             });
         }
-        let delivery = Delivery::new(DeliveryBody::Group {
-            from: auth.user.clone(),
-            group: GroupRef {
-                id: group,
-                name: record.name,
+        let delivery = auth.delivery(
+            "group",
+            DeliveryBody::Group {
+                from: auth.user.clone(),
+                group: GroupRef {
+                    id: group,
+                    name: record.name,
+                },
+                text,
             },
-            text,
-        });
+        );
         self.ports
             .outbound
             .deliver_to_group(group, &delivery)
             .await?;
         Ok(delivery)
+    }
+
+    /// The reply already given to the request `key`, if any. Only for
+    /// authenticated requests: the caller checks `auth` first, so nobody
+    /// can read another user's replies by guessing request ids.
+    pub async fn recorded_reply(
+        &self,
+        auth: &Auth,
+        key: &RequestKey,
+    ) -> Result<Option<Vec<u8>>, ChatError> {
+        self.authenticate(auth).await?;
+        Ok(self.ports.requests.find_reply(key).await?)
+    }
+
+    /// Records the reply given to the request `key`.
+    pub async fn record_reply(&self, key: &RequestKey, reply: &[u8]) -> Result<(), ChatError> {
+        Ok(self
+            .ports
+            .requests
+            .record_reply(key, reply, SystemTime::now())
+            .await?)
+    }
+
+    /// Forgets recorded replies older than `window`, then all but the
+    /// newest `keep`.
+    pub async fn prune_replies(&self, window: Duration, keep: u64) -> Result<u64, ChatError> {
+        let before = SystemTime::now()
+            .checked_sub(window)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        Ok(self.ports.requests.prune(before, keep).await?)
     }
 
     /// Re-creates every group's channel and subscriptions from the store,

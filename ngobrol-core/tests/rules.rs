@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use mockall::Sequence;
 use mockall::predicate::eq;
 use ngobrol_core::ports::{
-    MockFriendRepository, MockGroupRepository, MockOutbound, MockSessionRepository,
+    MockFriendRepository, MockGroupRepository, MockOutbound, MockRequestLog, MockSessionRepository,
     MockUserRepository,
 };
 use ngobrol_core::{
@@ -43,6 +43,7 @@ struct Mocks {
     sessions: MockSessionRepository,
     friends: MockFriendRepository,
     groups: MockGroupRepository,
+    requests: MockRequestLog,
     outbound: MockOutbound,
     config: Option<ServiceConfig>,
 }
@@ -95,6 +96,7 @@ impl Mocks {
             sessions: Arc::new(self.sessions),
             friends: Arc::new(self.friends),
             groups: Arc::new(self.groups),
+            requests: Arc::new(self.requests),
             outbound: Arc::new(self.outbound),
         };
         let config = self.config.unwrap_or(ServiceConfig {
@@ -894,4 +896,28 @@ async fn restore_routing_makes_channels_before_subscriptions() {
         .in_sequence(&mut seq)
         .returning(|_, _| Ok(()));
     assert_eq!(m.service().restore_routing().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_named_request_makes_the_same_delivery_id_every_time() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(true));
+    m.outbound.expect_deliver_to_user().returning(|_, _| Ok(()));
+    let service = m.service();
+    let named = ana.clone().with_request_id(Some("r-7".into()));
+    let send = |auth: Auth| {
+        let service = service.clone();
+        async move {
+            let text = service.message_text("halo").unwrap();
+            service
+                .send_direct(&auth, &user("budi"), text)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let first = send(named.clone()).await;
+    assert_eq!(first, send(named).await);
+    assert_ne!(send(ana.clone()).await, send(ana).await);
 }

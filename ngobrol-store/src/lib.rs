@@ -28,11 +28,11 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ngobrol_core::{
-    FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, PortError, SessionRecord,
-    SessionRepository, TokenHash, UserRecord, UserRepository, Username,
+    FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, PortError, RequestKey,
+    RequestLog, SessionRecord, SessionRepository, TokenHash, UserRecord, UserRepository, Username,
 };
 
-use schema::{chat_groups, friendships, memberships, sessions, users};
+use schema::{chat_groups, friendships, memberships, request_log, sessions, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -573,6 +573,65 @@ impl GroupRepository for Store {
                 result.push((GroupId::new(group), names));
             }
             Ok(result)
+        })
+    }
+}
+
+#[async_trait]
+impl RequestLog for Store {
+    async fn find_reply(&self, key: &RequestKey) -> Result<Option<Vec<u8>>, PortError> {
+        let (user, id) = (key.user.clone(), key.request_id.clone());
+        with_conn!(self, |conn| {
+            Ok(request_log::table
+                .find((user, id))
+                .select(request_log::reply)
+                .first::<Vec<u8>>(conn)
+                .optional()?)
+        })
+    }
+
+    async fn record_reply(
+        &self,
+        key: &RequestKey,
+        reply: &[u8],
+        at: SystemTime,
+    ) -> Result<(), PortError> {
+        let row = (
+            request_log::username.eq(key.user.clone()),
+            request_log::request_id.eq(key.request_id.clone()),
+            request_log::reply.eq(reply.to_vec()),
+            request_log::created_at.eq(to_millis(at)),
+        );
+        with_conn!(self, |conn| {
+            diesel::insert_into(request_log::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    async fn prune(&self, before: SystemTime, keep: u64) -> Result<u64, PortError> {
+        let before = to_millis(before);
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        with_conn!(self, |conn| {
+            let mut removed =
+                diesel::delete(request_log::table.filter(request_log::created_at.lt(before)))
+                    .execute(conn)?;
+            // Past the size bound, keep only the newest `keep`: find the
+            // creation time of the oldest one kept and drop what is older.
+            let cutoff = request_log::table
+                .select(request_log::created_at)
+                .order(request_log::created_at.desc())
+                .offset(keep.saturating_sub(1))
+                .first::<i64>(conn)
+                .optional()?;
+            if let Some(cutoff) = cutoff {
+                removed +=
+                    diesel::delete(request_log::table.filter(request_log::created_at.lt(cutoff)))
+                        .execute(conn)?;
+            }
+            Ok(removed as u64)
         })
     }
 }

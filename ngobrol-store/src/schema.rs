@@ -41,6 +41,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    request_log (username, request_id) {
+        username -> Text,
+        request_id -> Text,
+        reply -> Binary,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> chat_groups (group_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use ngobrol_core::{
-    FriendRepository, GroupId, GroupName, GroupRepository, PortError, SessionRecord,
-    SessionRepository, Token, UserRecord, UserRepository, Username,
+    FriendRepository, GroupId, GroupName, GroupRepository, PortError, RequestKey, RequestLog,
+    SessionRecord, SessionRepository, Token, UserRecord, UserRepository, Username,
 };
 use ngobrol_store::{Backend, Store, StoreError, StoreOptions};
 
@@ -103,6 +103,7 @@ suite!(
     all_memberships_lists_every_group,
     hostile_text_round_trips_exactly,
     reopening_a_migrated_store_works,
+    the_request_log_keeps_the_first_reply_and_prunes,
 );
 
 fn user(name: &str) -> Username {
@@ -334,4 +335,43 @@ fn a_connection_failure_keeps_its_reason() {
         text.contains("127.0.0.1") || text.to_lowercase().contains("refused"),
         "{text}"
     );
+}
+
+async fn the_request_log_keeps_the_first_reply_and_prunes(f: Fixture) {
+    let s = &f.store;
+    let key = |id: &str| RequestKey {
+        user: "ana".into(),
+        request_id: id.into(),
+    };
+    assert_eq!(s.find_reply(&key("r1")).await.unwrap(), None);
+    s.record_reply(&key("r1"), b"first", millis_ago(3000))
+        .await
+        .unwrap();
+    s.record_reply(&key("r1"), b"second", millis_ago(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.find_reply(&key("r1")).await.unwrap(),
+        Some(b"first".to_vec())
+    );
+    // Another user's id of the same name is another request.
+    let budi = RequestKey {
+        user: "budi".into(),
+        request_id: "r1".into(),
+    };
+    assert_eq!(s.find_reply(&budi).await.unwrap(), None);
+
+    for (i, age) in [(2, 2000), (3, 1000), (4, 10)] {
+        s.record_reply(&key(&format!("r{i}")), b"x", millis_ago(age))
+            .await
+            .unwrap();
+    }
+    // Older than 2.5 s: r1 goes.
+    assert_eq!(s.prune(millis_ago(2500), 100).await.unwrap(), 1);
+    assert_eq!(s.find_reply(&key("r1")).await.unwrap(), None);
+    // At most two: the newest two stay.
+    assert_eq!(s.prune(millis_ago(100_000), 2).await.unwrap(), 1);
+    assert_eq!(s.find_reply(&key("r2")).await.unwrap(), None);
+    assert!(s.find_reply(&key("r3")).await.unwrap().is_some());
+    assert!(s.find_reply(&key("r4")).await.unwrap().is_some());
 }

@@ -181,7 +181,7 @@ impl Drop for TestServer {
 pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[GroupId]) {
     let conn = connect().await;
     let ch = conn.create_channel().await.unwrap();
-    let mut queues = vec![ns.request_queue()];
+    let mut queues = vec![ns.request_queue(), ns.dead_letter_queue()];
     queues.extend(users.iter().map(|u| format!("{ns}_{u}")));
     for q in queues {
         let _ = ch

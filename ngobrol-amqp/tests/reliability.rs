@@ -1,0 +1,155 @@
+//! Delivery guarantees that need no broker restart: named requests take
+//! effect once, poison input goes to the dead-letter queue.
+
+use futures_util::StreamExt;
+use lapin::BasicProperties;
+use lapin::options::{BasicConsumeOptions, BasicGetOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use ngobrol_testkit::{TestServer, WAIT, assert_ok};
+use serde_json::json;
+use std::time::Duration;
+
+const QUIET: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_request_id_takes_effect_once_and_gets_the_first_reply() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    let mut budi = server.client().await;
+    ana.sign_up("ana").await;
+    budi.sign_up("budi").await;
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+
+    let send = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                      "message": "sekali saja", "token": ana.token(), "request_id": "m-1"});
+    let first = ana.call(send.clone()).await;
+    assert_ok(&first, "send_client");
+    let again = ana.call(send).await;
+    assert_eq!(
+        again, first,
+        "the retry gets the first reply, message id included"
+    );
+    let got = budi.recv().await;
+    assert_eq!(got["message"], "sekali saja");
+    assert_eq!(got["message_id"], first["message_id"]);
+    assert_eq!(budi.recv_within(QUIET).await, None, "delivered once");
+
+    // The same id from another user is another request.
+    let from_budi = json!({"method": "send_client", "username_from": "budi", "username_to": "ana",
+                           "message": "juga", "token": budi.token(), "request_id": "m-1"});
+    assert_ok(&budi.call(from_budi).await, "send_client");
+    assert_eq!(ana.recv().await["message"], "juga");
+
+    // create_group named twice makes one group.
+    let create = json!({"method": "create_group", "username": "ana", "group_name": "g",
+                        "token": ana.token(), "request_id": 77});
+    let first = ana.call(create.clone()).await;
+    assert_eq!(ana.call(create).await["group_id"], first["group_id"]);
+    let groups = ana
+        .call(json!({"method": "get_group", "username": "ana", "token": ana.token()}))
+        .await;
+    assert_eq!(groups["groups"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amqp_message_id_names_a_request_too() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    let mut budi = server.client().await;
+    ana.sign_up("ana").await;
+    budi.sign_up("budi").await;
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    let body = serde_json::to_vec(&json!({"method": "send_client", "username_from": "ana",
+        "username_to": "budi", "message": "m", "token": ana.token()}))
+    .unwrap();
+    for _ in 0..3 {
+        ana.publish_bytes(
+            &body,
+            BasicProperties::default().with_message_id("amqp-1".into()),
+        )
+        .await;
+    }
+    assert_eq!(budi.recv().await["message"], "m");
+    assert_eq!(budi.recv_within(QUIET).await, None, "delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_request_id_replays_nothing_without_the_token() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    let request = json!({"method": "get_friend", "username": "ana", "token": ana.token(),
+                         "request_id": "secret-ish"});
+    assert_ok(&ana.call(request).await, "get_friend");
+    let forged = json!({"method": "get_friend", "username": "ana", "token": "wrong",
+                        "request_id": "secret-ish"});
+    let reply = ana.call(forged).await;
+    assert_eq!(reply["code"], "invalid_token", "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_input_goes_to_the_dead_letter_queue_once() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    ana.publish_bytes(b"{not json", BasicProperties::default())
+        .await;
+    ana.publish_bytes(br#"{"method":"explode"}"#, BasicProperties::default())
+        .await;
+    // Still serving, and the poison is not coming back.
+    let reply = ana
+        .call(json!({"method": "get_group", "username": "ana", "token": ana.token()}))
+        .await;
+    assert_ok(&reply, "get_group");
+
+    let dead = server.namespace.dead_letter_queue();
+    let mut found = Vec::new();
+    let started = std::time::Instant::now();
+    while found.len() < 2 {
+        assert!(started.elapsed() < WAIT, "dead letters: {found:?}");
+        match ana
+            .channel
+            .basic_get(dead.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
+            Some(message) => {
+                let reason = match message
+                    .delivery
+                    .properties
+                    .headers()
+                    .as_ref()
+                    .and_then(|h| h.inner().get("x-ngobrol-reason").cloned())
+                {
+                    Some(AMQPValue::LongString(reason)) => reason.to_string(),
+                    other => panic!("no reason header: {other:?}"),
+                };
+                found.push((
+                    String::from_utf8_lossy(&message.delivery.data).into_owned(),
+                    reason,
+                ));
+            }
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(found[0].0, "{not json");
+    assert!(found[0].1.starts_with("bad_request"), "{found:?}");
+    assert_eq!(found[1].0, r#"{"method":"explode"}"#);
+    assert!(found[1].1.starts_with("unknown_method"), "{found:?}");
+
+    // Each was dead-lettered once, not redelivered in a loop.
+    let mut consumer = ana
+        .channel
+        .basic_consume(
+            dead.as_str().into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    assert!(tokio::time::timeout(QUIET, consumer.next()).await.is_err());
+}
