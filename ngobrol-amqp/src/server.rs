@@ -515,12 +515,13 @@ impl Handler {
             _ => None,
         };
         if let Some((key, auth)) = &credentials {
-            match self.service.recorded_reply(auth, key).await {
-                Ok(Some(reply)) => {
-                    info!(method = request.method(), user = %key.user, "a repeated request; answering with its first reply");
-                    return reply;
-                }
-                Ok(None) | Err(_) => {}
+            if let Ok(Some(reply)) = self.service.recorded_reply(auth, key).await {
+                info!(
+                    method = request.method(),
+                    user = %key.user,
+                    "a repeated request; answering with its first reply"
+                );
+                return reply;
             }
         }
         let method = request.method();
