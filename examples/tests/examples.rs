@@ -25,6 +25,7 @@ fn options(namespace: &ngobrol_amqp::Namespace) -> ClientOptions {
         amqp_url: amqp_url(),
         namespace: namespace.clone(),
         timeout: WAIT,
+        retries: 0,
     }
 }
 

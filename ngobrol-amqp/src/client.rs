@@ -30,9 +30,9 @@
 //! which is right because that server answers each user in order. Every
 //! wait ends after [`ClientOptions::timeout`].
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -57,8 +57,12 @@ pub struct ClientOptions {
     /// The broker, as an AMQP URI.
     pub amqp_url: String,
     pub namespace: Namespace,
-    /// How long a request waits for its reply.
+    /// How long a request waits for its reply before it is sent again.
     pub timeout: Duration,
+    /// How many times a request that got no reply is sent again, with the
+    /// same `request_id`: the server answers a repeated request with its
+    /// first reply, so a retry never takes effect twice.
+    pub retries: u32,
 }
 
 impl Default for ClientOptions {
@@ -68,6 +72,7 @@ impl Default for ClientOptions {
                 .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
             namespace: Namespace::default(),
             timeout: Duration::from_secs(10),
+            retries: 2,
         }
     }
 }
@@ -78,6 +83,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("amqp_url", &crate::redact_url(&self.amqp_url))
             .field("namespace", &self.namespace)
             .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
             .finish()
     }
 }
@@ -91,8 +97,8 @@ pub enum ClientError {
     /// none.
     #[error("{description} ({code})")]
     Refused { code: String, description: String },
-    #[error("no reply within {0:?}")]
-    Timeout(Duration),
+    #[error("no reply after {attempts} attempts of {timeout:?} each")]
+    Timeout { attempts: u32, timeout: Duration },
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
     #[error("the client is disconnected")]
@@ -220,25 +226,83 @@ struct Waiting {
     order: VecDeque<String>,
 }
 
+/// One broker connection with what the client set up on it.
+#[derive(Debug)]
+struct Link {
+    connection: Connection,
+    channel: Channel,
+    /// The private, server-named queue replies come to. It changes with
+    /// every connection.
+    reply_queue: String,
+}
+
+/// A logged-in user's queue, consumed on every connection.
+#[derive(Debug, Clone)]
+struct Mailbox {
+    queue: String,
+    events: mpsc::Sender<Event>,
+    /// The ids of the latest deliveries, to drop a copy of one: a request
+    /// retried after a crash may deliver again, under the same id.
+    seen: Arc<Mutex<Seen>>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Seen {
+    const CAPACITY: usize = 10_000;
+
+    /// False when `id` was seen already.
+    fn first_time(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() == Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        self.ids.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
+}
+
+type LinkFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Arc<Link>, ClientError>> + Send + 'a>,
+>;
+
 #[derive(Debug)]
 struct Shared {
-    channel: Channel,
-    namespace: Namespace,
-    reply_queue: String,
-    timeout: Duration,
+    options: ClientOptions,
+    /// `None` while reconnecting.
+    link: RwLock<Option<Arc<Link>>>,
     waiting: Mutex<Waiting>,
+    mailboxes: Mutex<Vec<Mailbox>>,
     next_id: AtomicU64,
+    closed: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
-        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    fn link(&self) -> Option<Arc<Link>> {
+        self.link.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_link(&self, link: Option<Arc<Link>>) {
+        *self.link.write().unwrap_or_else(|p| p.into_inner()) = link;
     }
 
     /// Hands a reply to the request waiting for it. Returns it back when
     /// no request waits for it.
     fn complete(&self, reply: Reply) -> Option<Reply> {
-        let mut waiting = self.waiting();
+        let mut waiting = lock(&self.waiting);
         let id = reply
             .request_id
             .as_ref()
@@ -267,113 +331,245 @@ impl Shared {
     }
 
     fn forget(&self, id: &str) {
-        let mut waiting = self.waiting();
+        let mut waiting = lock(&self.waiting);
         waiting.by_id.remove(id);
         waiting.order.retain(|i| i != id);
     }
 
+    /// Sends `request` and waits for its reply, sending it again (same
+    /// id) after each time-out, up to the configured retries.
     async fn call(&self, request: Request) -> Result<Reply, ClientError> {
         let id = format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let reply_method = format!("{}_reply", request.method());
-        let mut body = serde_json::to_value(&request).expect("requests serialize");
-        body["request_id"] = Value::String(id.clone());
-        let (sender, receiver) = oneshot::channel();
+        let (sender, mut receiver) = oneshot::channel();
         {
-            let mut waiting = self.waiting();
+            let mut waiting = lock(&self.waiting);
             waiting.by_id.insert(id.clone(), (reply_method, sender));
             waiting.order.push_back(id.clone());
         }
+        let attempts = self.options.retries + 1;
+        for _ in 0..attempts {
+            if self.closed.load(Ordering::Relaxed) {
+                self.forget(&id);
+                return Err(ClientError::Disconnected);
+            }
+            let sent = match self.link() {
+                Some(link) => self.send(&link, &request, &id).await.is_ok(),
+                // Reconnecting: this attempt waits, and the next one goes
+                // out on the new connection.
+                None => false,
+            };
+            let wait = if sent {
+                self.options.timeout
+            } else {
+                self.options.timeout.min(Duration::from_millis(500))
+            };
+            match tokio::time::timeout(wait, &mut receiver).await {
+                Ok(Ok(reply)) if reply.status == Status::Ok => return Ok(reply),
+                Ok(Ok(reply)) => {
+                    return Err(ClientError::Refused {
+                        code: reply.code.unwrap_or_default(),
+                        description: reply.description,
+                    });
+                }
+                Ok(Err(_)) => return Err(ClientError::Disconnected),
+                Err(_) => {}
+            }
+        }
+        self.forget(&id);
+        Err(ClientError::Timeout {
+            attempts,
+            timeout: self.options.timeout,
+        })
+    }
+
+    async fn send(&self, link: &Link, request: &Request, id: &str) -> Result<(), lapin::Error> {
+        let mut body = serde_json::to_value(request).expect("requests serialize");
+        body["request_id"] = Value::String(id.to_owned());
+        if matches!(request, Request::Register(_) | Request::Login(_)) {
+            body["queue_name"] = Value::String(link.reply_queue.clone());
+        }
         let properties = BasicProperties::default()
             .with_content_type("application/json".into())
-            .with_reply_to(self.reply_queue.as_str().into())
-            .with_correlation_id(id.as_str().into());
-        let published = self
-            .channel
+            .with_reply_to(link.reply_queue.as_str().into())
+            .with_correlation_id(id.into());
+        link.channel
             .basic_publish(
                 "".into(),
-                self.namespace.request_queue().into(),
+                self.options.namespace.request_queue().into(),
                 BasicPublishOptions::default(),
                 &serde_json::to_vec(&body).expect("JSON values serialize"),
                 properties,
             )
-            .await;
-        if let Err(e) = published {
-            self.forget(&id);
-            return Err(e.into());
+            .await?;
+        Ok(())
+    }
+
+    /// Connects, and prepares the reply queue and every mailbox consumer.
+    ///
+    /// Boxed with an explicit `Send`, because it spawns the supervisor that
+    /// calls it again after a disconnection.
+    fn open_link(self: &Arc<Self>) -> LinkFuture<'_> {
+        Box::pin(async move {
+            let connection =
+                Connection::connect(&self.options.amqp_url, ConnectionProperties::default())
+                    .await?;
+            let channel = connection.create_channel().await?;
+            // As the original client does: the request queue exists whether or
+            // not a server has started yet, so requests wait for it.
+            channel
+                .queue_declare(
+                    self.options.namespace.request_queue().into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let reply_queue = channel
+                .queue_declare(
+                    "".into(),
+                    QueueDeclareOptions {
+                        exclusive: true,
+                        auto_delete: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?
+                .name()
+                .as_str()
+                .to_owned();
+            let replies = channel
+                .basic_consume(
+                    reply_queue.as_str().into(),
+                    "".into(),
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            let link = Arc::new(Link {
+                connection,
+                channel,
+                reply_queue,
+            });
+            let mailboxes = lock(&self.mailboxes).clone();
+            for mailbox in mailboxes {
+                self.consume_mailbox(&link, mailbox).await?;
+            }
+            tokio::spawn(supervise(self.clone(), replies));
+            self.set_link(Some(link.clone()));
+            Ok(link)
+        })
+    }
+
+    async fn consume_mailbox(
+        self: &Arc<Self>,
+        link: &Link,
+        mailbox: Mailbox,
+    ) -> Result<(), ClientError> {
+        let consumer = link
+            .channel
+            .basic_consume(
+                mailbox.queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
+        Ok(())
+    }
+}
+
+/// Routes replies while the connection lives, then connects again (with
+/// backoff) unless the client was closed.
+async fn supervise(shared: Arc<Shared>, mut replies: Consumer) {
+    while let Some(Ok(delivery)) = replies.next().await {
+        match serde_json::from_slice::<Reply>(&delivery.data) {
+            Ok(reply) => {
+                if let Some(reply) = shared.complete(reply) {
+                    tracing::debug!(method = %reply.method, "a reply nobody waits for");
+                }
+            }
+            Err(e) => tracing::warn!("an unreadable reply: {e}"),
         }
-        match tokio::time::timeout(self.timeout, receiver).await {
-            Ok(Ok(reply)) if reply.status == Status::Ok => Ok(reply),
-            Ok(Ok(reply)) => Err(ClientError::Refused {
-                code: reply.code.unwrap_or_default(),
-                description: reply.description,
-            }),
-            Ok(Err(_)) => Err(ClientError::Disconnected),
-            Err(_) => {
-                self.forget(&id);
-                Err(ClientError::Timeout(self.timeout))
+    }
+    shared.set_link(None);
+    let mut delay = Duration::from_millis(100);
+    while !shared.closed.load(Ordering::Relaxed) {
+        tracing::warn!("lost the broker; connecting again in {delay:?}");
+        tokio::time::sleep(delay).await;
+        match shared.open_link().await {
+            Ok(_) => {
+                tracing::info!("connected to the broker again");
+                return;
+            }
+            Err(e) => tracing::warn!("cannot reconnect: {e}"),
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn route_mailbox(shared: Arc<Shared>, mut consumer: Consumer, mailbox: Mailbox) {
+    while let Some(Ok(delivery)) = consumer.next().await {
+        let message: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
+        let is_reply = message["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"));
+        if is_reply {
+            match serde_json::from_value::<Reply>(message) {
+                Ok(reply) => {
+                    let _ = shared.complete(reply);
+                }
+                Err(e) => tracing::warn!("an unreadable reply: {e}"),
+            }
+        } else {
+            match serde_json::from_value::<DeliveryMessage>(message) {
+                Ok(message) => {
+                    let fresh = match &message.message_id {
+                        Some(id) => lock(&mailbox.seen).first_time(id),
+                        None => true,
+                    };
+                    if let Some(event) = Event::from_wire(message).filter(|_| fresh)
+                        && mailbox.events.send(event).await.is_err()
+                    {
+                        // Nobody listens any more: leave the rest queued.
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!("an unreadable message in the mailbox: {e}"),
             }
         }
+        // Acknowledged once handed over, so a crash before leaves it queued.
+        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
     }
 }
 
 /// A connection to an ngobrol server, not yet logged in.
+///
+/// It reconnects by itself when the broker goes away, and resumes
+/// consuming every logged-in user's queue; requests in flight meanwhile
+/// are sent again (see [`ClientOptions::retries`]).
 #[derive(Debug)]
 pub struct Client {
     shared: Arc<Shared>,
-    connection: Arc<Connection>,
 }
 
 impl Client {
     /// Connects to the broker and prepares a private reply queue.
     pub async fn connect(options: ClientOptions) -> Result<Self, ClientError> {
-        let connection =
-            Connection::connect(&options.amqp_url, ConnectionProperties::default()).await?;
-        let channel = connection.create_channel().await?;
-        // As the original client does: the request queue exists whether or
-        // not a server has started yet, so requests wait for it.
-        channel
-            .queue_declare(
-                options.namespace.request_queue().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
-        let reply_queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let reply_queue = reply_queue.name().as_str().to_owned();
-        let replies = channel
-            .basic_consume(
-                reply_queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..BasicConsumeOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
         let shared = Arc::new(Shared {
-            channel,
-            namespace: options.namespace,
-            reply_queue,
-            timeout: options.timeout,
+            options,
+            link: RwLock::new(None),
             waiting: Mutex::default(),
+            mailboxes: Mutex::default(),
             next_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
         });
-        tokio::spawn(route_replies(shared.clone(), replies));
-        Ok(Self {
-            shared,
-            connection: Arc::new(connection),
-        })
+        shared.open_link().await?;
+        Ok(Self { shared })
     }
 
     /// Registers a new user.
@@ -381,7 +577,7 @@ impl Client {
         let request = Request::Register(Register {
             username: username.to_owned(),
             password: password.to_owned(),
-            queue_name: Some(self.shared.reply_queue.clone()),
+            queue_name: None,
         });
         self.shared.call(request).await.map(drop)
     }
@@ -395,82 +591,34 @@ impl Client {
         let request = Request::Login(Login {
             username: username.to_owned(),
             password: password.to_owned(),
-            queue_name: Some(self.shared.reply_queue.clone()),
+            queue_name: None,
         });
         let reply = self.shared.call(request).await?;
         let token = reply.token.unwrap_or_default();
-        let mailbox = self
-            .shared
-            .channel
-            .basic_consume(
-                format!("{}_{}", self.shared.namespace, username).into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
         let (sender, receiver) = mpsc::channel(1024);
-        tokio::spawn(route_mailbox(self.shared.clone(), mailbox, sender));
+        let mailbox = Mailbox {
+            queue: format!("{}_{}", self.shared.options.namespace, username),
+            events: sender,
+            seen: Arc::default(),
+        };
+        lock(&self.shared.mailboxes).push(mailbox.clone());
+        let link = self.shared.link().ok_or(ClientError::Disconnected)?;
+        self.shared.consume_mailbox(&link, mailbox).await?;
         let session = Session {
             shared: self.shared.clone(),
-            _connection: self.connection.clone(),
             username: username.to_owned(),
             token,
         };
         Ok((session, Events { receiver }))
     }
 
-    /// Closes the connection.
+    /// Closes the connection; sessions made by this client stop working.
     pub async fn close(self) -> Result<(), ClientError> {
-        self.connection.close(200, "bye".into()).await?;
+        self.shared.closed.store(true, Ordering::Relaxed);
+        if let Some(link) = self.shared.link() {
+            link.connection.close(200, "bye".into()).await?;
+        }
         Ok(())
-    }
-}
-
-async fn route_replies(shared: Arc<Shared>, mut replies: Consumer) {
-    while let Some(Ok(delivery)) = replies.next().await {
-        match serde_json::from_slice::<Reply>(&delivery.data) {
-            Ok(reply) => {
-                if let Some(reply) = shared.complete(reply) {
-                    tracing::debug!(method = %reply.method, "a reply nobody waits for");
-                }
-            }
-            Err(e) => tracing::warn!("an unreadable reply: {e}"),
-        }
-    }
-    // Fail every waiting request at once rather than by time-out.
-    shared.waiting().by_id.clear();
-}
-
-async fn route_mailbox(shared: Arc<Shared>, mut mailbox: Consumer, events: mpsc::Sender<Event>) {
-    while let Some(Ok(delivery)) = mailbox.next().await {
-        let message: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
-        let is_reply = message["method"]
-            .as_str()
-            .is_some_and(|m| m.ends_with("_reply"));
-        if is_reply {
-            match serde_json::from_value::<Reply>(message) {
-                Ok(reply) => {
-                    let _ = shared.complete(reply);
-                }
-                Err(e) => tracing::warn!("an unreadable reply: {e}"),
-            }
-        } else {
-            match serde_json::from_value::<DeliveryMessage>(message)
-                .ok()
-                .and_then(Event::from_wire)
-            {
-                Some(event) => {
-                    if events.send(event).await.is_err() {
-                        // Nobody listens any more: leave the rest queued.
-                        return;
-                    }
-                }
-                None => tracing::warn!("an unreadable message in the mailbox"),
-            }
-        }
-        // Acknowledged once handed over, so a crash before leaves it queued.
-        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
     }
 }
 
@@ -479,7 +627,6 @@ async fn route_mailbox(shared: Arc<Shared>, mut mailbox: Consumer, events: mpsc:
 #[derive(Clone, Debug)]
 pub struct Session {
     shared: Arc<Shared>,
-    _connection: Arc<Connection>,
     username: String,
     token: String,
 }

@@ -22,6 +22,7 @@ fn options(server: &TestServer) -> ClientOptions {
         amqp_url: ngobrol_testkit::amqp_url(),
         namespace: server.namespace.clone(),
         timeout: Duration::from_secs(10),
+        retries: 0,
     }
 }
 
@@ -147,11 +148,15 @@ async fn a_request_nobody_answers_times_out() {
         amqp_url: ngobrol_testkit::amqp_url(),
         namespace: namespace.clone(),
         timeout: Duration::from_millis(300),
+        retries: 1,
     })
     .await
     .unwrap();
     let err = client.register("ana", "rahasia!").await.unwrap_err();
-    assert!(matches!(err, ClientError::Timeout(_)), "{err}");
+    assert!(
+        matches!(err, ClientError::Timeout { attempts: 2, .. }),
+        "{err}"
+    );
     let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
     ch.queue_delete(
@@ -234,6 +239,7 @@ async fn replies_without_ids_are_matched_in_order() {
         amqp_url: ngobrol_testkit::amqp_url(),
         namespace: namespace.clone(),
         timeout: Duration::from_secs(10),
+        retries: 0,
     })
     .await
     .unwrap();

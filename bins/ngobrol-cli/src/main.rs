@@ -83,6 +83,7 @@ impl ConnectionArgs {
             amqp_url: self.amqp_url.clone(),
             namespace: Namespace::parse(self.namespace.clone())?,
             timeout: Duration::from_secs(self.timeout_secs),
+            ..ClientOptions::default()
         })
     }
 }
