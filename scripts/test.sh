@@ -10,7 +10,7 @@ scripts/ensure-services.sh rabbitmq postgres
 # Test namespaces are t<32 hex digits>; should a test die before its
 # clean-up, the broker drops its idle queues after an hour.
 rabbitmqctl set_policy --apply-to queues ngobrol-test-leftovers \
-  '^t[0-9a-f]{32}($|_)' '{"expires": 3600000}' >/dev/null 2>&1 || true
+  '^t[0-9a-f]{32}($|_|[.])' '{"expires": 3600000}' >/dev/null 2>&1 || true
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

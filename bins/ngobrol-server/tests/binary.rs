@@ -185,7 +185,11 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         "a password leaked:\n{logs}"
     );
 
-    for queue in [namespace.clone(), format!("{namespace}_ana")] {
+    for queue in [
+        namespace.clone(),
+        format!("{namespace}.dead"),
+        format!("{namespace}_ana"),
+    ] {
         let _ = ch
             .queue_delete(queue.into(), QueueDeleteOptions::default())
             .await;

@@ -1,0 +1,215 @@
+//! Faults, with the real binary: the server is killed with SIGKILL while a
+//! client sends, and the broker is restarted under load. Nothing that got
+//! an ok is lost, nothing is delivered twice, and nobody needs restarting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use ngobrol_amqp::Namespace;
+use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
+use ngobrol_testkit::{PrivateBroker, fresh_namespace, remove_broker_objects};
+
+/// A running `ngobrol-server`, killed with SIGKILL when dropped.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn start(amqp_url: &str, database: &Path, namespace: &Namespace, log: &Path) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ngobrol-server"))
+            .env("NGOBROL_AMQP_URL", amqp_url)
+            .env("NGOBROL_DATABASE_URL", database)
+            .env("NGOBROL_NAMESPACE", namespace.as_str())
+            .env("NGOBROL_PBKDF2_ITERATIONS", "1000")
+            .env("NGOBROL_RATE_PER_SECOND", "0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+
+    fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until some process consumes the namespace's request queue.
+async fn wait_until_served(amqp_url: &str, namespace: &Namespace) {
+    let conn = Connection::connect(amqp_url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queue = ch
+            .queue_declare(
+                namespace.request_queue().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        if queue.consumer_count() > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no server consumes {namespace}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = conn.close(200, "ok".into()).await;
+}
+
+async fn pair(options: &ClientOptions) -> (Session, Events, Session, Events) {
+    let client = Client::connect(options.clone()).await.unwrap();
+    for name in ["ana", "budi"] {
+        client.register(name, "rahasia!").await.unwrap();
+    }
+    let (ana, ana_events) = client.login("ana", "rahasia!").await.unwrap();
+    let (budi, budi_events) = client.login("budi", "rahasia!").await.unwrap();
+    ana.add_friend("budi").await.unwrap();
+    (ana, ana_events, budi, budi_events)
+}
+
+/// The texts of the next `count` direct messages, within `wait`.
+async fn receive(events: &mut Events, count: usize, wait: Duration) -> Vec<String> {
+    let deadline = Instant::now() + wait;
+    let mut texts = Vec::with_capacity(count);
+    while texts.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left).await {
+            Some(Event::Direct(m)) => texts.push(m.text),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    texts
+}
+
+fn scratch() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("ngobrol.sqlite3");
+    let log = dir.path().join("server.log");
+    (dir, database, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_sending_loses_nothing_and_duplicates_nothing() {
+    const TOTAL: usize = 2000;
+    let url = ngobrol_testkit::amqp_url();
+    let namespace = fresh_namespace();
+    let (_dir, database, log) = scratch();
+    let server = ServerProcess::start(&url, &database, &namespace, &log);
+    wait_until_served(&url, &namespace).await;
+
+    let options = ClientOptions {
+        amqp_url: url.clone(),
+        namespace: namespace.clone(),
+        timeout: Duration::from_secs(1),
+        retries: 30,
+    };
+    let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
+    // One message after another, each with its own request id; every one
+    // must end with an ok, however many attempts it takes.
+    let sender = tokio::spawn(async move {
+        for i in 0..TOTAL {
+            ana.send_direct("budi", &format!("m{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("m{i} was not accepted: {e}"));
+        }
+    });
+
+    let before = receive(&mut budi_events, TOTAL / 4, Duration::from_secs(60)).await;
+    assert_eq!(before.len(), TOTAL / 4);
+    server.kill();
+    let _server = ServerProcess::start(&url, &database, &namespace, &log);
+
+    let after = receive(
+        &mut budi_events,
+        TOTAL - before.len(),
+        Duration::from_secs(120),
+    )
+    .await;
+    sender.await.unwrap();
+    let received: Vec<String> = before.into_iter().chain(after).collect();
+    let expected: Vec<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
+    assert_eq!(received.len(), TOTAL);
+    assert_eq!(received, expected, "every message once, in the order sent");
+    assert!(
+        budi_events
+            .recv_timeout(Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing more arrives"
+    );
+
+    let users = ["ana".to_owned(), "budi".to_owned()];
+    remove_broker_objects(&namespace, &users, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_and_client_recover_from_a_broker_restart() {
+    let broker = PrivateBroker::start();
+    let url = broker.url();
+    let namespace = Namespace::default();
+    let (_dir, database, log) = scratch();
+    let _server = ServerProcess::start(&url, &database, &namespace, &log);
+    wait_until_served(&url, &namespace).await;
+
+    let options = ClientOptions {
+        amqp_url: url.clone(),
+        namespace: namespace.clone(),
+        timeout: Duration::from_secs(2),
+        retries: 20,
+    };
+    let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
+    for i in 0..50 {
+        ana.send_direct("budi", &format!("before {i}"))
+            .await
+            .unwrap();
+    }
+    let before = receive(&mut budi_events, 50, Duration::from_secs(30)).await;
+    assert_eq!(before.len(), 50);
+
+    let stopped = Instant::now();
+    broker.stop_app();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    broker.start_app();
+    let restarted = Instant::now();
+    ana.send_direct("budi", "first after the restart")
+        .await
+        .expect("accepted once server and client are back");
+    eprintln!(
+        "broker down for {:?}; first message accepted {:?} after it was back",
+        restarted - stopped,
+        restarted.elapsed()
+    );
+    for i in 0..50 {
+        ana.send_direct("budi", &format!("after {i}"))
+            .await
+            .unwrap();
+    }
+    let after = receive(&mut budi_events, 51, Duration::from_secs(60)).await;
+    assert_eq!(after.len(), 51, "got {after:?}");
+    assert_eq!(after[0], "first after the restart");
+    assert_eq!(after[50], "after 49");
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("lost the broker"), "{logs}");
+    assert!(logs.matches("serving requests").count() >= 2, "{logs}");
+}
