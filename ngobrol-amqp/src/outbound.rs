@@ -158,9 +158,16 @@ impl AmqpOutbound {
             .await
             .map_err(unavailable)?;
         match confirmation {
-            Confirmation::Nack(_) => Err(PortError::Unavailable(
-                "the broker refused the message".into(),
-            )),
+            // With a length limit set to reject-publish (a policy on the
+            // mailboxes), a full queue answers with a nack.
+            Confirmation::Nack(_) => Err(PortError::Rejected(format!(
+                "the broker refused the message for {routing_key:?}{}",
+                if exchange.is_empty() {
+                    ""
+                } else {
+                    " (via an exchange)"
+                }
+            ))),
             other => Ok(other),
         }
     }

@@ -27,7 +27,8 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use ngobrol_core::{
-    Auth, ChatError, ChatService, GroupId, GroupName, Password, RequestKey, Token, Username,
+    Auth, ChatError, ChatService, GroupId, GroupName, Password, PortError, RequestKey, Token,
+    Username,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -487,6 +488,12 @@ impl Handler {
             .await
         {
             Ok(_) => disposition,
+            Err(PortError::Rejected(e)) => {
+                // The reply's queue is full (a length limit): the request
+                // took effect; trying again would change nothing.
+                warn!("a reply was refused ({e}); the request is done without it");
+                disposition
+            }
             Err(e) => {
                 // Not acknowledged: the broker will deliver the request
                 // again, to this server once reconnected or to another.
@@ -532,7 +539,7 @@ impl Handler {
         let encoded = reply.encode();
         let lasting = !matches!(
             reply.code.as_deref(),
-            Some("internal" | "rate_limited" | "invalid_token")
+            Some("internal" | "rate_limited" | "invalid_token" | "mailbox_full")
         );
         if let (Some((key, _)), true) = (&credentials, lasting) {
             if let Err(e) = self.service.record_reply(key, &encoded).await {

@@ -153,3 +153,61 @@ async fn poison_input_goes_to_the_dead_letter_queue_once() {
         .unwrap();
     assert!(tokio::time::timeout(QUIET, consumer.next()).await.is_err());
 }
+
+fn rabbitmqctl(args: &[&str]) -> String {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(output.status.success(), "rabbitmqctl {args:?} failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_mailbox_refuses_with_mailbox_full() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    let mut budi = server.client().await;
+    assert_ok(&budi.register("budi", "rahasia!").await, "register");
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+
+    // The cap is a broker policy, as docs/reliability.md describes; its
+    // priority puts it above any catch-all policy of the broker.
+    let queue = format!("{}_budi", server.namespace);
+    let policy = format!("cap-{}", server.namespace);
+    rabbitmqctl(&[
+        "set_policy",
+        "--apply-to",
+        "queues",
+        "--priority",
+        "10",
+        &policy,
+        &format!("^{queue}$"),
+        r#"{"max-length": 3, "overflow": "reject-publish"}"#,
+    ]);
+    let started = std::time::Instant::now();
+    while !rabbitmqctl(&["list_queues", "name", "policy"])
+        .lines()
+        .any(|line| line.starts_with(&queue) && line.contains(&policy))
+    {
+        assert!(started.elapsed() < WAIT, "the policy never applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    for i in 0..3 {
+        assert_ok(
+            &ana.send_client("budi", &format!("m{i}")).await,
+            "send_client",
+        );
+    }
+    let refused = ana.send_client("budi", "one too many").await;
+    assert_eq!(refused["code"], "mailbox_full", "{refused}");
+    rabbitmqctl(&["clear_policy", &policy]);
+
+    // What was accepted waits for budi.
+    assert_ok(&budi.login("budi", "rahasia!").await, "login");
+    for i in 0..3 {
+        assert_eq!(budi.recv().await["message"], format!("m{i}"));
+    }
+}

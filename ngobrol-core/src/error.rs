@@ -48,6 +48,8 @@ pub enum ChatError {
     GroupFull { group: GroupId, max: usize },
     #[error("{user} is in {max} groups, the most allowed")]
     TooManyGroups { user: String, max: usize },
+    #[error("the mailbox of {0} is full; nothing more can wait there until they read it")]
+    MailboxFull(String),
     #[error("too many requests; try again in {} ms", retry_after.as_millis())]
     RateLimited { retry_after: Duration },
     /// Something outside the rules failed (the store or the broker). The
@@ -78,6 +80,7 @@ impl ChatError {
             Self::NotMember { .. } => "not_member",
             Self::GroupFull { .. } => "group_full",
             Self::TooManyGroups { .. } => "too_many_groups",
+            Self::MailboxFull(_) => "mailbox_full",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal(_) => "internal",
         }
@@ -108,9 +111,12 @@ pub enum PortError {
     /// A uniqueness rule refused the write: the row already exists.
     #[error("conflict: the record already exists")]
     Conflict,
-    /// The backend could not do the work (connection lost, broker refused).
+    /// The backend could not do the work (connection lost, store down).
     #[error("{0}")]
     Unavailable(String),
+    /// The outbound side refused a delivery: a mailbox at its size limit.
+    #[error("refused: {0}")]
+    Rejected(String),
 }
 
 impl From<PortError> for ChatError {

@@ -428,7 +428,10 @@ impl ChatService {
                 text,
             },
         );
-        self.ports.outbound.deliver_to_user(to, &delivery).await?;
+        match self.ports.outbound.deliver_to_user(to, &delivery).await {
+            Err(PortError::Rejected(_)) => return Err(ChatError::MailboxFull(to.to_string())),
+            other => other?,
+        }
         Ok(delivery)
     }
 
@@ -459,10 +462,13 @@ impl ChatService {
                 text,
             },
         );
-        self.ports
-            .outbound
-            .deliver_to_group(group, &delivery)
-            .await?;
+        // A full mailbox refuses its copy; the other members have theirs.
+        match self.ports.outbound.deliver_to_group(group, &delivery).await {
+            Err(PortError::Rejected(_)) => {
+                return Err(ChatError::MailboxFull(format!("a member of group {group}")));
+            }
+            other => other?,
+        }
         Ok(delivery)
     }
 

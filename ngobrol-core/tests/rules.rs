@@ -921,3 +921,20 @@ async fn a_named_request_makes_the_same_delivery_id_every_time() {
     assert_eq!(first, send(named).await);
     assert_ne!(send(ana.clone()).await, send(ana).await);
 }
+
+#[tokio::test]
+async fn a_refused_delivery_reports_the_full_mailbox() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_users(&["ana", "budi"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(true));
+    m.outbound
+        .expect_deliver_to_user()
+        .returning(|_, _| Err(PortError::Rejected("queue at its limit".into())));
+    let service = m.service();
+    let err = service
+        .send_direct(&ana, &user("budi"), service.message_text("halo").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err, ChatError::MailboxFull("budi".into()));
+    assert_eq!(err.code(), "mailbox_full");
+}
