@@ -508,7 +508,7 @@ async fn supervise(shared: Arc<Shared>, mut replies: Consumer) {
             }
             Err(e) => tracing::warn!("cannot reconnect: {e}"),
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 

@@ -78,7 +78,7 @@ impl Default for ServerConfig {
             dedup_window: Duration::from_secs(3600),
             dedup_capacity: 100_000,
             reconnect_delay: Duration::from_millis(250),
-            max_reconnect_delay: Duration::from_secs(10),
+            max_reconnect_delay: Duration::from_secs(2),
         }
     }
 }

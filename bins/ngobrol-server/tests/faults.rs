@@ -178,6 +178,15 @@ async fn server_and_client_recover_from_a_broker_restart() {
         retries: 20,
     };
     let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
+    // cici is offline throughout: her messages wait in her queue.
+    let client = Client::connect(options.clone()).await.unwrap();
+    client.register("cici", "rahasia!").await.unwrap();
+    ana.add_friend("cici").await.unwrap();
+    for i in 0..5 {
+        ana.send_direct("cici", &format!("for later {i}"))
+            .await
+            .unwrap();
+    }
     for i in 0..50 {
         ana.send_direct("budi", &format!("before {i}"))
             .await
@@ -208,6 +217,12 @@ async fn server_and_client_recover_from_a_broker_restart() {
     assert_eq!(after.len(), 51, "got {after:?}");
     assert_eq!(after[0], "first after the restart");
     assert_eq!(after[50], "after 49");
+
+    // The offline mailbox kept its persistent messages through the restart.
+    let (_cici, mut cici_events) = client.login("cici", "rahasia!").await.unwrap();
+    let waiting = receive(&mut cici_events, 5, Duration::from_secs(30)).await;
+    let expected: Vec<String> = (0..5).map(|i| format!("for later {i}")).collect();
+    assert_eq!(waiting, expected);
 
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("lost the broker"), "{logs}");
