@@ -5,13 +5,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
-use serde_json::{Value, json};
+use lapin::{Connection, ConnectionProperties};
 
 fn amqp_url() -> String {
     std::env::var("NGOBROL_TEST_AMQP_URL")
@@ -71,67 +67,16 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let reply_queue = ch
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let mut replies = ch
-        .basic_consume(
-            reply_queue.name().clone(),
-            "".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let request = json!({"method": "register", "username": "ana", "password": "guest-password",
-                         "queue_name": reply_queue.name().as_str()});
-    ch.basic_publish(
-        "".into(),
-        namespace.as_str().into(),
-        BasicPublishOptions::default(),
-        &serde_json::to_vec(&request).unwrap(),
-        BasicProperties::default(),
-    )
-    .await
-    .unwrap();
-    let delivery = tokio::time::timeout(Duration::from_secs(10), replies.next())
-        .await
-        .expect("a reply")
-        .unwrap()
-        .unwrap();
-    let reply: Value = serde_json::from_slice(&delivery.data).unwrap();
+    // A client as the original one: register and log in.
+    let users = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ns = ngobrol_amqp::Namespace::parse(namespace.clone()).unwrap();
+    let mut client = ngobrol_testkit::RawClient::connect(ns, users).await;
+    let reply = client.register("ana", "guest-password").await;
     assert_eq!(reply["status"], "ok", "{reply}");
-    let login = json!({"method": "login", "username": "ana", "password": "guest-password",
-                       "queue_name": reply_queue.name().as_str()});
-    ch.basic_publish(
-        "".into(),
-        namespace.as_str().into(),
-        BasicPublishOptions::default(),
-        &serde_json::to_vec(&login).unwrap(),
-        BasicProperties::default(),
-    )
-    .await
-    .unwrap();
-    let delivery = tokio::time::timeout(Duration::from_secs(10), replies.next())
-        .await
-        .expect("a reply")
-        .unwrap()
-        .unwrap();
-    let reply: Value = serde_json::from_slice(&delivery.data).unwrap();
+    let reply = client.login("ana", "guest-password").await;
     assert_eq!(reply["status"], "ok", "{reply}");
-    let token = reply["token"].as_str().unwrap().to_owned();
+    let token = client.token().to_owned();
+    client.close().await;
 
     let pid = server.0.id().to_string();
     assert!(
