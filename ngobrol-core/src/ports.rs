@@ -244,4 +244,23 @@ pub trait Outbound: Send + Sync {
 
     /// Delivers to every member subscribed to the group.
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError>;
+
+    /// Brings the whole routing in line with the store at once: every
+    /// group's channel, every member's mailbox, every subscription. The
+    /// default does it one call at a time; an implementation that can
+    /// pipeline (the broker's) should, since a store may hold thousands of
+    /// groups and this runs at every start.
+    async fn restore_routing(
+        &self,
+        memberships: &[(GroupId, Vec<Username>)],
+    ) -> Result<(), PortError> {
+        for (group, members) in memberships {
+            self.create_group_channel(*group).await?;
+            for member in members {
+                self.ensure_mailbox(member).await?;
+                self.subscribe(*group, member).await?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -507,14 +507,7 @@ impl ChatService {
     /// state (a fresh broker). Returns the number of groups.
     pub async fn restore_routing(&self) -> Result<usize, ChatError> {
         let memberships = self.ports.groups.all_memberships().await?;
-        let outbound = &self.ports.outbound;
-        for (group, members) in &memberships {
-            outbound.create_group_channel(*group).await?;
-            for member in members {
-                outbound.ensure_mailbox(member).await?;
-                outbound.subscribe(*group, member).await?;
-            }
-        }
+        self.ports.outbound.restore_routing(&memberships).await?;
         Ok(memberships.len())
     }
 

@@ -878,24 +878,30 @@ async fn messages_over_the_configured_size_are_refused() {
 }
 
 #[tokio::test]
-async fn restore_routing_makes_channels_before_subscriptions() {
+async fn restore_routing_hands_the_stores_memberships_to_the_outbound_side() {
     let mut m = Mocks::default();
+    let memberships = vec![(GroupId::new(1), vec![user("ana"), user("budi")])];
+    let stored = memberships.clone();
     m.groups
         .expect_all_memberships()
-        .returning(|| Ok(vec![(GroupId::new(1), vec![user("ana"), user("budi")])]));
-    let mut seq = Sequence::new();
+        .returning(move || Ok(stored.clone()));
     m.outbound
-        .expect_create_group_channel()
+        .expect_restore_routing()
+        .withf(move |given| given == memberships.as_slice())
         .times(1)
-        .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));
-    m.outbound
-        .expect_subscribe()
-        .times(2)
-        .in_sequence(&mut seq)
-        .returning(|_, _| Ok(()));
     assert_eq!(m.service().restore_routing().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_default_restore_makes_channels_before_subscriptions() {
+    use ngobrol_core::Outbound;
+    use ngobrol_core::memory::MemoryOutbound;
+    let outbound = MemoryOutbound::new();
+    let memberships = vec![(GroupId::new(1), vec![user("ana"), user("budi")])];
+    outbound.restore_routing(&memberships).await.unwrap();
+    assert!(outbound.is_subscribed(GroupId::new(1), &user("ana")));
+    assert!(outbound.is_subscribed(GroupId::new(1), &user("budi")));
 }
 
 #[tokio::test]
