@@ -417,8 +417,10 @@ impl ChatService {
         text: MessageText,
     ) -> Result<Delivery, ChatError> {
         self.authorize(auth).await?;
-        self.require_user(to).await?;
+        // Friends exist (the store's foreign keys see to it), so the common
+        // case needs one look-up; only a refusal asks which reason applies.
         if !self.ports.friends.are_friends(&auth.user, to).await? {
+            self.require_user(to).await?;
             return Err(ChatError::NotFriends(to.to_string()));
         }
         let delivery = auth.delivery(

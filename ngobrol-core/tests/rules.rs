@@ -747,6 +747,7 @@ async fn quitting_unsubscribes_first_then_tells_those_who_stay() {
 async fn messaging_an_unknown_user_is_refused() {
     let (mut m, ana) = Mocks::logged_in("ana");
     m.existing_users(&["ana"]);
+    m.friends.expect_are_friends().returning(|_, _| Ok(false));
     m.outbound.expect_deliver_to_user().never();
     let service = m.service();
     let err = service
