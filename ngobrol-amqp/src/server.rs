@@ -248,6 +248,7 @@ impl Server {
                 }
             });
         }
+        let auth_permits = Arc::new(tokio::sync::Semaphore::new(lanes));
         let hasher = std::collections::hash_map::RandomState::new();
         self.ready.send_replace(true);
         info!(queue, "serving requests");
@@ -258,6 +259,20 @@ impl Server {
                 next = consumer.next() => match next {
                     Some(Ok(delivery)) => {
                         let job = Job::new(delivery, self.config.max_body_bytes);
+                        if job.is_authentication() {
+                            // Password hashing takes tens of milliseconds:
+                            // registrations and logins run beside the lanes,
+                            // so a login storm does not hold up messages.
+                            let Ok(permit) = auth_permits.clone().acquire_owned().await else {
+                                break Err(ServerError::ConsumerEnded);
+                            };
+                            let handler = self.handler.clone();
+                            workers.spawn(async move {
+                                handler.handle(job).await;
+                                drop(permit);
+                            });
+                            continue;
+                        }
                         let lane = match job.lane_key() {
                             Some(key) => (hasher.hash_one(key) % lanes as u64) as usize,
                             None => (job.delivery.delivery_tag % lanes as u64) as usize,
@@ -323,6 +338,19 @@ impl Job {
             decode_request(&delivery.data)
         };
         Self { delivery, decoded }
+    }
+
+    /// Whether this is a registration or a login: slow (password
+    /// hashing), and needing no order with the user's other requests,
+    /// since a client waits for the login reply before it does anything.
+    fn is_authentication(&self) -> bool {
+        matches!(
+            &self.decoded,
+            Ok(Envelope {
+                request: Request::Register(_) | Request::Login(_),
+                ..
+            })
+        )
     }
 
     /// What orders this request: its acting user's name.
