@@ -115,6 +115,9 @@ impl Store {
                 let pool = Pool::builder()
                     .max_size(options.max_connections)
                     .connection_timeout(options.connection_timeout)
+                    // A broken connection fails its query and is replaced;
+                    // a `SELECT 1` before every use would cost more.
+                    .test_on_check_out(false)
                     .build(ConnectionManager::new(url))?;
                 Pools::Postgres(pool)
             }
@@ -129,6 +132,9 @@ impl Store {
                 let pool = Pool::builder()
                     .max_size(options.max_connections)
                     .connection_timeout(options.connection_timeout)
+                    // A broken connection fails its query and is replaced;
+                    // a `SELECT 1` before every use would cost more.
+                    .test_on_check_out(false)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::new(path))?;
                 Pools::Sqlite(pool)
@@ -302,13 +308,16 @@ impl UserRepository for Store {
         })
     }
 
+    // Primary-key look-ups use `get_result`, not `first`: `first` binds a
+    // `LIMIT ?`, which makes the bundled SQLite re-plan the statement on
+    // every call (twice the time, measured in docs/performance.md).
     async fn find_user(&self, name: &Username) -> Result<Option<UserRecord>, PortError> {
         let name = name.as_str().to_owned();
         with_conn!(self, |conn| {
             let row = users::table
                 .find(name)
                 .select((users::username, users::password_hash, users::created_at))
-                .first::<(String, String, i64)>(conn)
+                .get_result::<(String, String, i64)>(conn)
                 .optional()?;
             row.map(|(username_, password_hash, created_at)| {
                 Ok(UserRecord {
@@ -355,7 +364,7 @@ impl SessionRepository for Store {
                     sessions::issued_at,
                     sessions::expires_at,
                 ))
-                .first::<(String, String, i64, i64)>(conn)
+                .get_result::<(String, String, i64, i64)>(conn)
                 .optional()?;
             row.map(|(token_hash, name, issued_at, expires_at)| {
                 Ok(SessionRecord {
@@ -472,7 +481,7 @@ impl GroupRepository for Store {
             chat_groups::table
                 .find(id.get())
                 .select((chat_groups::id, chat_groups::name, chat_groups::admin))
-                .first::<(i64, String, String)>(conn)
+                .get_result::<(i64, String, String)>(conn)
                 .optional()?
                 .map(group_record)
                 .transpose()
@@ -585,7 +594,7 @@ impl RequestLog for Store {
             Ok(request_log::table
                 .find((user, id))
                 .select(request_log::reply)
-                .first::<Vec<u8>>(conn)
+                .get_result::<Vec<u8>>(conn)
                 .optional()?)
         })
     }
