@@ -12,6 +12,9 @@ scripts/ensure-services.sh rabbitmq postgres
 rabbitmqctl set_policy --apply-to queues ngobrol-test-leftovers \
   '^t[0-9a-f]{32}($|_|[.])' '{"expires": 3600000}' >/dev/null 2>&1 || true
 
+# The benchmarks are not tests, but they must keep building.
+cargo build --locked -p ngobrol-benches --benches --bins
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"

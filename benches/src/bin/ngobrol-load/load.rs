@@ -1,0 +1,751 @@
+//! The load generator: simulated clients speaking the wire protocol with
+//! raw lapin, many requests in flight at once, and the recorder that turns
+//! what comes back into throughput and latency.
+//!
+//! Requests go out on one connection without publisher confirms, as the
+//! original client sends them; every user's queue is consumed (without
+//! acknowledgements) on another. Each message's text starts with
+//! `phase:bucket:seq:nanos:`, the moment it was published on the tool's
+//! monotonic clock, so a delivery's latency is read off the delivery
+//! itself: publish of `send_client` to arrival in the recipient's queue.
+//! Messages of an earlier phase that arrive late are counted apart and do
+//! not pollute the current one.
+//!
+//! Two kinds of flow control: at saturation, a window of requests in flight
+//! (a permit is taken per request and given back by its reply, which the
+//! server sends only after the delivery is confirmed); at a fixed rate, a
+//! schedule of publish times, with the window only as a safety bound.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use ngobrol_amqp::wire::{Login, Request, SendClient, SendGroup};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::procfs::{CpuReading, CpuUse};
+
+/// A user who sends direct messages to a friend.
+#[derive(Clone, Debug)]
+pub struct DirectSender {
+    pub from: String,
+    pub to: String,
+    pub token: String,
+}
+
+/// A member who sends messages to their group.
+#[derive(Clone, Debug)]
+pub struct GroupSender {
+    pub from: String,
+    pub group: i64,
+    pub token: String,
+    /// Members of the group, so deliveries per message.
+    pub members: usize,
+}
+
+/// What a phase measured, before it is labelled for the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Measured {
+    pub seconds: f64,
+    /// Requests published inside the measurement window.
+    pub requests: u64,
+    /// Deliveries (of this phase's messages) that arrived inside the window.
+    pub deliveries_in_window: u64,
+    pub requests_per_s: f64,
+    pub deliveries_per_s: f64,
+    /// Latency of deliveries of messages published inside the window, by
+    /// bucket (one bucket, or two for the mixed phase: quiet, then storm).
+    pub latency: Vec<Option<ngobrol_benches::Summary>>,
+    pub logins_in_window: u64,
+    pub logins_per_s: f64,
+    pub login_latency: Option<ngobrol_benches::Summary>,
+    pub replies_ok: u64,
+    pub replies_error: u64,
+    pub first_error: Option<String>,
+    /// Deliveries expected (one per direct message, one per member per
+    /// group message) that had not arrived when the phase gave up waiting.
+    pub missing_deliveries: u64,
+    /// Deliveries of earlier phases that arrived during this one.
+    pub stale: u64,
+    pub cpu: CpuUse,
+}
+
+#[derive(Default)]
+struct PhaseState {
+    phase: u64,
+    /// The measurement window, in nanoseconds on the tool's clock.
+    window: (u64, u64),
+    latencies: Vec<Vec<u64>>,
+    deliveries: u64,
+    deliveries_in_window: u64,
+    stale: u64,
+    replies_ok: u64,
+    replies_error: u64,
+    first_error: Option<String>,
+    login_latencies: Vec<u64>,
+    logins_in_window: u64,
+}
+
+/// Collects what arrives, for the phase under way.
+pub struct Recorder {
+    epoch: Instant,
+    state: Mutex<PhaseState>,
+    /// The window of requests in flight of the current phase, and of logins.
+    replies: Mutex<Arc<Semaphore>>,
+    logins: Mutex<Arc<Semaphore>>,
+}
+
+/// The fields of any message a user's queue receives that matter here.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+/// `phase:bucket:seq:nanos:` at the start of a message text (or of a
+/// login's correlation id).
+fn parse_stamp(text: &str) -> Option<(u64, usize, u64)> {
+    let mut parts = text.splitn(5, ':');
+    let phase = parts.next()?.parse().ok()?;
+    let bucket = parts.next()?.parse().ok()?;
+    let _seq = parts.next()?;
+    let sent = parts.next()?.parse().ok()?;
+    Some((phase, bucket, sent))
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            state: Mutex::new(PhaseState::default()),
+            replies: Mutex::new(Arc::new(Semaphore::new(0))),
+            logins: Mutex::new(Arc::new(Semaphore::new(0))),
+        }
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        at.duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PhaseState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts recording phase `phase` with `buckets` latency buckets, a
+    /// measurement window, and fresh request windows.
+    fn begin(
+        &self,
+        phase: u64,
+        buckets: usize,
+        window: (Instant, Instant),
+        requests: usize,
+        logins: usize,
+    ) -> (Arc<Semaphore>, Arc<Semaphore>) {
+        *self.state() = PhaseState {
+            phase,
+            window: (self.nanos(window.0), self.nanos(window.1)),
+            latencies: vec![Vec::new(); buckets],
+            ..PhaseState::default()
+        };
+        let replies = Arc::new(Semaphore::new(requests));
+        let login_permits = Arc::new(Semaphore::new(logins));
+        *self.replies.lock().unwrap_or_else(|p| p.into_inner()) = replies.clone();
+        *self.logins.lock().unwrap_or_else(|p| p.into_inner()) = login_permits.clone();
+        (replies, login_permits)
+    }
+
+    /// A message from a user's queue: a reply or a delivery.
+    pub fn on_message(&self, data: &[u8]) {
+        let now = self.nanos(Instant::now());
+        let Ok(incoming) = serde_json::from_slice::<Incoming>(data) else {
+            return;
+        };
+        if incoming.method.ends_with("_reply") {
+            {
+                let mut state = self.state();
+                if incoming.status.as_deref() == Some("ok") {
+                    state.replies_ok += 1;
+                } else {
+                    state.replies_error += 1;
+                    if state.first_error.is_none() {
+                        state.first_error = Some(format!(
+                            "{}: {} ({})",
+                            incoming.method,
+                            incoming.code.as_deref().unwrap_or("?"),
+                            incoming.description.as_deref().unwrap_or("")
+                        ));
+                    }
+                }
+            }
+            self.replies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add_permits(1);
+            return;
+        }
+        let Some((phase, bucket, sent)) = incoming.message.as_deref().and_then(parse_stamp) else {
+            return;
+        };
+        let mut state = self.state();
+        if phase != state.phase {
+            state.stale += 1;
+            return;
+        }
+        state.deliveries += 1;
+        if (state.window.0..state.window.1).contains(&now) {
+            state.deliveries_in_window += 1;
+        }
+        if let Some(samples) = bucket
+            .checked_sub(1)
+            .and_then(|b| state.latencies.get_mut(b))
+        {
+            samples.push(now.saturating_sub(sent));
+        }
+    }
+
+    /// A reply to a login, matched by its correlation id.
+    pub fn on_login_reply(&self, data: &[u8], correlation: Option<&str>) {
+        let now = self.nanos(Instant::now());
+        let ok = serde_json::from_slice::<Incoming>(data)
+            .is_ok_and(|r| r.status.as_deref() == Some("ok"));
+        {
+            let mut state = self.state();
+            match correlation.and_then(parse_stamp) {
+                Some((phase, bucket, sent)) if phase == state.phase => {
+                    if ok {
+                        if (state.window.0..state.window.1).contains(&now) {
+                            state.logins_in_window += 1;
+                        }
+                        if bucket > 0 {
+                            state.login_latencies.push(now.saturating_sub(sent));
+                        }
+                    } else {
+                        state.replies_error += 1;
+                        if state.first_error.is_none() {
+                            state.first_error =
+                                Some(format!("login_reply: {}", String::from_utf8_lossy(data)));
+                        }
+                    }
+                }
+                _ => state.stale += 1,
+            }
+        }
+        self.logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add_permits(1);
+    }
+}
+
+/// Where a phase is in time.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeline {
+    pub start: Instant,
+    /// End of the warm-up: measurement starts.
+    pub measure: Instant,
+    /// Bucket boundaries after `measure`; the last one ends the phase.
+    pub ends: [Instant; 2],
+}
+
+impl Timeline {
+    pub fn new(warmup: Duration, windows: &[Duration]) -> Self {
+        let start = Instant::now();
+        let measure = start + warmup;
+        let first = measure + windows[0];
+        let second = first + windows.get(1).copied().unwrap_or_default();
+        Self {
+            start,
+            measure,
+            ends: [first, second],
+        }
+    }
+
+    pub fn end(&self) -> Instant {
+        self.ends[1].max(self.ends[0])
+    }
+
+    /// The latency bucket of a message published at `at`: 0 during the
+    /// warm-up, then 1, 2, ….
+    fn bucket(&self, at: Instant) -> usize {
+        if at < self.measure {
+            0
+        } else if at < self.ends[0] {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+/// How requests are paced.
+#[derive(Clone, Copy, Debug)]
+pub enum Pace {
+    /// As fast as replies come back, with this many requests in flight.
+    Window(usize),
+    /// This many requests per second, on a fixed schedule.
+    Rate(f64),
+}
+
+/// A login storm to run during the second bucket of a phase.
+#[derive(Clone, Debug)]
+pub struct Storm {
+    pub users: Vec<String>,
+    pub password: String,
+    /// Logins in flight.
+    pub window: usize,
+}
+
+/// The simulated clients.
+pub struct Load {
+    namespace: String,
+    publish: Channel,
+    _connections: [Connection; 2],
+    reply_queue: String,
+    recorder: Arc<Recorder>,
+    message_bytes: usize,
+    request_ids: bool,
+    next_phase: AtomicU64,
+    seq: AtomicU64,
+    /// The server's or relay's pid and the broker's, for CPU readings.
+    pub target_pid: Mutex<Option<u32>>,
+    pub broker_pid: Option<u32>,
+}
+
+/// Flow-control bound at a fixed rate: a safety net against a server that
+/// cannot keep up, not a pacing device.
+const RATE_WINDOW: usize = 20_000;
+/// How long a phase waits for the last replies and deliveries.
+const DRAIN_LIMIT: Duration = Duration::from_secs(20);
+
+impl Load {
+    /// Connects, declares and consumes the queues of `users`, and a private
+    /// queue for login replies.
+    pub async fn connect(
+        url: &str,
+        namespace: &str,
+        users: &[String],
+        message_bytes: usize,
+        request_ids: bool,
+    ) -> anyhow::Result<Self> {
+        let publish_connection = Connection::connect(url, ConnectionProperties::default())
+            .await
+            .context("cannot connect to the broker")?;
+        let consume_connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        let publish = publish_connection.create_channel().await?;
+        let consume = consume_connection.create_channel().await?;
+        let recorder = Arc::new(Recorder::new());
+        let no_ack = BasicConsumeOptions {
+            no_ack: true,
+            ..BasicConsumeOptions::default()
+        };
+        // The request queue too, as the original client declares it, so
+        // requests wait for a server that is (re)starting.
+        publish
+            .queue_declare(
+                namespace.into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        for user in users {
+            // Durable, no arguments: as the server declares mailboxes.
+            let queue = format!("{namespace}_{user}");
+            consume
+                .queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let consumer = consume
+                .basic_consume(queue.into(), "".into(), no_ack, FieldTable::default())
+                .await?;
+            spawn_consumer(consumer, recorder.clone(), false);
+        }
+        let private = consume
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let reply_queue = private.name().as_str().to_owned();
+        let consumer = consume
+            .basic_consume(
+                private.name().clone(),
+                "".into(),
+                no_ack,
+                FieldTable::default(),
+            )
+            .await?;
+        spawn_consumer(consumer, recorder.clone(), true);
+        Ok(Self {
+            namespace: namespace.to_owned(),
+            publish,
+            _connections: [publish_connection, consume_connection],
+            reply_queue,
+            recorder,
+            message_bytes,
+            request_ids,
+            next_phase: AtomicU64::new(1),
+            seq: AtomicU64::new(0),
+            target_pid: Mutex::new(None),
+            broker_pid: crate::procfs::broker_pid(),
+        })
+    }
+
+    fn cpu_reading(&self) -> CpuReading {
+        let target = *self.target_pid.lock().unwrap_or_else(|p| p.into_inner());
+        CpuReading::take(target, self.broker_pid)
+    }
+
+    /// `phase:bucket:seq:nanos:` padded to the message size.
+    fn stamped_text(&self, phase: u64, bucket: usize, at: Instant) -> String {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut text = format!("{phase}:{bucket}:{seq}:{}:", self.recorder.nanos(at));
+        if text.len() < self.message_bytes {
+            text.extend(std::iter::repeat_n('x', self.message_bytes - text.len()));
+        }
+        text
+    }
+
+    async fn publish(
+        &self,
+        queue: &str,
+        request: &Request,
+        properties: BasicProperties,
+    ) -> anyhow::Result<()> {
+        /// The request as a client sends it: its fields and `method`, and
+        /// when asked, a `request_id` as the SDK adds.
+        #[derive(Serialize)]
+        struct Outgoing<'a> {
+            #[serde(flatten)]
+            request: &'a Request,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<String>,
+        }
+        let request_id = self
+            .request_ids
+            .then(|| format!("r{}", self.seq.fetch_add(1, Ordering::Relaxed)));
+        let body = serde_json::to_vec(&Outgoing {
+            request,
+            request_id,
+        })?;
+        self.publish
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                &body,
+                properties.with_content_type("application/json".into()),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs one phase: requests from `senders` (direct or group messages)
+    /// paced by `pace`, optionally a login storm in the second bucket, and
+    /// waits for everything to come back.
+    pub async fn run_phase(
+        &self,
+        queue: &str,
+        senders: Senders<'_>,
+        pace: Pace,
+        timeline: Timeline,
+        storm: Option<&Storm>,
+    ) -> anyhow::Result<Measured> {
+        let phase = self.next_phase.fetch_add(1, Ordering::Relaxed);
+        let buckets = if timeline.ends[1] > timeline.ends[0] {
+            2
+        } else {
+            1
+        };
+        let window = match pace {
+            Pace::Window(n) => n.max(1),
+            Pace::Rate(_) => RATE_WINDOW,
+        };
+        let login_window = storm.map_or(1, |s| s.window.max(1));
+        let (replies, login_permits) = self.recorder.begin(
+            phase,
+            buckets,
+            (timeline.measure, timeline.end()),
+            window,
+            login_window,
+        );
+
+        let cpu = async {
+            tokio::time::sleep_until(timeline.measure.into()).await;
+            let start = self.cpu_reading();
+            tokio::time::sleep_until(timeline.end().into()).await;
+            CpuUse::between(&start, &self.cpu_reading())
+        };
+        let storm_run = async {
+            match storm {
+                Some(storm) if buckets == 2 => {
+                    self.login_storm(phase, storm, &login_permits, timeline)
+                        .await
+                }
+                _ => Ok(0),
+            }
+        };
+        let requests = self.send(queue, phase, senders, pace, &replies, timeline);
+        let (cpu, sent, logins) = tokio::join!(cpu, requests, storm_run);
+        let (published, measured_requests, expected_deliveries) = sent?;
+        let logins_sent = logins?;
+
+        // Wait for every reply (the window refills) and every delivery.
+        let drain_until = Instant::now() + DRAIN_LIMIT;
+        loop {
+            let replies_back = replies.available_permits() >= window;
+            let logins_back = login_permits.available_permits() >= login_window;
+            let delivered = self.recorder.state().deliveries >= expected_deliveries;
+            if (replies_back && logins_back && delivered) || Instant::now() >= drain_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = (published, logins_sent);
+
+        let mut state = self.recorder.state();
+        let seconds = timeline
+            .end()
+            .duration_since(timeline.measure)
+            .as_secs_f64();
+        let latency = state
+            .latencies
+            .iter_mut()
+            .map(|samples| ngobrol_benches::Summary::of(samples))
+            .collect();
+        Ok(Measured {
+            seconds,
+            requests: measured_requests,
+            deliveries_in_window: state.deliveries_in_window,
+            requests_per_s: measured_requests as f64 / seconds,
+            deliveries_per_s: state.deliveries_in_window as f64 / seconds,
+            latency,
+            logins_in_window: state.logins_in_window,
+            logins_per_s: state.logins_in_window as f64 / seconds,
+            login_latency: ngobrol_benches::Summary::of(&mut state.login_latencies),
+            replies_ok: state.replies_ok,
+            replies_error: state.replies_error,
+            first_error: state.first_error.clone(),
+            missing_deliveries: expected_deliveries.saturating_sub(state.deliveries),
+            stale: state.stale,
+            cpu,
+        })
+    }
+
+    /// Publishes the phase's messages. Returns (published, published in
+    /// the window, deliveries expected).
+    async fn send(
+        &self,
+        queue: &str,
+        phase: u64,
+        senders: Senders<'_>,
+        pace: Pace,
+        replies: &Semaphore,
+        timeline: Timeline,
+    ) -> anyhow::Result<(u64, u64, u64)> {
+        let end = timeline.end();
+        let (mut published, mut measured, mut expected) = (0u64, 0u64, 0u64);
+        let count = senders.len();
+        if count == 0 {
+            return Ok((0, 0, 0));
+        }
+        for i in 0u64..crate::MAX_REQUESTS_PER_PHASE {
+            if let Pace::Rate(rate) = pace {
+                let due = timeline.start + Duration::from_secs_f64(i as f64 / rate);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+            }
+            // A permit per request, given back by its reply.
+            match tokio::time::timeout_at(end.into(), replies.acquire()).await {
+                Ok(Ok(permit)) => permit.forget(),
+                _ => break,
+            }
+            let now = Instant::now();
+            if now >= end {
+                replies.add_permits(1);
+                break;
+            }
+            let bucket = timeline.bucket(now);
+            let text = self.stamped_text(phase, bucket, now);
+            let (request, deliveries) = senders.request(i as usize % count, text);
+            self.publish(queue, &request, BasicProperties::default())
+                .await?;
+            published += 1;
+            expected += deliveries;
+            if bucket > 0 {
+                measured += 1;
+            }
+        }
+        Ok((published, measured, expected))
+    }
+
+    /// Logs the storm's users in, `window` at a time, during the second
+    /// bucket. Returns how many logins were sent.
+    async fn login_storm(
+        &self,
+        phase: u64,
+        storm: &Storm,
+        permits: &Semaphore,
+        timeline: Timeline,
+    ) -> anyhow::Result<u64> {
+        let (start, end) = (timeline.ends[0], timeline.ends[1]);
+        tokio::time::sleep_until(start.into()).await;
+        self.logins(phase, storm, permits, end, |_| 2).await
+    }
+
+    /// Logs users in back to back with `storm.window` in flight until
+    /// `end`; `bucket` labels each by its publish time.
+    async fn logins(
+        &self,
+        phase: u64,
+        storm: &Storm,
+        permits: &Semaphore,
+        end: Instant,
+        bucket: impl Fn(Instant) -> usize,
+    ) -> anyhow::Result<u64> {
+        let mut sent = 0u64;
+        for i in 0..crate::MAX_REQUESTS_PER_PHASE as usize {
+            match tokio::time::timeout_at(end.into(), permits.acquire()).await {
+                Ok(Ok(permit)) => permit.forget(),
+                _ => break,
+            }
+            let now = Instant::now();
+            if now >= end {
+                permits.add_permits(1);
+                break;
+            }
+            let user = &storm.users[i % storm.users.len()];
+            let request = Request::Login(Login {
+                username: user.clone(),
+                password: storm.password.clone(),
+                queue_name: Some(self.reply_queue.clone()),
+            });
+            let correlation = format!("{phase}:{}:{i}:{}:", bucket(now), self.recorder.nanos(now));
+            let properties = BasicProperties::default()
+                .with_reply_to(self.reply_queue.as_str().into())
+                .with_correlation_id(correlation.into());
+            self.publish(&self.namespace, &request, properties).await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// A phase of logins only, `storm.window` in flight: the login rate.
+    pub async fn run_logins(&self, storm: &Storm, timeline: Timeline) -> anyhow::Result<Measured> {
+        let phase = self.next_phase.fetch_add(1, Ordering::Relaxed);
+        let window = storm.window.max(1);
+        let (_, permits) =
+            self.recorder
+                .begin(phase, 1, (timeline.measure, timeline.end()), 1, window);
+        let cpu = async {
+            tokio::time::sleep_until(timeline.measure.into()).await;
+            let start = self.cpu_reading();
+            tokio::time::sleep_until(timeline.end().into()).await;
+            CpuUse::between(&start, &self.cpu_reading())
+        };
+        let run = self.logins(phase, storm, &permits, timeline.end(), |at| {
+            timeline.bucket(at)
+        });
+        let (cpu, sent) = tokio::join!(cpu, run);
+        sent?;
+        let drain_until = Instant::now() + DRAIN_LIMIT;
+        while permits.available_permits() < window && Instant::now() < drain_until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut state = self.recorder.state();
+        let seconds = timeline
+            .end()
+            .duration_since(timeline.measure)
+            .as_secs_f64();
+        Ok(Measured {
+            seconds,
+            logins_in_window: state.logins_in_window,
+            logins_per_s: state.logins_in_window as f64 / seconds,
+            login_latency: ngobrol_benches::Summary::of(&mut state.login_latencies),
+            replies_error: state.replies_error,
+            first_error: state.first_error.clone(),
+            stale: state.stale,
+            cpu,
+            ..Measured::default()
+        })
+    }
+}
+
+/// Who sends in a phase.
+#[derive(Clone, Copy, Debug)]
+pub enum Senders<'a> {
+    Direct(&'a [DirectSender]),
+    Group(&'a [GroupSender]),
+}
+
+impl Senders<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Senders::Direct(s) => s.len(),
+            Senders::Group(s) => s.len(),
+        }
+    }
+
+    /// Sender `i`'s request with `text`, and the deliveries it makes.
+    fn request(&self, i: usize, text: String) -> (Request, u64) {
+        match self {
+            Senders::Direct(senders) => {
+                let s = &senders[i];
+                let request = Request::SendClient(SendClient {
+                    username_from: s.from.clone(),
+                    username_to: s.to.clone(),
+                    message: text,
+                    token: s.token.clone(),
+                });
+                (request, 1)
+            }
+            Senders::Group(senders) => {
+                let s = &senders[i];
+                let request = Request::SendGroup(SendGroup {
+                    username_from: s.from.clone(),
+                    group_id_to: s.group,
+                    message: text,
+                    token: s.token.clone(),
+                });
+                (request, s.members as u64)
+            }
+        }
+    }
+}
+
+fn spawn_consumer(mut consumer: Consumer, recorder: Arc<Recorder>, logins: bool) {
+    tokio::spawn(async move {
+        while let Some(Ok(delivery)) = consumer.next().await {
+            if logins {
+                let correlation = delivery.properties.correlation_id().as_ref();
+                recorder.on_login_reply(&delivery.data, correlation.map(|c| c.as_str()));
+            } else {
+                recorder.on_message(&delivery.data);
+            }
+        }
+    });
+}
