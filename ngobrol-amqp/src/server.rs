@@ -263,13 +263,14 @@ impl Server {
                             // Password hashing takes tens of milliseconds:
                             // registrations and logins run beside the lanes,
                             // so a login storm does not hold up messages.
-                            let Ok(permit) = auth_permits.clone().acquire_owned().await else {
-                                break Err(ServerError::ConsumerEnded);
-                            };
+                            // The permit is awaited inside the task, never
+                            // here: the prefetch already bounds how many
+                            // wait, and the dispatcher must not stall.
+                            let permits = auth_permits.clone();
                             let handler = self.handler.clone();
                             workers.spawn(async move {
+                                let _permit = permits.acquire_owned().await;
                                 handler.handle(job).await;
-                                drop(permit);
                             });
                             continue;
                         }
