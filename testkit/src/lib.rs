@@ -563,13 +563,17 @@ impl PrivateBroker {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
 
-    fn ctl(&self, command: &str) {
-        let status = std::process::Command::new("rabbitmqctl")
+    /// Runs `rabbitmqctl <command>` against this node.
+    fn rabbitmqctl(&self, command: &str) -> std::io::Result<std::process::ExitStatus> {
+        std::process::Command::new("rabbitmqctl")
             .args(["-n", &self.node, command])
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::null())
             .status()
-            .expect("rabbitmqctl runs");
+    }
+
+    fn ctl(&self, command: &str) {
+        let status = self.rabbitmqctl(command).expect("rabbitmqctl runs");
         assert!(status.success(), "rabbitmqctl {command} failed");
     }
 
@@ -601,12 +605,7 @@ impl PrivateBroker {
 
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl")
-            .args(["-n", &self.node, "stop"])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        let _ = self.rabbitmqctl("stop");
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
