@@ -1,19 +1,20 @@
-//! Shared helpers of the benchmarks: fast fixtures in a SQLite store,
-//! latency summaries, and the broker names and clean-up every run needs.
+//! Shared helpers of the benchmarks: fast fixtures in a store, latency
+//! summaries, and the broker names and clean-up every run needs.
 //!
 //! The criterion benchmarks (`micro/`) and the load tool
 //! (`src/bin/ngobrol-load`) both need a store holding many users. Going
 //! through the repositories (or the protocol) would hash a password per
 //! user and commit a transaction per row; the fixtures here write rows
-//! straight into the tables instead, in one transaction, so 100,000 users
-//! take well under a second.
+//! with the store's bulk writer (`ngobrol_store::fixtures`) instead, many
+//! rows a statement and one transaction in all, so 100,000 users take
+//! well under a second.
 
 use std::hash::BuildHasher;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::ops::Range;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
-use ngobrol_core::{Token, TokenHash};
+use ngobrol_core::{GroupId, GroupName, GroupRecord, SessionRecord, Token, UserRecord, Username};
+use ngobrol_store::fixtures::{Batch, BulkGroup, BulkWriter};
 
 /// A PHC string that looks like a password hash to the store but was never
 /// computed: for users that never log in, where hashing 100,000 real
@@ -47,15 +48,11 @@ pub fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-/// Writes fixture rows straight into the tables of a store that
-/// `ngobrol_store::Store::open` has created (and so migrated).
-///
-/// It knows the column names of the migrations in `ngobrol-store`; the
-/// values it writes are our own names and numbers, never outside input,
-/// so they are spelled into the SQL text (quoted) rather than bound, which
-/// lets one statement carry hundreds of rows.
+/// Writes fixture rows into a store, in bulk: a thin layer over
+/// [`ngobrol_store::fixtures::BulkWriter`] that speaks in the benchmarks'
+/// terms (users by number, names as strings).
 pub struct Fixture {
-    conn: SqliteConnection,
+    writer: BulkWriter,
 }
 
 impl std::fmt::Debug for Fixture {
@@ -73,120 +70,122 @@ pub struct FixtureGroup {
 }
 
 impl Fixture {
-    /// Opens the SQLite file at `path` for bulk writes.
+    /// Opens the store at `path` (a SQLite file, or any URL
+    /// `ngobrol_store::Store::open` takes) for bulk writes, creating and
+    /// migrating it if needed.
     pub fn open(path: &str) -> anyhow::Result<Self> {
-        let mut conn = SqliteConnection::establish(path)?;
-        // The store's own settings, minus foreign keys: fixtures are written
-        // parents first anyway, and checking each row costs time.
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
-        Ok(Self { conn })
+        Ok(Self {
+            writer: BulkWriter::open(path)?,
+        })
     }
 
     /// Runs `work` in one transaction: one commit for the whole fixture.
     pub fn transaction(
         &mut self,
-        work: impl FnOnce(&mut Self) -> anyhow::Result<()>,
+        work: impl FnOnce(&mut FixtureBatch<'_, '_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        self.conn.batch_execute("BEGIN IMMEDIATE")?;
-        match work(self) {
-            Ok(()) => {
-                self.conn.batch_execute("COMMIT")?;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.conn.batch_execute("ROLLBACK");
-                Err(e)
-            }
-        }
+        self.writer
+            .transaction(|batch| work(&mut FixtureBatch { batch }))
     }
+}
 
-    /// Inserts `rows` (each a parenthesized tuple of SQL literals) into
-    /// `target` (`table (columns)`), a few hundred rows per statement.
-    fn insert(
-        &mut self,
-        target: &str,
-        rows: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<usize> {
-        let mut count = 0;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<String> = rows.by_ref().take(500).collect();
-            count += chunk.len();
-            let sql = format!("INSERT INTO {target} VALUES {};", chunk.join(","));
-            self.conn.batch_execute(&sql)?;
-        }
-        Ok(count)
+/// The writes of one [`Fixture::transaction`].
+pub struct FixtureBatch<'a, 'b> {
+    batch: &'a mut Batch<'b>,
+}
+
+impl std::fmt::Debug for FixtureBatch<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixtureBatch").finish_non_exhaustive()
     }
+}
 
+fn username(name: &str) -> anyhow::Result<Username> {
+    Username::parse(name).map_err(|e| anyhow::anyhow!("fixture user {name:?}: {e}"))
+}
+
+impl FixtureBatch<'_, '_> {
     /// Users `user_name(i)` for `i` in `range`, all with `password_hash`.
-    pub fn users(
-        &mut self,
-        range: std::ops::Range<usize>,
-        password_hash: &str,
-    ) -> anyhow::Result<usize> {
-        let (hash, now) = (quote(password_hash), now_millis());
-        self.insert(
-            "users (username, password_hash, created_at)",
-            range.map(|i| format!("({},{hash},{now})", quote(&user_name(i)))),
-        )
+    /// Returns how many.
+    pub fn users(&mut self, range: Range<usize>, password_hash: &str) -> anyhow::Result<usize> {
+        let created_at = SystemTime::now();
+        let records = range
+            .map(|i| {
+                Ok(UserRecord {
+                    username: username(&user_name(i))?,
+                    password_hash: password_hash.to_owned(),
+                    created_at,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(self.batch.users(&records)?)
     }
 
     /// Makes each pair friends of each other (both directions, as the
-    /// store keeps a friendship).
+    /// store keeps a friendship). Returns the rows written: two a pair.
     pub fn friendships(&mut self, pairs: &[(String, String)]) -> anyhow::Result<usize> {
-        let now = now_millis();
-        self.insert(
-            "friendships (username, friend, created_at)",
-            pairs.iter().flat_map(|(a, b)| {
-                let (a, b) = (quote(a), quote(b));
-                [format!("({a},{b},{now})"), format!("({b},{a},{now})")]
-            }),
-        )
+        let pairs = pairs
+            .iter()
+            .map(|(a, b)| Ok((username(a)?, username(b)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(2 * self.batch.friendships(&pairs, SystemTime::now())?)
     }
 
-    /// Groups with their members; the first member is the admin.
+    /// Groups with their members; the first member is the admin. Returns
+    /// the memberships written.
     pub fn groups(&mut self, groups: &[FixtureGroup]) -> anyhow::Result<usize> {
-        let now = now_millis();
-        self.insert(
-            "chat_groups (id, name, admin, created_at)",
-            groups.iter().map(|g| {
-                let admin = g.members.first().map(String::as_str).unwrap_or("");
-                format!("({},{},{},{now})", g.id, quote(&g.name), quote(admin))
-            }),
-        )?;
-        self.insert(
-            "memberships (group_id, username)",
-            groups.iter().flat_map(|g| {
-                g.members
+        let groups = groups
+            .iter()
+            .map(|g| {
+                let members = g
+                    .members
                     .iter()
-                    .map(move |m| format!("({},{})", g.id, quote(m)))
-            }),
-        )
+                    .map(|m| username(m))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let admin = members
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("group {} has no members, so no admin", g.id))?;
+                let name = GroupName::parse(g.name.as_str())
+                    .map_err(|e| anyhow::anyhow!("fixture group {:?}: {e}", g.name))?;
+                Ok(BulkGroup {
+                    group: GroupRecord {
+                        id: GroupId::new(g.id),
+                        name,
+                        admin,
+                    },
+                    members,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.batch.groups(&groups, SystemTime::now())?;
+        Ok(groups.iter().map(|g| g.members.len()).sum())
     }
 
     /// A session for each user, valid for a day; returns the tokens, in
     /// the order of `users`.
     pub fn sessions(&mut self, users: &[String]) -> anyhow::Result<Vec<Token>> {
-        let now = now_millis();
-        let expires = now + 24 * 60 * 60 * 1000;
+        let issued_at = SystemTime::now();
+        let expires_at = issued_at + Duration::from_secs(24 * 60 * 60);
         let tokens = users
             .iter()
             .map(|_| Token::generate().map_err(|e| anyhow::anyhow!("{e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let hashes: Vec<TokenHash> = tokens.iter().map(Token::hash).collect();
-        self.insert(
-            "sessions (token_hash, username, issued_at, expires_at)",
-            users.iter().zip(&hashes).map(|(user, hash)| {
-                format!("({},{},{now},{expires})", quote(hash.as_str()), quote(user))
-            }),
-        )?;
+        let records = users
+            .iter()
+            .zip(&tokens)
+            .map(|(user, token)| {
+                Ok(SessionRecord {
+                    token_hash: token.hash(),
+                    username: username(user)?,
+                    issued_at,
+                    expires_at,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.batch.sessions(&records)?;
         Ok(tokens)
     }
-}
-
-/// `text` as a SQL string literal.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Percentiles of a set of latency samples, in nanoseconds.

@@ -12,7 +12,7 @@
 //! `NGOBROL_BOT_PASSWORD`. The bot registers itself the first time.
 
 use ngobrol_amqp::Namespace;
-use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Event};
+use ngobrol_amqp::client::{Client, ClientError, ClientOptions, ErrorCode, Event};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -38,7 +38,7 @@ pub async fn run(
     let client = Client::connect(options).await?;
     match client.register(name, password).await {
         Ok(()) => println!("registered {name}"),
-        Err(e) if e.code() == Some("username_taken") => {}
+        Err(e) if e.code() == Some(&ErrorCode::UsernameTaken) => {}
         Err(e) => return Err(e),
     }
     let (bot, mut events) = client.login(name, password).await?;

@@ -13,8 +13,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig};
-use ngobrol_core::{ChatService, Ports, ServiceConfig};
+use ngobrol_amqp::{Namespace, Server, ServerConfig};
+use ngobrol_core::ServiceConfig;
 use ngobrol_store::{Store, StoreOptions};
 
 #[tokio::main]
@@ -45,11 +45,9 @@ pub async fn serve(
     let store =
         tokio::task::spawn_blocking(move || Store::open(&database, &StoreOptions::default()))
             .await??;
-    // The outbound port is shared: the service delivers through it, and the
-    // server attaches each broker connection to it.
-    let outbound = Arc::new(AmqpOutbound::new(config.namespace.clone()));
-    let service = ChatService::new(Ports::new(Arc::new(store), outbound.clone()), rules)?;
-    let server = Server::new(service, outbound, config);
+    // One call puts the pieces together: the chat rules on this store and
+    // on a RabbitMQ outbound port in the configured namespace.
+    let server = Server::build(Arc::new(store), rules, config)?;
     println!("serving; stop with Ctrl-C");
     server.run(shutdown).await;
     println!("stopped");

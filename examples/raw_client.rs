@@ -17,12 +17,13 @@ use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use ngobrol_amqp::Namespace;
 use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let url = std::env::var("NGOBROL_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let url =
+        std::env::var("NGOBROL_AMQP_URL").unwrap_or_else(|_| ngobrol_amqp::DEFAULT_AMQP_URL.into());
     let namespace = std::env::var("NGOBROL_NAMESPACE").unwrap_or_else(|_| "ngobrol".into());
     let mut args = std::env::args().skip(1);
     let user = args.next().unwrap_or_else(|| "ana".into());
@@ -128,7 +129,7 @@ pub async fn run(
     // messages) arrives in the queue `<namespace>_<user>`.
     let mut mailbox = channel
         .basic_consume(
-            format!("{namespace}_{user}").into(),
+            Namespace::parse(namespace)?.user_queue(user).into(),
             "".into(),
             no_ack,
             FieldTable::default(),

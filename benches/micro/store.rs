@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The database is built once per run in a temporary directory, with rows
-//! written straight into the tables (see `ngobrol_benches::Fixture`).
+//! written in bulk through the store's `fixtures` API (see
+//! `ngobrol_benches::Fixture`).
 //!
 //! Two reference points sit beside them. `diesel_pk_lookup` runs the
 //! primary-key query of `find_user` on a bare connection, once as the

@@ -16,7 +16,7 @@ mod raw_client;
 use std::time::{Duration, Instant};
 
 use ngobrol_amqp::ServerConfig;
-use ngobrol_amqp::client::{Client, ClientOptions, Event};
+use ngobrol_amqp::client::{Client, ClientOptions, ErrorCode, Event};
 use ngobrol_core::{PasswordHasher, ServiceConfig};
 use ngobrol_testkit::{TestServer, WAIT, amqp_url, fresh_namespace, remove_broker_objects};
 
@@ -92,7 +92,7 @@ async fn echo_bot_answers_direct_messages() {
     // The bot registers itself; befriend it once it exists.
     let started = Instant::now();
     while let Err(e) = ana.add_friend("echo").await {
-        assert_eq!(e.code(), Some("unknown_user"), "{e}");
+        assert_eq!(e.code(), Some(&ErrorCode::UnknownUser), "{e}");
         assert!(started.elapsed() < WAIT, "the bot never registered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -1,59 +1,67 @@
 //! The ngobrol wire protocol over RabbitMQ.
 //!
-//! - [`wire`]: the JSON messages, field for field as the original protocol
-//!   has them, with additive extensions;
-//! - [`names`]: the broker objects of one deployment ([`Namespace`]);
-//! - [`AmqpOutbound`]: `ngobrol-core`'s outbound port on RabbitMQ
-//!   (mailbox queues, group fanout exchanges, confirmed persistent
-//!   deliveries);
-//! - [`Server`]: consumes the request queue, runs each request against the
-//!   [`ngobrol_core::ChatService`], and replies;
-//! - [`client`]: a typed async client SDK for any server that speaks the
-//!   protocol, with a usage example on its page.
+//! By audience, each behind a Cargo feature (both on by default):
+//!
+//! - always: [`wire`], the JSON messages field for field as the original
+//!   protocol has them, with additive extensions; [`methods`], one module
+//!   per protocol method; [`names`], the broker objects of one deployment
+//!   ([`Namespace`]). Plain data, no broker client.
+//! - feature `server`: [`Server`], which consumes the request queue, runs
+//!   each request against the `ngobrol_core::ChatService`, and replies;
+//!   [`AmqpOutbound`], the core's outbound port on RabbitMQ.
+//! - feature `client`: [`client`], a typed async client SDK for any server
+//!   that speaks the protocol.
 //!
 //! A client, with the SDK:
 //!
 //! ```no_run
+//! # #[cfg(feature = "client")]
 //! use ngobrol_amqp::client::{Client, ClientOptions, Event};
 //!
+//! # #[cfg(feature = "client")]
 //! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
 //! let client = Client::connect(ClientOptions::default()).await?;
 //! let (ana, mut events) = client.login("ana", "rahasia!").await?;
 //! ana.send_direct("budi", "halo!").await?;
-//! if let Some(Event::Direct(reply)) = events.recv().await {
-//!     println!("{}: {}", reply.from, reply.text);
+//! if let Some(Event::Direct(message)) = events.recv().await {
+//!     println!("{}: {}", message.from, message.text);
 //! }
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Only this crate knows JSON and AMQP; the rules live in `ngobrol-core`.
-//! A server is put together like this (the reference binary does exactly
-//! this, with its settings from flags and the environment):
+//! A server, on an in-memory store (the reference binary does the same
+//! with a Diesel store and its settings from flags and the environment):
 //!
 //! ```no_run
+//! # #[cfg(feature = "server")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use ngobrol_amqp::{AmqpOutbound, Server, ServerConfig};
-//! use ngobrol_core::{ChatService, Ports, ServiceConfig};
+//! use ngobrol_amqp::{Server, ServerConfig};
+//! use ngobrol_core::ServiceConfig;
 //! use ngobrol_core::memory::MemoryStore;
 //!
-//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = ServerConfig::default();
-//! let outbound = Arc::new(AmqpOutbound::new(config.namespace.clone()));
-//! let ports = Ports::new(Arc::new(MemoryStore::new()), outbound.clone());
-//! let service = ChatService::new(ports, ServiceConfig::default())?;
-//! let server = Server::new(service, outbound, config);
+//! let store = Arc::new(MemoryStore::new());
+//! let server = Server::build(store, ServiceConfig::default(), ServerConfig::default())?;
 //! server.run(async { tokio::signal::ctrl_c().await.ok(); }).await;
 //! # Ok(())
 //! # }
 //! ```
 
-pub mod client;
+pub mod methods;
 pub mod names;
-pub mod outbound;
-pub mod server;
+mod secret;
+mod url;
 pub mod wire;
 
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "server")]
+pub mod server;
+
 pub use names::{InvalidNamespace, Namespace};
-pub use outbound::AmqpOutbound;
-pub use server::{Server, ServerConfig, ServerError, redact_url};
+pub use secret::Secret;
+pub use url::{DEFAULT_AMQP_URL, redact_url};
+
+#[cfg(feature = "server")]
+pub use server::{AmqpOutbound, Server, ServerConfig, ServerError};

@@ -1,6 +1,7 @@
-//! The names of the broker objects of one ngobrol deployment.
+//! The names of the broker objects of one ngobrol deployment: the only
+//! place they are made.
 
-use ngobrol_core::{GroupId, Username};
+use std::fmt::Display;
 
 /// The prefix of every broker object of one deployment, `ngobrol` by
 /// default, as the original client expects. Deployments (and test runs)
@@ -55,13 +56,15 @@ impl Namespace {
         format!("{}.dead", self.0)
     }
 
-    /// The queue where a user's replies and deliveries wait.
-    pub fn user_queue(&self, user: &Username) -> String {
+    /// The queue where a user's replies and deliveries wait. `user` is a
+    /// username (`ngobrol_core::Username` or its text).
+    pub fn user_queue(&self, user: impl Display) -> String {
         format!("{}_{}", self.0, user)
     }
 
-    /// The fanout exchange of a group.
-    pub fn group_exchange(&self, group: GroupId) -> String {
+    /// The fanout exchange of a group. `group` is a group id
+    /// (`ngobrol_core::GroupId` or its number).
+    pub fn group_exchange(&self, group: impl Display) -> String {
         format!("{}_{}", self.0, group)
     }
 }
@@ -85,10 +88,9 @@ mod tests {
     #[test]
     fn names_follow_the_original_layout() {
         let ns = Namespace::default();
-        let ana = Username::parse("ana").unwrap();
         assert_eq!(ns.request_queue(), "ngobrol");
-        assert_eq!(ns.user_queue(&ana), "ngobrol_ana");
-        assert_eq!(ns.group_exchange(GroupId::new(42)), "ngobrol_42");
+        assert_eq!(ns.user_queue("ana"), "ngobrol_ana");
+        assert_eq!(ns.group_exchange(42), "ngobrol_42");
         assert_eq!(ns.dead_letter_queue(), "ngobrol.dead");
     }
 

@@ -11,7 +11,7 @@ use lapin::options::{
     QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Event};
+use ngobrol_amqp::client::{Client, ClientError, ClientOptions, ErrorCode, Event};
 use ngobrol_amqp::wire::GroupEntry;
 use serde_json::{Value, json};
 
@@ -44,14 +44,14 @@ async fn every_operation_with_typed_results_and_errors() {
 
     let client = Client::connect(options(&server)).await.unwrap();
     let err = client.register("ana", "another-one").await.unwrap_err();
-    assert_eq!(err.code(), Some("username_taken"));
+    assert_eq!(err.code(), Some(&ErrorCode::UsernameTaken));
     let err = client.login("ana", "salah").await.unwrap_err();
-    assert_eq!(err.code(), Some("invalid_credentials"));
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidCredentials));
 
     ana.add_friend("budi").await.unwrap();
     assert_eq!(
         ana.add_friend("budi").await.unwrap_err().code(),
-        Some("already_friends")
+        Some(&ErrorCode::AlreadyFriends)
     );
     assert_eq!(budi.friends().await.unwrap(), vec!["ana".to_owned()]);
 
@@ -79,7 +79,7 @@ async fn every_operation_with_typed_results_and_errors() {
     );
     assert_eq!(
         budi.add_member(gid, "ana").await.unwrap_err().code(),
-        Some("not_group_admin")
+        Some(&ErrorCode::NotGroupAdmin)
     );
     ana.add_member(gid, "budi").await.unwrap();
     for events in [&mut ana_events, &mut budi_events] {
@@ -101,7 +101,7 @@ async fn every_operation_with_typed_results_and_errors() {
     budi.quit_group(gid).await.unwrap();
     assert_eq!(
         budi.quit_group(gid).await.unwrap_err().code(),
-        Some("not_member")
+        Some(&ErrorCode::NotMember)
     );
     assert!(matches!(
         ana_events.recv_timeout(ngobrol_testkit::WAIT).await,

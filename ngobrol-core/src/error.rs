@@ -94,6 +94,22 @@ impl ChatError {
         }
     }
 
+    /// Whether this refusal is an answer that stays true if the same
+    /// request comes again, so a transport may remember it for
+    /// de-duplication. Not so for failures of the moment: an internal
+    /// error, a rate limit, a full mailbox, or a token that did not check
+    /// out (a replayed request must not learn a recorded reply without a
+    /// valid token).
+    pub fn is_lasting(&self) -> bool {
+        !matches!(
+            self,
+            Self::Internal(_)
+                | Self::RateLimited { .. }
+                | Self::InvalidToken
+                | Self::MailboxFull(_)
+        )
+    }
+
     /// The text to show a client. The same as `Display`, except that
     /// internal errors do not reveal their details.
     pub fn public_description(&self) -> String {

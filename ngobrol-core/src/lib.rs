@@ -38,7 +38,14 @@
 //!
 //! Errors are [`ChatError`]s, each with a stable machine-readable
 //! [`code`](ChatError::code) that transports pass on to clients.
+//!
+//! With the cargo feature `contract`, [`contract`] holds the repository
+//! ports' contract as test functions, which every implementation of the
+//! ports runs on itself ([`memory`] here, the SQL store in
+//! `ngobrol-store`). With `mock`, [`ports`] has mockall mocks of each port.
 
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod error;
 pub mod limits;
 pub mod memory;
@@ -52,7 +59,8 @@ pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
-    Outbound, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord, UserRepository,
+    Outbound, Repositories, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord,
+    UserRepository,
 };
 pub use service::{Auth, ChatService, Ports, ServiceConfig};
 pub use types::{GroupId, GroupName, MessageId, MessageText, Password, Token, TokenHash, Username};

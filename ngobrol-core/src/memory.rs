@@ -226,10 +226,12 @@ impl RequestLog for MemoryStore {
         let start = state.replies.len();
         state.replies.retain(|_, (_, at)| *at >= before);
         let keep = usize::try_from(keep).unwrap_or(usize::MAX);
-        if state.replies.len() > keep {
+        if keep == 0 {
+            state.replies.clear();
+        } else if state.replies.len() > keep {
             let mut times: Vec<SystemTime> = state.replies.values().map(|(_, at)| *at).collect();
             times.sort_unstable();
-            let cutoff = times[times.len() - keep.max(1)];
+            let cutoff = times[times.len() - keep];
             state.replies.retain(|_, (_, at)| *at >= cutoff);
         }
         Ok((start - state.replies.len()) as u64)

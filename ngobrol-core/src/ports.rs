@@ -130,6 +130,24 @@ pub trait GroupRepository: Send + Sync {
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError>;
 }
 
+/// A store that implements every repository port: what the service runs
+/// on, and what the port contract ([`crate::contract`], feature
+/// `contract`) is checked on. Implemented for every such type.
+pub trait Repositories:
+    UserRepository + SessionRepository + FriendRepository + GroupRepository + RequestLog + 'static
+{
+}
+
+impl<S> Repositories for S where
+    S: UserRepository
+        + SessionRepository
+        + FriendRepository
+        + GroupRepository
+        + RequestLog
+        + 'static
+{
+}
+
 /// A request a client named: its acting user (as the request gave it) and
 /// the client's id for it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -1,5 +1,7 @@
-//! One repository suite, run against SQLite and against PostgreSQL. Each
-//! test gets a fresh SQLite file or a fresh PostgreSQL schema.
+//! The repository ports' contract (`ngobrol_core::contract`), run on
+//! SQLite and on PostgreSQL, and the tests that only a SQL store has
+//! (opening, schemes, connection failures). Each test gets a fresh SQLite
+//! file or a fresh PostgreSQL schema.
 //!
 //! PostgreSQL is found at `NGOBROL_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); when it does not answer the
@@ -9,15 +11,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use ngobrol_core::contract;
 use ngobrol_core::{
-    FriendRepository, GroupId, GroupName, GroupRepository, PortError, RequestKey, RequestLog,
-    SessionRecord, SessionRepository, Token, UserRecord, UserRepository, Username,
+    FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, SessionRecord,
+    SessionRepository, Token, UserRecord, UserRepository, Username,
 };
+use ngobrol_store::fixtures::{BulkGroup, BulkWriter, FixtureError, ROWS_PER_STATEMENT};
 use ngobrol_store::{Backend, Store, StoreError, StoreOptions};
 
 /// A store and whatever keeps its database alive; dropping it cleans up.
 struct Fixture {
     store: Arc<Store>,
+    url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
     pg_schema: Option<(String, String)>,
 }
@@ -36,10 +41,12 @@ impl Drop for Fixture {
 fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ngobrol.sqlite3");
-    let store = Store::open(path.to_str().unwrap(), &StoreOptions::default()).unwrap();
+    let url = path.to_str().unwrap().to_owned();
+    let store = Store::open(&url, &StoreOptions::default()).unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
     Fixture {
         store: Arc::new(store),
+        url,
         _sqlite_dir: Some(dir),
         pg_schema: None,
     }
@@ -67,14 +74,28 @@ fn postgres() -> Fixture {
     assert_eq!(store.backend(), Backend::Postgres);
     Fixture {
         store: Arc::new(store),
+        url,
         _sqlite_dir: None,
         pg_schema: Some((base, schema)),
     }
 }
 
+/// The contract's tests get the fixture's store; the fixture lives until
+/// the test ends, and then drops the schema or deletes the file.
+impl contract::Fixture for Fixture {
+    type Store = Store;
+
+    fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+}
+
+/// Per backend, a module with the whole contract and the tests of the SQL
+/// store itself: `sqlite::…` and `postgres::…`.
 macro_rules! suite {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
+            ngobrol_core::contract_suite!(super::sqlite());
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
@@ -83,6 +104,7 @@ macro_rules! suite {
             )*
         }
         mod postgres {
+            ngobrol_core::contract_suite!(super::postgres());
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
@@ -94,219 +116,28 @@ macro_rules! suite {
 }
 
 suite!(
-    users_are_stored_and_found,
-    one_of_many_concurrent_registrations_wins,
-    a_login_replaces_earlier_sessions,
-    friendship_is_mutual_and_unique,
-    groups_start_with_their_admin_as_member,
-    memberships_are_unique_and_removable,
-    all_memberships_lists_every_group,
-    hostile_text_round_trips_exactly,
     reopening_a_migrated_store_works,
-    the_request_log_keeps_the_first_reply_and_prunes,
+    bulk_fixtures_read_back_through_the_repositories,
+    a_failed_bulk_transaction_writes_nothing,
 );
 
 fn user(name: &str) -> Username {
     Username::parse(name).unwrap()
 }
 
-/// A time the store can keep exactly: whole milliseconds.
-fn millis_ago(ms: u64) -> SystemTime {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    UNIX_EPOCH + Duration::from_millis(now.as_millis() as u64 - ms)
-}
-
 fn new_user(name: &str) -> UserRecord {
     UserRecord {
         username: user(name),
         password_hash: format!("$pbkdf2-sha256$i=1000,l=32$salt${name}"),
-        created_at: millis_ago(5),
+        created_at: SystemTime::now(),
     }
-}
-
-async fn users_are_stored_and_found(f: Fixture) {
-    let s = &f.store;
-    assert_eq!(s.find_user(&user("ana")).await.unwrap(), None);
-    let ana = new_user("ana");
-    s.insert_user(&ana).await.unwrap();
-    assert_eq!(s.find_user(&user("ana")).await.unwrap(), Some(ana));
-    assert_eq!(
-        s.insert_user(&new_user("ana")).await,
-        Err(PortError::Conflict)
-    );
-    // Names are case-sensitive, as queue names are.
-    assert_eq!(s.find_user(&user("ANA")).await.unwrap(), None);
-}
-
-async fn one_of_many_concurrent_registrations_wins(f: Fixture) {
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let store = f.store.clone();
-            tokio::spawn(async move { store.insert_user(&new_user("racer")).await })
-        })
-        .collect();
-    let mut wins = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => wins += 1,
-            Err(PortError::Conflict) => {}
-            Err(other) => panic!("unexpected failure: {other}"),
-        }
-    }
-    assert_eq!(wins, 1);
-}
-
-async fn a_login_replaces_earlier_sessions(f: Fixture) {
-    let s = &f.store;
-    s.insert_user(&new_user("ana")).await.unwrap();
-    let issued_at = millis_ago(10);
-    let session = |token: &Token| SessionRecord {
-        token_hash: token.hash(),
-        username: user("ana"),
-        issued_at,
-        expires_at: issued_at + Duration::from_secs(60),
-    };
-    let (first, second) = (Token::generate().unwrap(), Token::generate().unwrap());
-    s.replace_sessions(&session(&first)).await.unwrap();
-    assert_eq!(
-        s.find_session(&first.hash()).await.unwrap(),
-        Some(session(&first))
-    );
-    s.replace_sessions(&session(&second)).await.unwrap();
-    assert_eq!(s.find_session(&first.hash()).await.unwrap(), None);
-    assert_eq!(
-        s.find_session(&second.hash()).await.unwrap(),
-        Some(session(&second))
-    );
-    assert!(s.delete_session(&second.hash()).await.unwrap());
-    assert!(!s.delete_session(&second.hash()).await.unwrap());
-    assert_eq!(s.find_session(&second.hash()).await.unwrap(), None);
-}
-
-async fn friendship_is_mutual_and_unique(f: Fixture) {
-    let s = &f.store;
-    for name in ["ana", "budi", "cici", "dodi"] {
-        s.insert_user(&new_user(name)).await.unwrap();
-    }
-    s.add_friendship(&user("ana"), &user("cici")).await.unwrap();
-    s.add_friendship(&user("budi"), &user("ana")).await.unwrap();
-    assert!(s.are_friends(&user("cici"), &user("ana")).await.unwrap());
-    assert!(s.are_friends(&user("ana"), &user("budi")).await.unwrap());
-    assert!(!s.are_friends(&user("ana"), &user("dodi")).await.unwrap());
-    assert_eq!(
-        s.add_friendship(&user("cici"), &user("ana")).await,
-        Err(PortError::Conflict)
-    );
-    assert_eq!(
-        s.friends_of(&user("ana")).await.unwrap(),
-        vec![user("budi"), user("cici")]
-    );
-    assert_eq!(
-        s.friends_of(&user("cici")).await.unwrap(),
-        vec![user("ana")]
-    );
-}
-
-async fn groups_start_with_their_admin_as_member(f: Fixture) {
-    let s = &f.store;
-    s.insert_user(&new_user("ana")).await.unwrap();
-    let name = GroupName::parse("Keluarga").unwrap();
-    let first = s
-        .create_group(&name, &user("ana"), millis_ago(0))
-        .await
-        .unwrap();
-    let second = s
-        .create_group(&name, &user("ana"), millis_ago(0))
-        .await
-        .unwrap();
-    assert!(second.id > first.id, "ids grow: {first:?} then {second:?}");
-    assert_eq!(first.admin, user("ana"));
-    assert_eq!(s.find_group(first.id).await.unwrap(), Some(first.clone()));
-    assert_eq!(s.find_group(GroupId::new(-1)).await.unwrap(), None);
-    assert!(s.is_member(first.id, &user("ana")).await.unwrap());
-    assert_eq!(
-        s.groups_of(&user("ana")).await.unwrap(),
-        vec![first, second]
-    );
-}
-
-async fn memberships_are_unique_and_removable(f: Fixture) {
-    let s = &f.store;
-    for name in ["ana", "budi"] {
-        s.insert_user(&new_user(name)).await.unwrap();
-    }
-    let g = s
-        .create_group(&GroupName::parse("g").unwrap(), &user("ana"), millis_ago(0))
-        .await
-        .unwrap();
-    s.add_member(g.id, &user("budi")).await.unwrap();
-    assert_eq!(
-        s.add_member(g.id, &user("budi")).await,
-        Err(PortError::Conflict)
-    );
-    assert!(s.is_member(g.id, &user("budi")).await.unwrap());
-    assert_eq!(s.count_members(g.id).await.unwrap(), 2);
-    assert_eq!(s.count_groups_of(&user("budi")).await.unwrap(), 1);
-    assert!(s.remove_member(g.id, &user("budi")).await.unwrap());
-    assert!(!s.remove_member(g.id, &user("budi")).await.unwrap());
-    assert!(!s.is_member(g.id, &user("budi")).await.unwrap());
-    assert_eq!(s.groups_of(&user("budi")).await.unwrap(), vec![]);
-    // The admin may leave; the group and its admin stay.
-    assert!(s.remove_member(g.id, &user("ana")).await.unwrap());
-    assert_eq!(
-        s.find_group(g.id).await.unwrap().unwrap().admin,
-        user("ana")
-    );
-}
-
-async fn all_memberships_lists_every_group(f: Fixture) {
-    let s = &f.store;
-    for name in ["ana", "budi", "cici"] {
-        s.insert_user(&new_user(name)).await.unwrap();
-    }
-    let name = GroupName::parse("g").unwrap();
-    let g1 = s
-        .create_group(&name, &user("ana"), millis_ago(0))
-        .await
-        .unwrap();
-    let g2 = s
-        .create_group(&name, &user("budi"), millis_ago(0))
-        .await
-        .unwrap();
-    s.add_member(g1.id, &user("cici")).await.unwrap();
-    s.remove_member(g2.id, &user("budi")).await.unwrap();
-    assert_eq!(
-        s.all_memberships().await.unwrap(),
-        vec![(g1.id, vec![user("ana"), user("cici")]), (g2.id, vec![])]
-    );
-}
-
-async fn hostile_text_round_trips_exactly(f: Fixture) {
-    let s = &f.store;
-    s.insert_user(&new_user("ana")).await.unwrap();
-    let hostile = "'); DROP TABLE users; -- \"quoted\" \\ 🙂 ümlaut 日本";
-    let g = s
-        .create_group(
-            &GroupName::parse(hostile).unwrap(),
-            &user("ana"),
-            millis_ago(0),
-        )
-        .await
-        .unwrap();
-    let found = s.find_group(g.id).await.unwrap().unwrap();
-    assert_eq!(found.name.as_str(), hostile);
-    assert!(s.find_user(&user("ana")).await.unwrap().is_some());
 }
 
 async fn reopening_a_migrated_store_works(f: Fixture) {
     // Opening runs the migrations; a second open of the same database must
     // find them applied and keep the data.
     f.store.insert_user(&new_user("ana")).await.unwrap();
-    let url = match (&f.pg_schema, &f._sqlite_dir) {
-        (Some((base, schema)), _) => format!("{base}?options=-csearch_path%3D{schema}"),
-        (None, Some(dir)) => dir.path().join("ngobrol.sqlite3").display().to_string(),
-        _ => unreachable!(),
-    };
+    let url = f.url.clone();
     let again = tokio::task::spawn_blocking(move || Store::open(&url, &StoreOptions::default()))
         .await
         .unwrap()
@@ -337,41 +168,145 @@ fn a_connection_failure_keeps_its_reason() {
     );
 }
 
-async fn the_request_log_keeps_the_first_reply_and_prunes(f: Fixture) {
-    let s = &f.store;
-    let key = |id: &str| RequestKey {
-        user: "ana".into(),
-        request_id: id.into(),
-    };
-    assert_eq!(s.find_reply(&key("r1")).await.unwrap(), None);
-    s.record_reply(&key("r1"), b"first", millis_ago(3000))
-        .await
-        .unwrap();
-    s.record_reply(&key("r1"), b"second", millis_ago(0))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.find_reply(&key("r1")).await.unwrap(),
-        Some(b"first".to_vec())
-    );
-    // Another user's id of the same name is another request.
-    let budi = RequestKey {
-        user: "budi".into(),
-        request_id: "r1".into(),
-    };
-    assert_eq!(s.find_reply(&budi).await.unwrap(), None);
+/// A time the store keeps exactly: whole milliseconds.
+fn whole_millis() -> SystemTime {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    UNIX_EPOCH + Duration::from_millis(now.as_millis() as u64)
+}
 
-    for (i, age) in [(2, 2000), (3, 1000), (4, 10)] {
-        s.record_reply(&key(&format!("r{i}")), b"x", millis_ago(age))
-            .await
-            .unwrap();
+/// Runs blocking bulk writes off the async workers, as the load tool does.
+async fn bulk<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(&mut BulkWriter) -> T + Send + 'static,
+) -> T {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || work(&mut BulkWriter::open(&url).unwrap()))
+        .await
+        .unwrap()
+}
+
+async fn bulk_fixtures_read_back_through_the_repositories(f: Fixture) {
+    // More rows than one statement carries, so that chunks are crossed.
+    let (n_users, n_groups) = (ROWS_PER_STATEMENT * 2 + 7, ROWS_PER_STATEMENT + 3);
+    let at = whole_millis();
+    let users: Vec<UserRecord> = (0..n_users)
+        .map(|i| UserRecord {
+            username: user(&format!("u{i:06}")),
+            password_hash: format!("hash {i}"),
+            created_at: at,
+        })
+        .collect();
+    let name = |i: usize| users[i].username.clone();
+    let token = Token::generate().unwrap();
+    let session = SessionRecord {
+        token_hash: token.hash(),
+        username: name(1),
+        issued_at: at,
+        expires_at: at + Duration::from_secs(60),
+    };
+    let pairs: Vec<(Username, Username)> = (1..n_users).map(|i| (name(0), name(i))).collect();
+    let groups: Vec<BulkGroup> = (0..n_groups)
+        .map(|g| BulkGroup {
+            group: GroupRecord {
+                id: GroupId::new(g as i64 + 1),
+                name: GroupName::parse(format!("group '{g}'")).unwrap(),
+                admin: name(g),
+            },
+            members: vec![name(g), name(g + 1)],
+        })
+        .collect();
+    let (users_, session_, pairs_, groups_) = (
+        users.clone(),
+        session.clone(),
+        pairs.clone(),
+        groups.clone(),
+    );
+    let written = bulk(&f.url, move |w| {
+        w.transaction(|batch| -> Result<_, FixtureError> {
+            Ok((
+                batch.users(&users_)?,
+                batch.sessions(&[session_])?,
+                batch.friendships(&pairs_, at)?,
+                batch.groups(&groups_, at)?,
+            ))
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(written, (n_users, 1, n_users - 1, n_groups));
+
+    let s = &f.store;
+    for i in [0, ROWS_PER_STATEMENT, n_users - 1] {
+        assert_eq!(
+            s.find_user(&name(i)).await.unwrap().as_ref(),
+            Some(&users[i])
+        );
     }
-    // Older than 2.5 s: r1 goes.
-    assert_eq!(s.prune(millis_ago(2500), 100).await.unwrap(), 1);
-    assert_eq!(s.find_reply(&key("r1")).await.unwrap(), None);
-    // At most two: the newest two stay.
-    assert_eq!(s.prune(millis_ago(100_000), 2).await.unwrap(), 1);
-    assert_eq!(s.find_reply(&key("r2")).await.unwrap(), None);
-    assert!(s.find_reply(&key("r3")).await.unwrap().is_some());
-    assert!(s.find_reply(&key("r4")).await.unwrap().is_some());
+    assert_eq!(s.find_session(&token.hash()).await.unwrap(), Some(session));
+    assert!(s.are_friends(&name(n_users - 1), &name(0)).await.unwrap());
+    assert!(!s.are_friends(&name(1), &name(2)).await.unwrap());
+    assert_eq!(s.friends_of(&name(0)).await.unwrap().len(), n_users - 1);
+    assert_eq!(s.friends_of(&name(5)).await.unwrap(), vec![name(0)]);
+    let last = &groups[n_groups - 1];
+    assert_eq!(
+        s.find_group(last.group.id).await.unwrap().as_ref(),
+        Some(&last.group)
+    );
+    assert_eq!(s.count_members(last.group.id).await.unwrap(), 2);
+    assert_eq!(
+        s.groups_of(&name(1)).await.unwrap(),
+        vec![groups[0].group.clone(), groups[1].group.clone()]
+    );
+    assert_eq!(s.all_memberships().await.unwrap().len(), n_groups);
+    // Groups made afterwards get ids past those written.
+    let next = s
+        .create_group(&GroupName::parse("later").unwrap(), &name(0), at)
+        .await
+        .unwrap();
+    assert!(next.id > last.group.id, "{next:?}");
+}
+
+async fn a_failed_bulk_transaction_writes_nothing(f: Fixture) {
+    let at = whole_millis();
+    let record = |name: &str| UserRecord {
+        username: user(name),
+        password_hash: "hash".into(),
+        created_at: at,
+    };
+    let (ana, budi) = (record("ana"), record("budi"));
+    // A row the database refuses (a second "ana") fails the whole batch.
+    let refused = bulk(&f.url, move |w| {
+        w.transaction(|batch| batch.users(&[budi.clone(), ana.clone(), ana]))
+    })
+    .await;
+    assert!(
+        matches!(refused, Err(FixtureError::Write(_))),
+        "{refused:?}"
+    );
+    // So does a failure of the work itself, after rows were written.
+    #[derive(Debug)]
+    enum Failed {
+        GaveUp,
+        Store(FixtureError),
+    }
+    impl From<FixtureError> for Failed {
+        fn from(error: FixtureError) -> Self {
+            Failed::Store(error)
+        }
+    }
+    let budi = record("budi");
+    let failed = bulk(&f.url, move |w| {
+        w.transaction(|batch| -> Result<(), Failed> {
+            batch.users(&[budi])?;
+            Err(Failed::GaveUp)
+        })
+    })
+    .await;
+    match failed {
+        Err(Failed::GaveUp) => {}
+        Err(Failed::Store(e)) => panic!("the work should have failed first: {e}"),
+        Ok(()) => panic!("the work's failure was lost"),
+    }
+    assert_eq!(f.store.find_user(&user("ana")).await.unwrap(), None);
+    assert_eq!(f.store.find_user(&user("budi")).await.unwrap(), None);
 }

@@ -21,16 +21,15 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
-use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig};
-use ngobrol_core::{ChatService, GroupId, GroupRepository, PasswordHasher, Ports, ServiceConfig};
+use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace, Server, ServerConfig};
+use ngobrol_core::{GroupId, GroupRepository, PasswordHasher, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub fn amqp_url() -> String {
-    std::env::var("NGOBROL_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("NGOBROL_TEST_AMQP_URL").unwrap_or_else(|_| DEFAULT_AMQP_URL.into())
 }
 
 pub async fn connect() -> Connection {
@@ -99,10 +98,12 @@ impl TestServer {
     async fn launch(&mut self) {
         // Fail loudly, with the reason, when the broker is missing.
         connect().await.close(200, "probe".into()).await.ok();
-        let outbound = Arc::new(AmqpOutbound::new(self.namespace.clone()));
-        let ports = Ports::new(self.store.clone(), outbound.clone());
-        let chat = ChatService::new(ports, self.service_config.clone()).unwrap();
-        let server = Server::new(chat, outbound, self.server_config.clone());
+        let server = Server::build(
+            self.store.clone(),
+            self.service_config.clone(),
+            self.server_config.clone(),
+        )
+        .unwrap();
         let mut ready = server.ready();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -182,7 +183,7 @@ pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[G
     let conn = connect().await;
     let ch = conn.create_channel().await.unwrap();
     let mut queues = vec![ns.request_queue(), ns.dead_letter_queue()];
-    queues.extend(users.iter().map(|u| format!("{ns}_{u}")));
+    queues.extend(users.iter().map(|u| ns.user_queue(u)));
     for q in queues {
         let _ = ch
             .queue_delete(q.into(), QueueDeleteOptions::default())
@@ -325,7 +326,7 @@ impl RawClient {
         if reply["status"] == "ok" {
             self.username = Some(username.to_owned());
             self.token = Some(reply["token"].as_str().unwrap().to_owned());
-            let queue = format!("{}_{}", self.namespace, username);
+            let queue = self.namespace.user_queue(username);
             let consumer = self
                 .channel
                 .basic_consume(

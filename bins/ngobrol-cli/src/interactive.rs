@@ -192,7 +192,9 @@ type Outcome = Result<String, String>;
 
 fn refused(error: ClientError) -> String {
     match error {
-        ClientError::Refused { code, description } => format!("error ({code}): {description}"),
+        ClientError::Refused {
+            code, description, ..
+        } => format!("error ({code}): {description}"),
         other => format!("error: {other}"),
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use ngobrol_amqp::Namespace;
 use ngobrol_amqp::client::{Client, ClientOptions, Event};
+use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
 
 /// Chat with an ngobrol server. Without a subcommand, an interactive chat
 /// (type /help); with one, a single action for scripts.
@@ -38,7 +38,7 @@ struct ConnectionArgs {
     #[arg(
         long,
         env = "NGOBROL_AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        default_value = DEFAULT_AMQP_URL,
         hide_env_values = true,
         global = true
     )]
@@ -162,5 +162,7 @@ pub(crate) fn describe_event(event: &Event) -> String {
             n.group_id,
             n.text
         ),
+        // An event of a newer SDK than this CLI knows how to show.
+        other => format!("{other:?}"),
     }
 }

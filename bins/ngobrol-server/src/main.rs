@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig, redact_url};
-use ngobrol_core::{ChatService, PasswordHasher, Ports, RateLimit, ServiceConfig};
+use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace, Server, ServerConfig, redact_url};
+use ngobrol_core::{RateLimit, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -21,7 +21,7 @@ struct Args {
     #[arg(
         long,
         env = "NGOBROL_AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        default_value = DEFAULT_AMQP_URL,
         hide_env_values = true
     )]
     amqp_url: String,
@@ -42,7 +42,7 @@ struct Args {
     namespace: String,
 
     /// PBKDF2-HMAC-SHA256 rounds for new password hashes (at least 1000).
-    #[arg(long, env = "NGOBROL_PBKDF2_ITERATIONS", default_value_t = PasswordHasher::DEFAULT_ITERATIONS)]
+    #[arg(long, env = "NGOBROL_PBKDF2_ITERATIONS", default_value_t = rules().pbkdf2_iterations)]
     pbkdf2_iterations: u32,
 
     /// How many password hashes may run at once (default: one per core).
@@ -50,52 +50,52 @@ struct Args {
     hashing_concurrency: Option<usize>,
 
     /// The most requests taken from the broker and not yet finished.
-    #[arg(long, env = "NGOBROL_PREFETCH", default_value_t = 64)]
+    #[arg(long, env = "NGOBROL_PREFETCH", default_value_t = server().prefetch)]
     prefetch: u16,
 
     /// How many requests (of different users) run at once.
-    #[arg(long, env = "NGOBROL_LANES", default_value_t = 32)]
+    #[arg(long, env = "NGOBROL_LANES", default_value_t = server().lanes)]
     lanes: usize,
 
     /// The largest message text, in bytes.
-    #[arg(long, env = "NGOBROL_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "NGOBROL_MAX_MESSAGE_BYTES", default_value_t = rules().max_message_bytes)]
     max_message_bytes: usize,
 
     /// The largest request body, in bytes.
-    #[arg(long, env = "NGOBROL_MAX_BODY_BYTES", default_value_t = 512 * 1024)]
+    #[arg(long, env = "NGOBROL_MAX_BODY_BYTES", default_value_t = server().max_body_bytes)]
     max_body_bytes: usize,
 
     /// The shortest password accepted at registration, in characters.
-    #[arg(long, env = "NGOBROL_MIN_PASSWORD_CHARS", default_value_t = 8)]
+    #[arg(long, env = "NGOBROL_MIN_PASSWORD_CHARS", default_value_t = rules().min_password_chars)]
     min_password_chars: usize,
 
     /// The most members a group may have.
-    #[arg(long, env = "NGOBROL_MAX_GROUP_MEMBERS", default_value_t = 1000)]
+    #[arg(long, env = "NGOBROL_MAX_GROUP_MEMBERS", default_value_t = rules().max_group_members)]
     max_group_members: usize,
 
     /// The most groups a user may be in.
-    #[arg(long, env = "NGOBROL_MAX_GROUPS_PER_USER", default_value_t = 1000)]
+    #[arg(long, env = "NGOBROL_MAX_GROUPS_PER_USER", default_value_t = rules().max_groups_per_user)]
     max_groups_per_user: usize,
 
     /// Each user's sustained request rate, per second (0: unlimited).
-    #[arg(long, env = "NGOBROL_RATE_PER_SECOND", default_value_t = 50.0)]
+    #[arg(long, env = "NGOBROL_RATE_PER_SECOND", default_value_t = rules().request_rate.per_second)]
     rate_per_second: f64,
 
     /// How many requests a user may make at once above that rate.
-    #[arg(long, env = "NGOBROL_RATE_BURST", default_value_t = 100)]
+    #[arg(long, env = "NGOBROL_RATE_BURST", default_value_t = rules().request_rate.burst)]
     rate_burst: u32,
 
     /// Failed logins (or registrations of a taken name) allowed per
     /// username before throttling; one more is allowed every 12 seconds.
-    #[arg(long, env = "NGOBROL_AUTH_FAILURE_BURST", default_value_t = 5)]
+    #[arg(long, env = "NGOBROL_AUTH_FAILURE_BURST", default_value_t = rules().auth_failures.burst)]
     auth_failure_burst: u32,
 
     /// How long a login token stays valid, in hours.
-    #[arg(long, env = "NGOBROL_TOKEN_TTL_HOURS", default_value_t = 30 * 24)]
+    #[arg(long, env = "NGOBROL_TOKEN_TTL_HOURS", default_value_t = rules().token_ttl.as_secs() / 3600)]
     token_ttl_hours: u64,
 
     /// The most database connections.
-    #[arg(long, env = "NGOBROL_DATABASE_CONNECTIONS", default_value_t = 8)]
+    #[arg(long, env = "NGOBROL_DATABASE_CONNECTIONS", default_value_t = StoreOptions::default().max_connections)]
     database_connections: u32,
 }
 
@@ -144,25 +144,27 @@ async fn main() -> anyhow::Result<()> {
     if let Some(concurrency) = args.hashing_concurrency {
         service_config.hashing_concurrency = concurrency;
     }
-    let outbound = Arc::new(AmqpOutbound::new(namespace.clone()));
-    let service = ChatService::new(
-        Ports::new(Arc::new(store), outbound.clone()),
-        service_config,
-    )?;
-    let server = Server::new(
-        service,
-        outbound,
-        ServerConfig {
-            amqp_url: args.amqp_url,
-            namespace,
-            prefetch: args.prefetch,
-            lanes: args.lanes,
-            max_body_bytes: args.max_body_bytes,
-            ..ServerConfig::default()
-        },
-    );
+    let server_config = ServerConfig {
+        amqp_url: args.amqp_url,
+        namespace,
+        prefetch: args.prefetch,
+        lanes: args.lanes,
+        max_body_bytes: args.max_body_bytes,
+        ..ServerConfig::default()
+    };
+    let server = Server::build(Arc::new(store), service_config, server_config)?;
     server.run(shutdown_signal()).await;
     Ok(())
+}
+
+/// The defaults of the chat rules, which the flags default to.
+fn rules() -> ServiceConfig {
+    ServiceConfig::default()
+}
+
+/// The defaults of the broker side, which the flags default to.
+fn server() -> ServerConfig {
+    ServerConfig::default()
 }
 
 /// Completes at the first SIGINT or SIGTERM.

@@ -26,6 +26,7 @@ use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
+use ngobrol_amqp::Namespace;
 use ngobrol_amqp::wire::{Login, Request, SendClient, SendGroup};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -364,7 +365,7 @@ impl Load {
             .await?;
         for user in users {
             // Durable, no arguments: as the server declares mailboxes.
-            let queue = format!("{namespace}_{user}");
+            let queue = Namespace::parse(namespace)?.user_queue(user);
             consume
                 .queue_declare(
                     queue.as_str().into(),
@@ -641,7 +642,7 @@ impl Load {
             let user = &storm.users[i % storm.users.len()];
             let request = Request::Login(Login {
                 username: user.clone(),
-                password: storm.password.clone(),
+                password: storm.password.as_str().into(),
                 queue_name: Some(self.reply_queue.clone()),
             });
             let correlation = format!("{phase}:{}:{i}:{}:", bucket(now), self.recorder.nanos(now));
@@ -719,7 +720,7 @@ impl Senders<'_> {
                     username_from: s.from.clone(),
                     username_to: s.to.clone(),
                     message: text,
-                    token: s.token.clone(),
+                    token: s.token.as_str().into(),
                 });
                 (request, 1)
             }
@@ -729,7 +730,7 @@ impl Senders<'_> {
                     username_from: s.from.clone(),
                     group_id_to: s.group,
                     message: text,
-                    token: s.token.clone(),
+                    token: s.token.as_str().into(),
                 });
                 (request, s.members as u64)
             }

@@ -27,7 +27,8 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
-use ngobrol_amqp::wire::{DeliveryMessage, Reply, Request, decode_request};
+use ngobrol_amqp::Namespace;
+use ngobrol_amqp::wire::{DeliveryMessage, Reply, Request, Sent, decode_request};
 use ngobrol_core::{
     ChatError, Delivery, DeliveryBody, GroupId, GroupName, GroupRef, MessageText, Username,
 };
@@ -87,7 +88,7 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         .await?;
     announce(&json!({"event": "ready"}));
 
-    let namespace: Arc<str> = args.namespace.into();
+    let namespace = Arc::new(Namespace::parse(args.namespace)?);
     let stop = stop_requested(Duration::from_secs(args.max_seconds));
     tokio::pin!(stop);
     // One task per request: at most `prefetch` exist, as the broker sends
@@ -119,7 +120,7 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
 }
 
 /// Relays one request, replies, and settles it with the broker.
-async fn relay_one(request: AmqpDelivery, publisher: Channel, namespace: Arc<str>) {
+async fn relay_one(request: AmqpDelivery, publisher: Channel, namespace: Arc<Namespace>) {
     let settled = match forward(&request, &publisher, &namespace).await {
         Ok(()) => request.acker.ack(BasicAckOptions::default()).await,
         Err(e) => {
@@ -139,32 +140,37 @@ async fn relay_one(request: AmqpDelivery, publisher: Channel, namespace: Arc<str
 async fn forward(
     request: &AmqpDelivery,
     publisher: &Channel,
-    namespace: &str,
+    namespace: &Namespace,
 ) -> anyhow::Result<()> {
     let (reply, acting_user) = match decode_request(&request.data) {
         Ok(envelope) => {
             let user = envelope.request.acting_user().to_owned();
+            let id = envelope.request_id;
             let reply = match deliver(envelope.request, publisher, namespace).await {
-                Ok(reply) => reply,
-                Err(Refusal::Chat(method, e)) => Reply::from_error(method, &e),
+                Ok((method, description, sent)) => Reply::ok_with(method, description, sent)
+                    .with_request_id(id)
+                    .encode(),
+                Err(Refusal::Chat(method, e)) => {
+                    Reply::from_error(method, &e).with_request_id(id).encode()
+                }
                 Err(Refusal::Broker(e)) => return Err(e),
             };
-            (reply.with_request_id(envelope.request_id), Some(user))
+            (reply, Some(user))
         }
-        Err(e) => (Reply::from_decode_error(&e), e.acting_user.clone()),
+        Err(e) => (Reply::from_decode_error(&e).encode(), e.acting_user.clone()),
     };
     let reply_to = request
         .properties
         .reply_to()
         .as_ref()
         .map(|q| q.as_str().to_owned())
-        .or_else(|| acting_user.map(|user| format!("{namespace}_{user}")));
+        .or_else(|| acting_user.map(|user| namespace.user_queue(user)));
     if let Some(queue) = reply_to {
         let mut properties = persistent_json();
         if let Some(id) = request.properties.correlation_id() {
             properties = properties.with_correlation_id(id.clone());
         }
-        publish(publisher, "", &queue, &reply.encode(), properties, false).await?;
+        publish(publisher, "", &queue, &reply, properties, false).await?;
     }
     Ok(())
 }
@@ -175,7 +181,11 @@ enum Refusal {
 }
 
 /// Publishes the delivery a message request asks for; returns the reply.
-async fn deliver(request: Request, publisher: &Channel, namespace: &str) -> Result<Reply, Refusal> {
+async fn deliver(
+    request: Request,
+    publisher: &Channel,
+    namespace: &Namespace,
+) -> Result<(&'static str, String, Sent), Refusal> {
     let method = request.method();
     let chat = |e| Refusal::Chat(method, e);
     let text = |t| MessageText::parse(t, MessageText::DEFAULT_MAX_BYTES).map_err(chat);
@@ -187,7 +197,7 @@ async fn deliver(request: Request, publisher: &Channel, namespace: &str) -> Resu
                 from,
                 text: text(r.message)?,
             };
-            let queue = format!("{namespace}_{to}");
+            let queue = namespace.user_queue(&to);
             (
                 Delivery::new(body),
                 String::new(),
@@ -206,7 +216,7 @@ async fn deliver(request: Request, publisher: &Channel, namespace: &str) -> Resu
                 group: GroupRef { id, name },
                 text: text(r.message)?,
             };
-            let exchange = format!("{namespace}_{id}");
+            let exchange = namespace.group_exchange(id);
             (
                 Delivery::new(body),
                 exchange,
@@ -240,9 +250,10 @@ async fn deliver(request: Request, publisher: &Channel, namespace: &str) -> Resu
     )
     .await
     .map_err(Refusal::Broker)?;
-    let mut reply = Reply::ok(method, description);
-    reply.message_id = Some(delivery.id.to_string());
-    Ok(reply)
+    let sent = Sent {
+        message_id: Some(delivery.id.to_string()),
+    };
+    Ok((method, description, sent))
 }
 
 /// Publishes and waits for the broker's confirmation.

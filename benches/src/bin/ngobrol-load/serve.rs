@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ngobrol_amqp::{AmqpOutbound, Namespace, Server, ServerConfig};
-use ngobrol_core::{ChatService, PasswordHasher, Ports, RateLimit, ServiceConfig};
+use ngobrol_amqp::{Namespace, Server, ServerConfig};
+use ngobrol_core::{PasswordHasher, RateLimit, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use serde_json::json;
 
@@ -65,9 +65,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..defaults
     };
     let hashing_concurrency = rules.hashing_concurrency;
-    let outbound = Arc::new(AmqpOutbound::new(config.namespace.clone()));
-    let service = ChatService::new(Ports::new(Arc::new(store), outbound.clone()), rules)?;
-    let server = Server::new(service, outbound, config);
+    let server = Server::build(Arc::new(store), rules, config)?;
 
     let mut ready = server.ready();
     let run_started = Instant::now();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
+use ngobrol_amqp::Namespace;
 use ngobrol_benches::{FAKE_PASSWORD_HASH, Fixture, FixtureGroup, user_name};
 use ngobrol_store::{Store, StoreOptions};
 
@@ -118,9 +119,10 @@ impl Plan {
 
     /// Every queue and exchange the run may create on the broker.
     pub fn broker_objects(&self, namespace: &str) -> (Vec<String>, Vec<String>) {
+        let names = Namespace::parse(namespace).expect("a namespace the load tool made");
         let mut queues = vec![
-            namespace.to_owned(),
-            format!("{namespace}.dead"),
+            names.request_queue(),
+            names.dead_letter_queue(),
             relay_queue(namespace),
         ];
         let users = self
@@ -131,10 +133,10 @@ impl Plan {
         queues.extend(
             users
                 .chain(self.background_members())
-                .map(|i| format!("{namespace}_{}", user_name(i))),
+                .map(|i| names.user_queue(user_name(i))),
         );
         let exchanges = (1..=self.total_groups())
-            .map(|id| format!("{namespace}_{id}"))
+            .map(|id| names.group_exchange(id))
             .collect();
         (queues, exchanges)
     }

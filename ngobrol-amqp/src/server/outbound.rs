@@ -172,6 +172,58 @@ impl AmqpOutbound {
         }
     }
 
+    /// Every group exchange, every member's mailbox, every binding, each
+    /// sent with `nowait`: nothing is answered, so nothing waits.
+    async fn declare_routing(
+        &self,
+        channel: &Channel,
+        memberships: &[(GroupId, Vec<Username>)],
+    ) -> Result<(), lapin::Error> {
+        let durable_exchange = ExchangeDeclareOptions {
+            durable: true,
+            nowait: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        let durable_queue = QueueDeclareOptions {
+            durable: true,
+            nowait: true,
+            ..QueueDeclareOptions::default()
+        };
+        let mut members = std::collections::BTreeSet::new();
+        for (group, group_members) in memberships {
+            let exchange = self.names.group_exchange(*group);
+            channel
+                .exchange_declare(
+                    exchange.into(),
+                    ExchangeKind::Fanout,
+                    durable_exchange,
+                    FieldTable::default(),
+                )
+                .await?;
+            members.extend(group_members);
+        }
+        for member in members {
+            let queue = self.names.user_queue(member);
+            channel
+                .queue_declare(queue.into(), durable_queue, FieldTable::default())
+                .await?;
+        }
+        for (group, group_members) in memberships {
+            for member in group_members {
+                channel
+                    .queue_bind(
+                        self.names.user_queue(member).into(),
+                        self.names.group_exchange(*group).into(),
+                        "".into(),
+                        QueueBindOptions { nowait: true },
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     fn delivery_properties(delivery: &Delivery) -> BasicProperties {
         let timestamp = delivery
             .sent_at
@@ -283,54 +335,9 @@ impl Outbound for AmqpOutbound {
             .create_channel()
             .await
             .map_err(unavailable)?;
-        let durable_exchange = ExchangeDeclareOptions {
-            durable: true,
-            nowait: true,
-            ..ExchangeDeclareOptions::default()
-        };
-        let durable_queue = QueueDeclareOptions {
-            durable: true,
-            nowait: true,
-            ..QueueDeclareOptions::default()
-        };
-        let bind = QueueBindOptions { nowait: true };
-        let mut members = std::collections::BTreeSet::new();
-        for (group, group_members) in memberships {
-            channel
-                .exchange_declare(
-                    self.names.group_exchange(*group).into(),
-                    ExchangeKind::Fanout,
-                    durable_exchange,
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(unavailable)?;
-            members.extend(group_members);
-        }
-        for member in members {
-            channel
-                .queue_declare(
-                    self.names.user_queue(member).into(),
-                    durable_queue,
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(unavailable)?;
-        }
-        for (group, group_members) in memberships {
-            for member in group_members {
-                channel
-                    .queue_bind(
-                        self.names.user_queue(member).into(),
-                        self.names.group_exchange(*group).into(),
-                        "".into(),
-                        bind,
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(unavailable)?;
-            }
-        }
+        self.declare_routing(&channel, memberships)
+            .await
+            .map_err(unavailable)?;
         // The barrier: answered only after everything before it was done.
         channel
             .queue_declare(

@@ -1,0 +1,132 @@
+//! What arrives for a logged-in user apart from replies.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::wire::DeliveryMessage;
+
+/// A message from one user to the session's user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectMessage {
+    pub from: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// A message to a group the session's user is in (their own included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupMessage {
+    pub from: String,
+    pub group_id: i64,
+    pub group_name: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// A notice from the server to a group: someone joined or left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupNotice {
+    pub group_id: i64,
+    pub group_name: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// Something that arrived for the session's user, apart from replies.
+/// Serialized (for JSON lines), it is the message's fields with a `kind`:
+/// `direct`, `group` or `notice`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    Direct(DirectMessage),
+    Group(GroupMessage),
+    Notice(GroupNotice),
+}
+
+impl Event {
+    pub(super) fn from_wire(message: DeliveryMessage) -> Option<Self> {
+        let DeliveryMessage {
+            method,
+            username_from,
+            group_id_to,
+            group_name_to,
+            message,
+            message_id,
+            sent_at,
+            notice,
+        } = message;
+        let group_name = group_name_to.unwrap_or_default();
+        let event = match (method.as_str(), group_id_to) {
+            ("send_client", _) => Event::Direct(DirectMessage {
+                from: username_from,
+                text: message,
+                message_id,
+                sent_at,
+            }),
+            // The original server marks notices only by their sender.
+            ("send_group", Some(group_id)) if notice || username_from == "admin" => {
+                Event::Notice(GroupNotice {
+                    group_id,
+                    group_name,
+                    text: message,
+                    message_id,
+                    sent_at,
+                })
+            }
+            ("send_group", Some(group_id)) => Event::Group(GroupMessage {
+                from: username_from,
+                group_id,
+                group_name,
+                text: message,
+                message_id,
+                sent_at,
+            }),
+            _ => return None,
+        };
+        Some(event)
+    }
+}
+
+/// The incoming events of a [`Session`](super::Session), in arrival
+/// order; also a [`Stream`].
+#[derive(Debug)]
+pub struct Events {
+    receiver: mpsc::Receiver<Event>,
+}
+
+impl Events {
+    pub(super) fn new(receiver: mpsc::Receiver<Event>) -> Self {
+        Self { receiver }
+    }
+
+    /// The next event; `None` once the session's connection is gone or
+    /// the session logged out.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.receiver.recv().await
+    }
+
+    /// The next event if one arrives within `wait`.
+    pub async fn recv_timeout(&mut self, wait: Duration) -> Option<Event> {
+        tokio::time::timeout(wait, self.receiver.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+impl Stream for Events {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.receiver.poll_recv(cx)
+    }
+}

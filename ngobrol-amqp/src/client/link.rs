@@ -1,0 +1,280 @@
+//! The broker connection of a client: set-up, reconnection, and the
+//! routing of what arrives (replies to calls, deliveries to events).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use serde_json::Value;
+
+use super::events::Event;
+use super::mailbox::Mailbox;
+use super::matching::Waiting;
+use super::{ClientError, ClientOptions};
+use crate::wire::{DeliveryMessage, Reply};
+
+/// How many deliveries of one mailbox the broker hands over before they
+/// are acknowledged: the bound on what a client holds in memory.
+const MAILBOX_PREFETCH: u16 = 256;
+
+/// One broker connection with what the client set up on it.
+#[derive(Debug)]
+pub(super) struct Link {
+    pub connection: Connection,
+    pub channel: Channel,
+    /// The private, server-named queue replies come to. It changes with
+    /// every connection.
+    pub reply_queue: String,
+}
+
+/// What a client and its sessions share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub options: ClientOptions,
+    /// `None` while reconnecting.
+    link: RwLock<Option<Arc<Link>>>,
+    pub waiting: Mutex<Waiting>,
+    mailboxes: Mutex<Vec<Arc<Mailbox>>>,
+    pub closed: AtomicBool,
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type LinkFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Arc<Link>, ClientError>> + Send + 'a>,
+>;
+
+impl Shared {
+    pub fn new(options: ClientOptions) -> Self {
+        Self {
+            options,
+            link: RwLock::new(None),
+            waiting: Mutex::default(),
+            mailboxes: Mutex::default(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn link(&self) -> Option<Arc<Link>> {
+        self.link.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_link(&self, link: Option<Arc<Link>>) {
+        *self.link.write().unwrap_or_else(|p| p.into_inner()) = link;
+    }
+
+    /// Connects, and prepares the reply queue and every mailbox consumer.
+    ///
+    /// Boxed with an explicit `Send`, because it spawns the supervisor that
+    /// calls it again after a disconnection.
+    pub fn open_link(self: &Arc<Self>) -> LinkFuture<'_> {
+        Box::pin(async move {
+            let connection =
+                Connection::connect(&self.options.amqp_url, ConnectionProperties::default())
+                    .await?;
+            let channel = connection.create_channel().await?;
+            channel
+                .basic_qos(MAILBOX_PREFETCH, BasicQosOptions::default())
+                .await?;
+            let (reply_queue, replies) = self.declare_queues(&channel).await?;
+            let link = Arc::new(Link {
+                connection,
+                channel,
+                reply_queue,
+            });
+            let mailboxes = lock(&self.mailboxes).clone();
+            for mailbox in mailboxes {
+                self.consume_mailbox(&link, mailbox).await?;
+            }
+            tokio::spawn(supervise(self.clone(), replies));
+            self.set_link(Some(link.clone()));
+            Ok(link)
+        })
+    }
+
+    /// The request queue (as the original client does: it exists whether
+    /// or not a server has started yet, so requests wait for it) and a
+    /// private reply queue, consumed.
+    async fn declare_queues(&self, channel: &Channel) -> Result<(String, Consumer), ClientError> {
+        channel
+            .queue_declare(
+                self.options.namespace.request_queue().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        let private = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        let reply_queue = channel
+            .queue_declare("".into(), private, FieldTable::default())
+            .await?
+            .name()
+            .as_str()
+            .to_owned();
+        let no_ack = BasicConsumeOptions {
+            no_ack: true,
+            ..BasicConsumeOptions::default()
+        };
+        let replies = channel
+            .basic_consume(
+                reply_queue.as_str().into(),
+                "".into(),
+                no_ack,
+                FieldTable::default(),
+            )
+            .await?;
+        Ok((reply_queue, replies))
+    }
+
+    /// Reads `mailbox` from now on, on every connection; a mailbox of the
+    /// same user read before (an earlier login) is closed.
+    pub async fn add_mailbox(self: &Arc<Self>, mailbox: Arc<Mailbox>) -> Result<(), ClientError> {
+        let replaced: Vec<_> = {
+            let mut mailboxes = lock(&self.mailboxes);
+            let (same, others) = mailboxes
+                .drain(..)
+                .partition(|m: &Arc<Mailbox>| m.queue == mailbox.queue);
+            *mailboxes = others;
+            mailboxes.push(mailbox.clone());
+            same
+        };
+        for old in replaced {
+            self.cancel(&old).await;
+        }
+        let link = self.link().ok_or(ClientError::Disconnected)?;
+        self.consume_mailbox(&link, mailbox).await
+    }
+
+    /// Stops reading `mailbox`: what it had not handed over stays queued.
+    pub async fn remove_mailbox(&self, mailbox: &Arc<Mailbox>) {
+        lock(&self.mailboxes).retain(|m| !Arc::ptr_eq(m, mailbox));
+        self.cancel(mailbox).await;
+    }
+
+    async fn cancel(&self, mailbox: &Mailbox) {
+        mailbox.closed.store(true, Ordering::Relaxed);
+        let tag = lock(&mailbox.consumer_tag).take();
+        if let (Some(link), Some(tag)) = (self.link(), tag) {
+            let cancel = link
+                .channel
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default());
+            if let Err(e) = cancel.await {
+                tracing::debug!("cannot cancel a mailbox consumer: {e}");
+            }
+        }
+    }
+
+    async fn consume_mailbox(
+        self: &Arc<Self>,
+        link: &Link,
+        mailbox: Arc<Mailbox>,
+    ) -> Result<(), ClientError> {
+        let consumer = link
+            .channel
+            .basic_consume(
+                mailbox.queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        *lock(&mailbox.consumer_tag) = Some(ShortString::from(consumer.tag().as_str()));
+        tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
+        Ok(())
+    }
+}
+
+/// Routes replies while the connection lives, then connects again (with
+/// backoff) unless the client was closed.
+async fn supervise(shared: Arc<Shared>, mut replies: Consumer) {
+    while let Some(Ok(delivery)) = replies.next().await {
+        match serde_json::from_slice::<Reply>(&delivery.data) {
+            Ok(reply) => {
+                if let Some(reply) = lock(&shared.waiting).complete(reply) {
+                    tracing::debug!(method = %reply.method, "a reply nobody waits for");
+                }
+            }
+            Err(e) => tracing::warn!("an unreadable reply: {e}"),
+        }
+    }
+    shared.set_link(None);
+    let mut delay = Duration::from_millis(100);
+    while !shared.closed.load(Ordering::Relaxed) {
+        tracing::warn!("lost the broker; connecting again in {delay:?}");
+        tokio::time::sleep(delay).await;
+        match shared.open_link().await {
+            Ok(_) => {
+                tracing::info!("connected to the broker again");
+                return;
+            }
+            Err(e) => tracing::warn!("cannot reconnect: {e}"),
+        }
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Hands what arrives in a mailbox on: replies to the calls waiting for
+/// them, deliveries (each id once) to the session's events.
+async fn route_mailbox(shared: Arc<Shared>, mut consumer: Consumer, mailbox: Arc<Mailbox>) {
+    const REQUEUE: BasicNackOptions = BasicNackOptions {
+        multiple: false,
+        requeue: true,
+    };
+    while let Some(Ok(delivery)) = consumer.next().await {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            // Logged out: leave it for the next reader.
+            let _ = delivery.acker.nack(REQUEUE).await;
+            continue;
+        }
+        let message: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
+        let is_reply = message["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"));
+        if is_reply {
+            match serde_json::from_value::<Reply>(message) {
+                Ok(reply) => drop(lock(&shared.waiting).complete(reply)),
+                Err(e) => tracing::warn!("an unreadable reply: {e}"),
+            }
+        } else if let Some(event) = mailbox.event(message) {
+            if mailbox.events.send(event).await.is_err() {
+                // Nobody listens any more: leave the rest queued.
+                let _ = delivery.acker.nack(REQUEUE).await;
+                return;
+            }
+        }
+        // Acknowledged once handed over, so a crash before leaves it queued.
+        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+    }
+}
+
+impl Mailbox {
+    /// The event for a delivery, or `None` for a copy of one already
+    /// handed over (a request retried after a crash may deliver again,
+    /// under the same id) or an unreadable one.
+    fn event(&self, message: Value) -> Option<Event> {
+        let message = match serde_json::from_value::<DeliveryMessage>(message) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!("an unreadable message in the mailbox: {e}");
+                return None;
+            }
+        };
+        let fresh = match &message.message_id {
+            Some(id) => lock(&self.seen).first_time(id),
+            None => true,
+        };
+        Event::from_wire(message).filter(|_| fresh)
+    }
+}

@@ -1,0 +1,78 @@
+//! A logged-in user's queue, as a client reads it.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+
+use lapin::types::ShortString;
+use tokio::sync::mpsc;
+
+use super::events::Event;
+
+/// A user's queue, consumed on every connection until logout.
+#[derive(Debug)]
+pub(super) struct Mailbox {
+    pub queue: String,
+    pub events: mpsc::Sender<Event>,
+    /// The ids of the latest deliveries, to drop a copy of one.
+    pub seen: Mutex<Seen>,
+    /// The consumer on the current connection.
+    pub consumer_tag: Mutex<Option<ShortString>>,
+    /// Set at logout: nothing more is handed over.
+    pub closed: AtomicBool,
+}
+
+impl Mailbox {
+    pub fn new(queue: String, events: mpsc::Sender<Event>) -> Self {
+        Self {
+            queue,
+            events,
+            seen: Mutex::default(),
+            consumer_tag: Mutex::default(),
+            closed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The latest delivery ids, at most [`Seen::CAPACITY`].
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Seen {
+    const CAPACITY: usize = 10_000;
+
+    /// False when `id` was seen already.
+    pub fn first_time(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() == Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        self.ids.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn a_copy_of_a_delivery_is_dropped_and_old_ids_are_forgotten() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time("m1"));
+        assert!(!seen.first_time("m1"));
+        for i in 0..Seen::CAPACITY {
+            assert!(seen.first_time(&format!("x{i}")));
+        }
+        // m1 was the oldest: forgotten to keep the memory bounded.
+        assert!(seen.first_time("m1"));
+    }
+}

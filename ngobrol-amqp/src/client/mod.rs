@@ -1,0 +1,113 @@
+//! A typed async client for any server that speaks the ngobrol protocol.
+//!
+//! ```no_run
+//! use ngobrol_amqp::client::{Client, ClientOptions, Event};
+//!
+//! # async fn example() -> Result<(), ngobrol_amqp::client::ClientError> {
+//! let client = Client::connect(ClientOptions::default()).await?;
+//! client.register("ana", "rahasia!").await?;
+//! let (ana, mut events) = client.login("ana", "rahasia!").await?;
+//! ana.add_friend("budi").await?;
+//! ana.send_direct("budi", "halo!").await?;
+//! while let Some(event) = events.recv().await {
+//!     if let Event::Direct(message) = event {
+//!         println!("{}: {}", message.from, message.text);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Only [`Client::register`] and [`Client::login`] can be called before
+//! logging in; everything that needs a token is a method of the
+//! [`Session`] that `login` returns, so it cannot be called too early.
+//!
+//! Every request carries a `request_id` of its own (a UUID) and the AMQP
+//! `reply_to` and `correlation_id` properties, so many requests can be in
+//! flight at once and each reply finds its caller. A server that ignores
+//! them (the original Java server) answers in the user's queue without an
+//! id; such replies are matched to the oldest request waiting for that
+//! reply method, which is right because that server answers each user in
+//! order. Once a server has shown that it echoes ids, replies are matched
+//! by id alone. Every wait ends after [`ClientOptions::timeout`].
+//!
+//! The parts: [`options`](ClientOptions) and errors, events, reply
+//! matching, the connection with its reconnection and mailboxes, and the
+//! call; each method's own call is defined with the method in
+//! [`crate::methods`].
+
+mod call;
+mod events;
+mod link;
+mod mailbox;
+mod matching;
+mod options;
+mod session;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+
+pub use events::{DirectMessage, Event, Events, GroupMessage, GroupNotice};
+pub use options::{ClientError, ClientOptions};
+pub use session::Session;
+
+pub use crate::wire::{ErrorCode, GroupEntry};
+
+use crate::methods::Method;
+use crate::secret::Secret;
+use link::Shared;
+use mailbox::Mailbox;
+
+/// How many events wait for the program to read them before the client
+/// stops taking more from the broker.
+const EVENT_BUFFER: usize = 1024;
+
+/// A connection to an ngobrol server, not yet logged in.
+///
+/// It reconnects by itself when the broker goes away, and resumes
+/// consuming every logged-in user's queue; requests in flight meanwhile
+/// are sent again (see [`ClientOptions::retries`]).
+#[derive(Debug)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// Connects to the broker and prepares a private reply queue.
+    pub async fn connect(options: ClientOptions) -> Result<Self, ClientError> {
+        let shared = Arc::new(Shared::new(options));
+        shared.open_link().await?;
+        Ok(Self { shared })
+    }
+
+    /// Closes the connection; sessions made by this client stop working.
+    pub async fn close(self) -> Result<(), ClientError> {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        if let Some(link) = self.shared.link() {
+            link.connection.close(200, "bye".into()).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a request that needs no session and waits for its reply.
+    pub(crate) async fn call<M: Method>(&self, request: M) -> Result<M::Reply, ClientError> {
+        self.shared.call(request).await
+    }
+
+    /// A session for `username` after a successful login: its mailbox is
+    /// read from now on (an earlier session's of the same user no more).
+    pub(crate) async fn open_session(
+        &self,
+        username: &str,
+        token: Secret,
+    ) -> Result<(Session, Events), ClientError> {
+        let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
+        let queue = self.shared.options.namespace.user_queue(username);
+        let mailbox = Arc::new(Mailbox::new(queue, sender));
+        self.shared.add_mailbox(mailbox.clone()).await?;
+        let session = Session::new(self.shared.clone(), username.to_owned(), token, mailbox);
+        Ok((session, Events::new(receiver)))
+    }
+}

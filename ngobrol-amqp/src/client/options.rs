@@ -1,0 +1,80 @@
+//! How a client connects, and how its calls fail.
+
+use std::time::Duration;
+
+use crate::names::Namespace;
+use crate::url::{DEFAULT_AMQP_URL, redact_url};
+use crate::wire::ErrorCode;
+
+/// Where and how a [`Client`](super::Client) connects.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// The broker, as an AMQP URI.
+    pub amqp_url: String,
+    pub namespace: Namespace,
+    /// How long a request waits for its reply before it is sent again.
+    pub timeout: Duration,
+    /// How many times a request that got no reply is sent again, with the
+    /// same `request_id`: the server answers a repeated request with its
+    /// first reply, so a retry never takes effect twice.
+    pub retries: u32,
+}
+
+impl Default for ClientOptions {
+    /// The local broker (or `NGOBROL_AMQP_URL`), the original namespace,
+    /// 10 s per attempt, 2 retries.
+    fn default() -> Self {
+        Self {
+            amqp_url: std::env::var("NGOBROL_AMQP_URL").unwrap_or_else(|_| DEFAULT_AMQP_URL.into()),
+            namespace: Namespace::default(),
+            timeout: Duration::from_secs(10),
+            retries: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("amqp_url", &redact_url(&self.amqp_url))
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused the request; `code` is its machine-readable
+    /// reason (see the protocol's error codes; `Other("")` when a server
+    /// sent none).
+    #[error("{description} ({code})")]
+    Refused {
+        code: ErrorCode,
+        description: String,
+        /// With [`ErrorCode::RateLimited`]: how long to wait.
+        retry_after: Option<Duration>,
+    },
+    #[error("no reply after {attempts} attempts of {timeout:?} each")]
+    Timeout { attempts: u32, timeout: Duration },
+    /// The server's reply did not have the fields of its method.
+    #[error("an unreadable reply: {0}")]
+    BadReply(String),
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the client is disconnected")]
+    Disconnected,
+}
+
+impl ClientError {
+    /// The server's error code, for a refused request.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            ClientError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! A logged-in user.
+
+use std::sync::Arc;
+
+use super::ClientError;
+use super::link::Shared;
+use super::mailbox::Mailbox;
+use crate::methods::Method;
+use crate::secret::Secret;
+
+/// A logged-in user: every operation that needs a token (each defined
+/// with its method, in [`crate::methods`]). Cheap to clone; clones share
+/// the connection. Its `Debug` output shows no token.
+#[derive(Clone, Debug)]
+pub struct Session {
+    shared: Arc<Shared>,
+    username: String,
+    token: Secret,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Session {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        username: String,
+        token: Secret,
+        mailbox: Arc<Mailbox>,
+    ) -> Self {
+        Self {
+            shared,
+            username,
+            token,
+            mailbox,
+        }
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The session's token, for a request of this user.
+    pub(crate) fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// Sends a request of this session and waits for its reply.
+    pub(crate) async fn call<M: Method>(&self, request: M) -> Result<M::Reply, ClientError> {
+        self.shared.call(request).await
+    }
+
+    /// Stops reading this user's queue (after logout).
+    pub(crate) async fn close_mailbox(&self) {
+        self.shared.remove_mailbox(&self.mailbox).await;
+    }
+}

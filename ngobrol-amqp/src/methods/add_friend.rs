@@ -1,0 +1,53 @@
+//! `add_friend`: makes two users friends of each other.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, NoBody};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddFriend {
+    pub username_from: String,
+    pub username_to: String,
+    pub token: Secret,
+}
+
+impl Method for AddFriend {
+    const NAME: &'static str = "add_friend";
+    const CHANGES_STATE: bool = true;
+    type Reply = NoBody;
+
+    fn acting_user(&self) -> &str {
+        &self.username_from
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for AddFriend {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+        let auth = cx.auth(self.username_from, self.token)?;
+        let friend = ngobrol_core::Username::parse(self.username_to)?;
+        cx.chat.add_friend(&auth, &friend).await?;
+        Ok((format!("{friend} is now your friend"), NoBody {}))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// Makes `friend` and this user friends of each other.
+    pub async fn add_friend(&self, friend: &str) -> Result<(), crate::client::ClientError> {
+        let request = AddFriend {
+            username_from: self.username().to_owned(),
+            username_to: friend.to_owned(),
+            token: self.token().clone(),
+        };
+        self.call(request).await.map(drop)
+    }
+}

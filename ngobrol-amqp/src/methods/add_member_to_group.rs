@@ -1,0 +1,60 @@
+//! `add_member_to_group`: the group's admin adds a user.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, NoBody};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddMemberToGroup {
+    pub username_adder: String,
+    pub username_to_add: String,
+    pub group_id: i64,
+    pub token: Secret,
+}
+
+impl Method for AddMemberToGroup {
+    const NAME: &'static str = "add_member_to_group";
+    const CHANGES_STATE: bool = true;
+    type Reply = NoBody;
+
+    fn acting_user(&self) -> &str {
+        &self.username_adder
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for AddMemberToGroup {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+        let auth = cx.auth(self.username_adder, self.token)?;
+        let member = ngobrol_core::Username::parse(self.username_to_add)?;
+        let group = ngobrol_core::GroupId::new(self.group_id);
+        cx.chat.add_member(&auth, group, &member).await?;
+        Ok((format!("added {member} to group {group}"), NoBody {}))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// Adds `user` to a group this user is the admin of.
+    pub async fn add_member(
+        &self,
+        group_id: i64,
+        user: &str,
+    ) -> Result<(), crate::client::ClientError> {
+        let request = AddMemberToGroup {
+            username_adder: self.username().to_owned(),
+            username_to_add: user.to_owned(),
+            group_id,
+            token: self.token().clone(),
+        };
+        self.call(request).await.map(drop)
+    }
+}

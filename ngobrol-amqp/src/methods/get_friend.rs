@@ -1,0 +1,62 @@
+//! `get_friend`: the user's friends.
+
+use serde::{Deserialize, Serialize};
+
+use super::Method;
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetFriend {
+    pub username: String,
+    pub token: Secret,
+}
+
+/// The body of `get_friend_reply`: the friends' names, empty in an error
+/// reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetFriendReply {
+    #[serde(default)]
+    pub usernames: Vec<String>,
+}
+
+impl Method for GetFriend {
+    const NAME: &'static str = "get_friend";
+    const CHANGES_STATE: bool = false;
+    type Reply = GetFriendReply;
+
+    fn acting_user(&self) -> &str {
+        &self.username
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for GetFriend {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, GetFriendReply), ngobrol_core::ChatError> {
+        let friends = cx
+            .chat
+            .friends(&cx.auth(self.username, self.token)?)
+            .await?;
+        let description = format!("{} friends", friends.len());
+        let usernames = friends.into_iter().map(|f| f.into_string()).collect();
+        Ok((description, GetFriendReply { usernames }))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// This user's friends.
+    pub async fn friends(&self) -> Result<Vec<String>, crate::client::ClientError> {
+        let request = GetFriend {
+            username: self.username().to_owned(),
+            token: self.token().clone(),
+        };
+        Ok(self.call(request).await?.usernames)
+    }
+}

@@ -1,0 +1,52 @@
+//! Extension: `logout` revokes the token it carries.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, NoBody};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Logout {
+    pub username: String,
+    pub token: Secret,
+}
+
+impl Method for Logout {
+    const NAME: &'static str = "logout";
+    const CHANGES_STATE: bool = true;
+    type Reply = NoBody;
+
+    fn acting_user(&self) -> &str {
+        &self.username
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for Logout {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+        cx.chat.logout(&cx.auth(self.username, self.token)?).await?;
+        Ok(("logged out; the token no longer works".into(), NoBody {}))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// Revokes this session's token: every clone of the session stops
+    /// working, and its mailbox is no longer read.
+    pub async fn logout(&self) -> Result<(), crate::client::ClientError> {
+        let request = Logout {
+            username: self.username().to_owned(),
+            token: self.token().clone(),
+        };
+        self.call(request).await.map(drop)?;
+        self.close_mailbox().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! `quit_from_group`: a member leaves a group.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, NoBody};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuitFromGroup {
+    pub username: String,
+    pub group_id: i64,
+    pub token: Secret,
+}
+
+impl Method for QuitFromGroup {
+    const NAME: &'static str = "quit_from_group";
+    const CHANGES_STATE: bool = true;
+    type Reply = NoBody;
+
+    fn acting_user(&self) -> &str {
+        &self.username
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for QuitFromGroup {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+        let group = ngobrol_core::GroupId::new(self.group_id);
+        let auth = cx.auth(self.username, self.token)?;
+        cx.chat.quit_group(&auth, group).await?;
+        Ok((format!("you left group {group}"), NoBody {}))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// Leaves a group.
+    pub async fn quit_group(&self, group_id: i64) -> Result<(), crate::client::ClientError> {
+        let request = QuitFromGroup {
+            username: self.username().to_owned(),
+            group_id,
+            token: self.token().clone(),
+        };
+        self.call(request).await.map(drop)
+    }
+}

@@ -1,0 +1,63 @@
+//! `register`: a new account. The reply goes to `queue_name`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, NoBody};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Register {
+    pub username: String,
+    pub password: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+}
+
+impl Method for Register {
+    const NAME: &'static str = "register";
+    const CHANGES_STATE: bool = true;
+    const REPLIES_TO_QUEUE_NAME: bool = true;
+    type Reply = NoBody;
+
+    fn acting_user(&self) -> &str {
+        &self.username
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        None
+    }
+
+    fn queue_name(&self) -> Option<&str> {
+        self.queue_name.as_deref()
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for Register {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+        let user = ngobrol_core::Username::parse(self.username)?;
+        let password = ngobrol_core::Password::new(self.password.into_exposed());
+        cx.chat.register(&user, &password).await?;
+        Ok((format!("registered {user}"), NoBody {}))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Client {
+    /// Registers a new user.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(), crate::client::ClientError> {
+        let request = Register {
+            username: username.to_owned(),
+            password: password.into(),
+            queue_name: None,
+        };
+        self.call(request).await.map(drop)
+    }
+}

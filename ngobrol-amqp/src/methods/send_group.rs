@@ -1,0 +1,63 @@
+//! `send_group`: a message to a group, the sender included.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Method, Sent};
+use crate::secret::Secret;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SendGroup {
+    pub username_from: String,
+    pub group_id_to: i64,
+    pub message: String,
+    pub token: Secret,
+}
+
+impl Method for SendGroup {
+    const NAME: &'static str = "send_group";
+    const CHANGES_STATE: bool = true;
+    type Reply = Sent;
+
+    fn acting_user(&self) -> &str {
+        &self.username_from
+    }
+
+    fn token(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+}
+
+#[cfg(feature = "server")]
+impl crate::server::Execute for SendGroup {
+    async fn execute(
+        self,
+        cx: &crate::server::Context<'_>,
+    ) -> Result<(String, Sent), ngobrol_core::ChatError> {
+        let auth = cx.auth(self.username_from, self.token)?;
+        let group = ngobrol_core::GroupId::new(self.group_id_to);
+        let text = cx.chat.message_text(self.message)?;
+        let delivery = cx.chat.send_group(&auth, group, text).await?;
+        let body = Sent {
+            message_id: Some(delivery.id.to_string()),
+        };
+        Ok((format!("message sent to group {group}"), body))
+    }
+}
+
+#[cfg(feature = "client")]
+impl crate::client::Session {
+    /// Sends a message to a group this user is in.
+    pub async fn send_group(
+        &self,
+        group_id: i64,
+        text: &str,
+    ) -> Result<Option<String>, crate::client::ClientError> {
+        let request = SendGroup {
+            username_from: self.username().to_owned(),
+            group_id_to: group_id,
+            message: text.to_owned(),
+            token: self.token().clone(),
+        };
+        Ok(self.call(request).await?.message_id)
+    }
+}

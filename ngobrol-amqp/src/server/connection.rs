@@ -1,0 +1,139 @@
+//! The connection's life: connect with backoff, set up, serve, and on
+//! shutdown stop consuming and finish what is in flight.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lapin::options::{
+    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use tracing::{info, warn};
+
+use super::dedup::prune_replies;
+use super::dispatch::Dispatcher;
+use super::{Server, ServerError};
+use crate::url::redact_url;
+
+impl Server {
+    /// Serves until `shutdown` completes, connecting to the broker (and
+    /// connecting again after the connection is lost) with backoff. On
+    /// shutdown it stops consuming, finishes the requests in flight, and
+    /// closes the connection.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let url = redact_url(&self.config.amqp_url);
+        let mut delay = self.config.reconnect_delay;
+        loop {
+            let connect =
+                Connection::connect(&self.config.amqp_url, ConnectionProperties::default());
+            let connection = tokio::select! {
+                () = shutdown.as_mut() => return,
+                connection = connect => connection,
+            };
+            match connection {
+                Ok(connection) => {
+                    info!(broker = %url, namespace = %self.config.namespace, "connected to the broker");
+                    delay = self.config.reconnect_delay;
+                    match self.serve(connection, shutdown.as_mut()).await {
+                        Ok(()) => return,
+                        Err(e) => warn!("lost the broker ({e}); connecting again"),
+                    }
+                }
+                Err(e) => warn!(
+                    broker = %url,
+                    "cannot reach the broker ({e}); trying again in {delay:?}"
+                ),
+            }
+            tokio::select! {
+                () = shutdown.as_mut() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(self.config.max_reconnect_delay);
+        }
+    }
+
+    /// Serves on one connection. Ok when `shutdown` completed; an error
+    /// when the connection failed.
+    async fn serve(
+        &self,
+        connection: Connection,
+        shutdown: Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), ServerError> {
+        let connection = Arc::new(connection);
+        self.handler.outbound.attach(connection.clone());
+        let groups = self
+            .handler
+            .service
+            .restore_routing()
+            .await
+            .map_err(ServerError::Routing)?;
+        info!(groups, "group routing restored");
+        let (channel, consumer) = self.consume_requests(&connection).await?;
+        let pruning = tokio::spawn(prune_replies(
+            self.handler.service.clone(),
+            self.config.dedup_window,
+            self.config.dedup_capacity,
+        ));
+        let mut dispatcher = Dispatcher::start(&self.handler, &self.config);
+        self.ready.send_replace(true);
+        info!(queue = %self.config.namespace.request_queue(), "serving requests");
+
+        let tag = consumer.tag();
+        let outcome = dispatcher.run(consumer, shutdown).await;
+        self.ready.send_replace(false);
+        pruning.abort();
+        if outcome.is_ok() {
+            info!("shutting down: no new requests; finishing those in flight");
+            if let Err(e) = channel
+                .basic_cancel(tag, BasicCancelOptions::default())
+                .await
+            {
+                warn!("cannot cancel the request consumer: {e}");
+            }
+        }
+        dispatcher.finish().await;
+        self.handler.outbound.detach();
+        if outcome.is_ok() {
+            let _ = channel.close(200, "shutdown".into()).await;
+            let _ = connection.close(200, "shutdown".into()).await;
+            info!("stopped");
+        }
+        outcome
+    }
+
+    /// Declares the request and dead-letter queues and consumes requests,
+    /// at most `prefetch` unacknowledged.
+    async fn consume_requests(
+        &self,
+        connection: &Connection,
+    ) -> Result<(Channel, Consumer), ServerError> {
+        let channel = connection.create_channel().await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await?;
+        // Exactly as the original client declares it: durable, no arguments.
+        let names = &self.config.namespace;
+        let queue = names.request_queue();
+        for name in [queue.clone(), names.dead_letter_queue()] {
+            channel
+                .queue_declare(
+                    name.into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        let consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok((channel, consumer))
+    }
+}

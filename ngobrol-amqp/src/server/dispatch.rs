@@ -1,0 +1,148 @@
+//! Dispatch: each request to the lane of its acting user, so one user's
+//! requests run in order while different users' run at once; registrations
+//! and logins beside the lanes.
+
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use lapin::Consumer;
+use lapin::message::Delivery as AmqpDelivery;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::handler::Handler;
+use super::{ServerConfig, ServerError};
+use crate::wire::{DecodeError, Envelope, decode_request};
+
+/// One request as delivered, decoded once.
+pub(super) struct Job {
+    pub delivery: AmqpDelivery,
+    pub decoded: Result<Envelope, Box<DecodeError>>,
+}
+
+impl Job {
+    fn new(delivery: AmqpDelivery, max_body_bytes: usize) -> Self {
+        let decoded = if delivery.data.len() > max_body_bytes {
+            Err(Box::new(super::handler::oversized(
+                &delivery.data,
+                max_body_bytes,
+            )))
+        } else {
+            decode_request(&delivery.data)
+        };
+        Self { delivery, decoded }
+    }
+
+    /// Whether this is a registration or a login: slow (password
+    /// hashing), and needing no order with the user's other requests,
+    /// since a client waits for the login reply before it does anything.
+    fn is_authentication(&self) -> bool {
+        self.decoded
+            .as_ref()
+            .is_ok_and(|envelope| envelope.request.token().is_none())
+    }
+
+    /// What orders this request: its acting user's name.
+    fn lane_key(&self) -> Option<&str> {
+        match &self.decoded {
+            Ok(envelope) => Some(envelope.request.acting_user()),
+            Err(error) => error.acting_user.as_deref(),
+        }
+    }
+}
+
+/// The lanes and the tasks that run requests.
+pub(super) struct Dispatcher {
+    handler: Handler,
+    max_body_bytes: usize,
+    lanes: Vec<mpsc::Sender<Job>>,
+    workers: JoinSet<()>,
+    auth_permits: Arc<Semaphore>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Dispatcher {
+    /// Starts `config.lanes` lanes, each running its requests in order.
+    pub fn start(handler: &Handler, config: &ServerConfig) -> Self {
+        let count = config.lanes.max(1);
+        let mut lanes = Vec::with_capacity(count);
+        let mut workers = JoinSet::new();
+        for _ in 0..count {
+            let (sender, mut receiver) = mpsc::channel::<Job>(usize::from(config.prefetch.max(1)));
+            lanes.push(sender);
+            let handler = handler.clone();
+            workers.spawn(async move {
+                while let Some(job) = receiver.recv().await {
+                    handler.handle(job).await;
+                }
+            });
+        }
+        Self {
+            handler: handler.clone(),
+            max_body_bytes: config.max_body_bytes,
+            lanes,
+            workers,
+            auth_permits: Arc::new(Semaphore::new(count)),
+            hasher: Default::default(),
+        }
+    }
+
+    /// Hands every delivery to its lane until `shutdown` completes (Ok) or
+    /// the consumer fails.
+    pub async fn run(
+        &mut self,
+        mut consumer: Consumer,
+        mut shutdown: Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), ServerError> {
+        loop {
+            tokio::select! {
+                () = shutdown.as_mut() => return Ok(()),
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => self.dispatch(Job::new(delivery, self.max_body_bytes)).await?,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(ServerError::ConsumerEnded),
+                },
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, job: Job) -> Result<(), ServerError> {
+        if job.is_authentication() {
+            // Password hashing takes tens of milliseconds: registrations
+            // and logins run beside the lanes, so a login storm does not
+            // hold up messages. The permit is awaited inside the task,
+            // never here: the prefetch already bounds how many wait, and
+            // the dispatcher must not stall.
+            // Reap the finished ones, so that a storm leaves nothing behind.
+            while self.workers.try_join_next().is_some() {}
+            let permits = self.auth_permits.clone();
+            let handler = self.handler.clone();
+            self.workers.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                handler.handle(job).await;
+            });
+            return Ok(());
+        }
+        let count = self.lanes.len() as u64;
+        let lane = match job.lane_key() {
+            Some(key) => self.hasher.hash_one(key) % count,
+            None => job.delivery.delivery_tag % count,
+        };
+        self.lanes[lane as usize]
+            .send(job)
+            .await
+            .map_err(|_| ServerError::ConsumerEnded)
+    }
+
+    /// Closes the lanes and waits for every request in flight.
+    pub async fn finish(self) {
+        let Self {
+            lanes, mut workers, ..
+        } = self;
+        drop(lanes);
+        while workers.join_next().await.is_some() {}
+    }
+}

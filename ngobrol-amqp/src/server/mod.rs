@@ -1,0 +1,100 @@
+//! The server adapter: consumes the request queue, calls the chat service,
+//! publishes replies.
+//!
+//! One request's life:
+//! 1. the broker delivers it from `<ns>` (manual acknowledgement, at most
+//!    `prefetch` unacknowledged at once) — [`connection`];
+//! 2. it is decoded, then queued to the lane of its acting user, so that
+//!    one user's requests run in order while different users' run at once
+//!    — [`dispatch`];
+//! 3. the lane runs it against the [`ChatService`] (store writes, then
+//!    deliveries, each confirmed by the broker), answering a repeated
+//!    named request from the record instead — [`handler`], [`dedup`],
+//!    each method's own module under [`crate::methods`];
+//! 4. the reply is published and confirmed;
+//! 5. only then is the request acknowledged — [`settle`]. A crash at any
+//!    point before leaves it unacknowledged, and the broker delivers it
+//!    again.
+
+mod config;
+mod connection;
+mod convert;
+mod dedup;
+mod dispatch;
+mod execute;
+mod handler;
+mod outbound;
+mod settle;
+
+use std::sync::Arc;
+
+use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig};
+use tokio::sync::watch;
+
+pub use config::ServerConfig;
+pub(crate) use execute::{Answer, Context, Execute};
+pub use outbound::AmqpOutbound;
+
+use handler::Handler;
+
+/// Why the server stopped serving a connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("cannot restore group routing: {0}")]
+    Routing(ChatError),
+    #[error("the broker cancelled the request consumer")]
+    ConsumerEnded,
+}
+
+/// The chat service served over RabbitMQ.
+#[derive(Debug)]
+pub struct Server {
+    handler: Handler,
+    config: ServerConfig,
+    ready: watch::Sender<bool>,
+}
+
+impl Server {
+    /// The composition root: the chat service with its `rules` on `store`
+    /// (every repository) and on a RabbitMQ outbound port in
+    /// `config.namespace`, served over the broker of `config`.
+    pub fn build<S>(
+        store: Arc<S>,
+        rules: ServiceConfig,
+        config: ServerConfig,
+    ) -> Result<Self, ChatError>
+    where
+        S: Repositories,
+    {
+        let outbound = Arc::new(AmqpOutbound::new(config.namespace.clone()));
+        let service = ChatService::new(Ports::new(store, outbound.clone()), rules)?;
+        let handler = Handler {
+            service,
+            outbound,
+            names: config.namespace.clone(),
+        };
+        Ok(Self {
+            handler,
+            config,
+            ready: watch::channel(false).0,
+        })
+    }
+
+    /// The chat service this server runs.
+    pub fn service(&self) -> &ChatService {
+        &self.handler.service
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// True while the server is consuming requests; watch it to know when
+    /// a freshly started server is ready.
+    pub fn ready(&self) -> watch::Receiver<bool> {
+        self.ready.subscribe()
+    }
+}

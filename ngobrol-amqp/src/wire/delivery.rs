@@ -1,0 +1,33 @@
+//! What the server delivers to a user's queue.
+
+use serde::{Deserialize, Serialize};
+
+/// A delivery to a user: a direct message (`send_client`), a group message
+/// or a group notice (`send_group`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryMessage {
+    pub method: String,
+    pub username_from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name_to: Option<String>,
+    pub message: String,
+    /// Extension: unique per delivery. Always sent by ngobrol; absent from
+    /// the original server's deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Extension: when the server accepted the message, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
+    /// Extension: true for a notice from the server (a member joined or
+    /// left), whose `username_from` is the reserved name `admin`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notice: bool,
+}
+
+impl DeliveryMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a delivery always serializes")
+    }
+}

@@ -1,0 +1,207 @@
+//! The chat service: every operation of the protocol, as rules over the
+//! ports.
+//!
+//! [`ChatService`] is one type; its methods are spread over this module's
+//! files by what they concern: `accounts` (registering, logging in and
+//! out, authenticating), `friends`, `groups`, `messages`, and `requests`
+//! (recorded replies of named requests, and routing restored at start-up).
+
+mod accounts;
+mod friends;
+mod groups;
+mod messages;
+mod requests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::ChatError;
+use crate::limits::{RateLimit, RateLimiter};
+use crate::password::PasswordHasher;
+use crate::ports::{
+    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRepository, Outbound, Repositories,
+    RequestLog, SessionRepository, UserRepository,
+};
+use crate::types::{GroupId, MessageId, MessageText, Token, Username};
+
+/// The settings of the chat rules. `Default` gives production values.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// PBKDF2 rounds for new password hashes. Existing hashes keep the
+    /// count they were made with.
+    pub pbkdf2_iterations: u32,
+    /// How many password hashes may run at once.
+    pub hashing_concurrency: usize,
+    /// How long a token stays valid after login.
+    pub token_ttl: Duration,
+    /// The largest message text, in UTF-8 bytes.
+    pub max_message_bytes: usize,
+    /// The shortest password accepted at registration, in characters.
+    pub min_password_chars: usize,
+    /// The longest password accepted, in bytes; it bounds the hashing cost.
+    pub max_password_bytes: usize,
+    /// The most members a group may have.
+    pub max_group_members: usize,
+    /// The most groups a user may be a member of.
+    pub max_groups_per_user: usize,
+    /// Every user's requests, once authenticated.
+    pub request_rate: RateLimit,
+    /// Failed logins and registrations per username: the brake on
+    /// password guessing.
+    pub auth_failures: RateLimit,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            pbkdf2_iterations: PasswordHasher::DEFAULT_ITERATIONS,
+            hashing_concurrency: std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_message_bytes: MessageText::DEFAULT_MAX_BYTES,
+            min_password_chars: 8,
+            max_password_bytes: 1024,
+            max_group_members: 1000,
+            max_groups_per_user: 1000,
+            request_rate: RateLimit {
+                burst: 100,
+                per_second: 50.0,
+            },
+            auth_failures: RateLimit {
+                burst: 5,
+                per_second: 1.0 / 12.0,
+            },
+        }
+    }
+}
+
+/// The ports the service runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub friends: Arc<dyn FriendRepository>,
+    pub groups: Arc<dyn GroupRepository>,
+    pub requests: Arc<dyn RequestLog>,
+    pub outbound: Arc<dyn Outbound>,
+}
+
+impl Ports {
+    /// Ports from one store that implements every repository.
+    pub fn new<S: Repositories>(store: Arc<S>, outbound: Arc<dyn Outbound>) -> Self {
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            friends: store.clone(),
+            groups: store.clone(),
+            requests: store,
+            outbound,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// Who a request says it comes from, and the token that proves it.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub user: Username,
+    pub token: Token,
+    /// The client's own id for this request, if it gave one. Deliveries
+    /// made for the request get ids derived from it
+    /// ([`MessageId::derive`]), so a retry re-makes the same ids.
+    pub request_id: Option<String>,
+}
+
+impl Auth {
+    pub fn new(user: Username, token: Token) -> Self {
+        Self {
+            user,
+            token,
+            request_id: None,
+        }
+    }
+
+    /// The same credentials, for a request the client named `request_id`.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// A delivery for this request: with an id derived from the request's
+    /// id when it has one, else a fresh one.
+    fn delivery(&self, purpose: &str, body: DeliveryBody) -> Delivery {
+        let id = match &self.request_id {
+            Some(request_id) => MessageId::derive(&self.user, request_id, purpose),
+            None => MessageId::generate(),
+        };
+        Delivery::with_id(id, body)
+    }
+}
+
+/// The chat rules. Cheap to clone: clones share the ports and the hasher.
+///
+/// Each method checks its rules in the order the original protocol did, so
+/// a request that breaks several gets the same error it always got.
+/// Authenticated methods first check that the token was issued to the user
+/// the request names; the user acted for is never taken on trust.
+#[derive(Clone, Debug)]
+pub struct ChatService {
+    ports: Ports,
+    hasher: PasswordHasher,
+    config: Arc<ServiceConfig>,
+    requests: Arc<RateLimiter>,
+    auth_failures: Arc<RateLimiter>,
+}
+
+impl ChatService {
+    pub fn new(ports: Ports, config: ServiceConfig) -> Result<Self, ChatError> {
+        let hasher = PasswordHasher::new(config.pbkdf2_iterations, config.hashing_concurrency)?;
+        Ok(Self {
+            ports,
+            hasher,
+            requests: Arc::new(RateLimiter::new(config.request_rate)),
+            auth_failures: Arc::new(RateLimiter::new(config.auth_failures)),
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Parses a message text against this service's size limit.
+    pub fn message_text(&self, text: impl Into<String>) -> Result<MessageText, ChatError> {
+        MessageText::parse(text, self.config.max_message_bytes)
+    }
+
+    /// Authenticates, then takes one request from the user's rate limit.
+    /// The limit is taken after the token checks out, so that forged
+    /// requests cannot spend another user's allowance.
+    async fn authorize(&self, auth: &Auth) -> Result<(), ChatError> {
+        self.authenticate(auth).await?;
+        self.requests
+            .acquire(auth.user.as_str())
+            .map_err(|retry_after| ChatError::RateLimited { retry_after })
+    }
+
+    async fn require_user(&self, user: &Username) -> Result<(), ChatError> {
+        match self.ports.users.find_user(user).await? {
+            Some(_) => Ok(()),
+            None => Err(ChatError::UnknownUser(user.to_string())),
+        }
+    }
+
+    async fn require_group(&self, group: GroupId) -> Result<GroupRecord, ChatError> {
+        self.ports
+            .groups
+            .find_group(group)
+            .await?
+            .ok_or(ChatError::UnknownGroup(group))
+    }
+}

@@ -1,0 +1,66 @@
+//! Friendships, each kept as two rows, one per direction.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use ngobrol_core::{FriendRepository, PortError, Username};
+
+use crate::conn::WriteTransaction;
+use crate::convert::{to_millis, username};
+use crate::open::Store;
+use crate::schema::friendships;
+
+#[async_trait]
+impl FriendRepository for Store {
+    async fn add_friendship(&self, a: &Username, b: &Username) -> Result<(), PortError> {
+        let (a, b) = (a.as_str().to_owned(), b.as_str().to_owned());
+        let now = to_millis(SystemTime::now());
+        with_conn!(self, |conn| {
+            conn.write_transaction(|conn| {
+                diesel::insert_into(friendships::table)
+                    .values(&vec![
+                        (
+                            friendships::username.eq(a.clone()),
+                            friendships::friend.eq(b.clone()),
+                            friendships::created_at.eq(now),
+                        ),
+                        (
+                            friendships::username.eq(b),
+                            friendships::friend.eq(a),
+                            friendships::created_at.eq(now),
+                        ),
+                    ])
+                    .execute(conn)?;
+                Ok(())
+            })
+        })
+    }
+
+    async fn are_friends(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
+        let (a, b) = (a.as_str().to_owned(), b.as_str().to_owned());
+        with_conn!(self, |conn| {
+            Ok(diesel::select(exists(
+                friendships::table
+                    .filter(friendships::username.eq(a))
+                    .filter(friendships::friend.eq(b)),
+            ))
+            .get_result::<bool>(conn)?)
+        })
+    }
+
+    async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            friendships::table
+                .filter(friendships::username.eq(name))
+                .select(friendships::friend)
+                .order(friendships::friend.asc())
+                .load::<String>(conn)?
+                .into_iter()
+                .map(username)
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! Opening a [`Store`]: the backend chosen from the URL, migrations, the
+//! connection pools and the settings of every SQLite connection.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{Builder, ConnectionManager, CustomizeConnection, ManageConnection, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How a [`Store`] connects.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// The most connections the pool holds.
+    pub max_connections: u32,
+    /// How long a repository call waits for a free connection.
+    pub connection_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(crate) enum Pools {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// Every repository port of `ngobrol-core`, on SQLite or PostgreSQL.
+pub struct Store {
+    pub(crate) pools: Pools,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`, creating and migrating it as needed.
+    ///
+    /// `postgres://` and `postgresql://` URLs select PostgreSQL; anything
+    /// without a scheme is a SQLite file path (created if absent), which
+    /// may also be written `sqlite://path`. This blocks while it connects
+    /// and migrates; call it at start-up (or through `spawn_blocking`).
+    pub fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let pools = match Location::of(url)? {
+            Location::Postgres(url) => {
+                // Connect once by hand first: the pool would report a
+                // failure only as a time-out, losing libpq's reason.
+                let _migrated = migrated_postgres(url)?;
+                Pools::Postgres(pool_builder(options).build(ConnectionManager::new(url))?)
+            }
+            Location::Sqlite(path) => {
+                let _migrated = migrated_sqlite(path)?;
+                let pool = pool_builder(options)
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(ConnectionManager::new(path))?;
+                Pools::Sqlite(pool)
+            }
+        };
+        Ok(Self { pools })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// The database a URL names, by its scheme.
+pub(crate) enum Location<'a> {
+    /// A `postgres://` or `postgresql://` URL, whole.
+    Postgres(&'a str),
+    /// A SQLite file path, without any `sqlite://`.
+    Sqlite(&'a str),
+}
+
+impl<'a> Location<'a> {
+    pub(crate) fn of(url: &'a str) -> Result<Self, StoreError> {
+        match scheme(url) {
+            Some("postgres" | "postgresql") => Ok(Location::Postgres(url)),
+            Some("sqlite") | None => Ok(Location::Sqlite(
+                url.strip_prefix("sqlite://").unwrap_or(url),
+            )),
+            Some(other) => Err(StoreError::UnsupportedScheme(other.to_owned())),
+        }
+    }
+}
+
+/// A pool builder with `options`.
+fn pool_builder<M: ManageConnection>(options: &StoreOptions) -> Builder<M> {
+    Pool::builder()
+        .max_size(options.max_connections)
+        .connection_timeout(options.connection_timeout)
+        // A broken connection fails its query and is replaced; a
+        // `SELECT 1` before every use would cost more.
+        .test_on_check_out(false)
+}
+
+fn scheme(url: &str) -> Option<&str> {
+    url.split_once("://").map(|(scheme, _)| scheme)
+}
+
+/// A connection to the PostgreSQL database at `url`, with every migration
+/// applied.
+pub(crate) fn migrated_postgres(url: &str) -> Result<PgConnection, StoreError> {
+    let mut conn = PgConnection::establish(url)?;
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    Ok(conn)
+}
+
+/// A connection to the SQLite file at `path` (created if absent), with the
+/// settings of [`SqlitePragmas`] and every migration applied.
+pub(crate) fn migrated_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path)?;
+    SqlitePragmas
+        .on_acquire(&mut conn)
+        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    Ok(conn)
+}
+
+/// Settings every SQLite connection gets: write-ahead logging so readers
+/// do not block the writer, a busy timeout so writers queue instead of
+/// failing, and foreign keys, which SQLite leaves off by default.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
