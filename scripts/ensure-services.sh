@@ -34,6 +34,19 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The broker refuses messages over 1 MiB before they reach anyone (its own
+# default is 128 MiB); the server refuses requests over its
+# --max-body-bytes (512 KiB) unread. Added to the broker's configuration
+# when it starts from here and the setting is not there yet.
+configure_rabbitmq() {
+  local conf=/etc/rabbitmq/rabbitmq.conf
+  mkdir -p /etc/rabbitmq
+  if ! grep -qs '^max_message_size' "$conf"; then
+    log "setting max_message_size = 1048576 in $conf"
+    printf '# ngobrol: the largest message the broker takes.\nmax_message_size = 1048576\n' >> "$conf"
+  fi
+}
+
 ensure_rabbitmq() {
   if listening 5672; then return 0; fi
   if ! command -v rabbitmq-server >/dev/null 2>&1; then
@@ -41,6 +54,7 @@ ensure_rabbitmq() {
     # The package may start a node through its init scripts.
     listening 5672 && return 0
   fi
+  configure_rabbitmq
   log "starting RabbitMQ"
   rabbitmq-server -detached
   wait_for_port 5672 RabbitMQ

@@ -57,7 +57,7 @@ async fn raw_client_speaks_the_protocol_by_hand() {
     assert_eq!(
         said,
         vec![
-            r#"register: "ok" ("registered ana")"#.to_owned(),
+            r#"register: "ok" ("Akun berhasil dibuat.")"#.to_owned(),
             "login: ok".to_owned(),
             "friends: []".to_owned(),
             "groups: []".to_owned(),

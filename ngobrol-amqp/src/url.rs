@@ -5,18 +5,71 @@
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// `url` with any password replaced by `***`, for logs.
+///
+/// A URL is `scheme://[user[:password]@]host…`. The password may hold
+/// characters that should have been percent-encoded and were not (`/`,
+/// `:`, `?`, `#`, even `@`), so the host is taken to start after the
+/// *last* `@` following `scheme://`, and everything between the first `:`
+/// of the user information and that `@` is the password. A `password=`
+/// query parameter (as libpq accepts) is redacted too. A URL with a user
+/// and no password, or with no user information, is returned as it is, and
+/// so is anything that is not a URL (a SQLite file path).
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_owned(),
+    if !is_scheme(scheme) {
+        return url.to_owned();
     }
+    let (userinfo, location) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let mut redacted = format!("{scheme}://");
+    if let Some(userinfo) = userinfo {
+        match userinfo.split_once(':') {
+            Some((user, _password)) => {
+                redacted.push_str(user);
+                redacted.push_str(":***");
+            }
+            None => redacted.push_str(userinfo),
+        }
+        redacted.push('@');
+    }
+    redacted.push_str(&redact_query_password(location));
+    redacted
+}
+
+/// RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_scheme(scheme: &str) -> bool {
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// `location` (host, path, query, fragment) with the value of any
+/// `password` query parameter replaced by `***`.
+fn redact_query_password(location: &str) -> String {
+    let Some((before, query)) = location.split_once('?') else {
+        return location.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    let mut redacted = format!("{before}?{}", params.join("&"));
+    if let Some(fragment) = fragment {
+        redacted.push('#');
+        redacted.push_str(fragment);
+    }
+    redacted
 }
 
 #[cfg(test)]
@@ -29,7 +82,76 @@ mod tests {
             redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
             "amqp://guest:***@127.0.0.1:5672/%2f"
         );
-        assert_eq!(redact_url("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
-        assert_eq!(redact_url("data.sqlite3"), "data.sqlite3");
+        assert_eq!(
+            redact_url("amqps://ana:s3cret@broker.example:5671"),
+            "amqps://ana:***@broker.example:5671"
+        );
+    }
+
+    #[test]
+    fn unencoded_delimiters_in_a_password_do_not_leak_it() {
+        assert_eq!(
+            redact_url("amqp://user:pa/ss@host:5672/vhost"),
+            "amqp://user:***@host:5672/vhost"
+        );
+        for password in [
+            "pa/ss",
+            "pa:ss",
+            "pa?ss",
+            "pa#ss",
+            "p@ss",
+            "a/b:c?d#e@f",
+            "",
+        ] {
+            let url = format!("amqp://user:{password}@host:5672/vhost");
+            assert_eq!(redact_url(&url), "amqp://user:***@host:5672/vhost", "{url}");
+        }
+    }
+
+    #[test]
+    fn database_urls_are_redacted_too() {
+        assert_eq!(
+            redact_url("postgres://ngobrol:pw@db.example:5432/chat?sslmode=require"),
+            "postgres://ngobrol:***@db.example:5432/chat?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgresql://ngobrol:p/w?x@db/chat?sslmode=verify-full&application_name=n"),
+            "postgresql://ngobrol:***@db/chat?sslmode=verify-full&application_name=n"
+        );
+        assert_eq!(
+            redact_url("postgres://db/chat?user=ngobrol&password=pw&sslmode=require"),
+            "postgres://db/chat?user=ngobrol&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres:///chat?PASSWORD=pw#frag"),
+            "postgres:///chat?PASSWORD=***#frag"
+        );
+    }
+
+    #[test]
+    fn urls_without_a_password_are_unchanged() {
+        for url in [
+            "amqp://user@host",
+            "amqp://user@host:5672/%2f",
+            "amqp://127.0.0.1:5672",
+            "amqp://host/vhost?heartbeat=10",
+            "postgres://localhost/chat?sslmode=disable",
+            "postgres:///chat",
+        ] {
+            assert_eq!(redact_url(url), url);
+        }
+    }
+
+    #[test]
+    fn non_urls_are_unchanged() {
+        for path in [
+            "data.sqlite3",
+            "/var/lib/ngobrol/ngobrol.sqlite3",
+            "./user:pw@host/db.sqlite3",
+            "/tmp/odd://name:pw@x.sqlite3",
+            "",
+        ] {
+            assert_eq!(redact_url(path), path);
+        }
     }
 }

@@ -276,9 +276,19 @@ async fn groups_from_creation_to_leaving() {
         "unknown_group",
     );
 
-    // The admin may leave too; admin rights stay with the group.
-    assert_ok(&ana.quit_group(gid).await, "quit_from_group");
+    // The admin may leave too; admin rights stay with the group while
+    // anyone is in it.
     assert_ok(&ana.add_member(gid, "cici").await, "add_member_to_group");
+    assert_ok(&ana.quit_group(gid).await, "quit_from_group");
+    assert_ok(&ana.add_member(gid, "budi").await, "add_member_to_group");
+    // When the last member leaves, the group ends.
+    assert_ok(&budi.quit_group(gid).await, "quit_from_group");
+    assert_ok(&cici.quit_group(gid).await, "quit_from_group");
+    assert_error(
+        &ana.add_member(gid, "cici").await,
+        "add_member_to_group",
+        "unknown_group",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,14 +77,35 @@ async fn the_amqp_message_id_names_a_request_too() {
 async fn a_stolen_request_id_replays_nothing_without_the_token() {
     let server = TestServer::start().await;
     let mut ana = server.client().await;
+    let mut budi = server.client().await;
     ana.sign_up("ana").await;
-    let request = json!({"method": "get_friend", "username": "ana", "token": ana.token(),
-                         "request_id": "secret-ish"});
-    assert_ok(&ana.call(request).await, "get_friend");
-    let forged = json!({"method": "get_friend", "username": "ana", "token": "wrong",
-                        "request_id": "secret-ish"});
-    let reply = ana.call(forged).await;
+    budi.sign_up("budi").await;
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    // A recorded request: a message, named.
+    let send = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                      "message": "rahasia", "token": ana.token(), "request_id": "secret-ish"});
+    let first = ana.call(send).await;
+    assert_ok(&first, "send_client");
+    assert_eq!(budi.recv().await["message"], "rahasia");
+
+    // Someone who learnt the id but not the token, asking on a queue of
+    // their own: refused there, and neither the recorded reply nor a new
+    // message is given.
+    let mut mallory = server.client().await;
+    let forged = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                        "message": "rahasia", "token": "wrong", "request_id": "secret-ish"});
+    let properties = BasicProperties::default().with_reply_to(mallory.reply_queue.as_str().into());
+    mallory
+        .publish_bytes(&serde_json::to_vec(&forged).unwrap(), properties)
+        .await;
+    let reply = mallory.next_reply().await;
     assert_eq!(reply["code"], "invalid_token", "{reply}");
+    assert!(reply.get("message_id").is_none(), "{reply}");
+    // Nothing reached budi, and nothing went to ana's queue: a named
+    // request that fails its token check is not answered there. The
+    // sentinel is the next thing each of them sees.
+    assert_ok(&ana.send_client("budi", "sentinel").await, "send_client");
+    assert_eq!(budi.recv().await["message"], "sentinel");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,10 +153,12 @@ async fn poison_input_goes_to_the_dead_letter_queue_once() {
             None => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-    assert_eq!(found[0].0, "{not json");
-    assert!(found[0].1.starts_with("bad_request"), "{found:?}");
-    assert_eq!(found[1].0, r#"{"method":"explode"}"#);
-    assert!(found[1].1.starts_with("unknown_method"), "{found:?}");
+    // Requests with no user run in no particular order.
+    found.sort();
+    assert_eq!(found[0].0, r#"{"method":"explode"}"#);
+    assert!(found[0].1.starts_with("unknown_method"), "{found:?}");
+    assert_eq!(found[1].0, "{not json");
+    assert!(found[1].1.starts_with("bad_request"), "{found:?}");
 
     // Each was dead-lettered once, not redelivered in a loop.
     let mut consumer = ana

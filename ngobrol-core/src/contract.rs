@@ -72,6 +72,8 @@ macro_rules! contract_suite {
             groups_start_with_their_admin_as_member,
             memberships_are_unique_and_removable,
             all_memberships_lists_every_group,
+            deleting_a_group_removes_it_and_its_memberships,
+            groups_administered_are_counted_while_they_exist,
             hostile_text_round_trips_exactly,
             the_request_log_keeps_the_first_reply_and_prunes,
             pruning_to_keep_none_forgets_every_reply,
@@ -273,6 +275,86 @@ pub async fn all_memberships_lists_every_group<S: Repositories>(s: Arc<S>) {
         s.all_memberships().await.unwrap(),
         vec![(g1.id, vec![user("ana"), user("cici")]), (g2.id, vec![])]
     );
+}
+
+/// A deleted group is gone with its memberships, from every look-up;
+/// deleting it again, or a group that never was, says so; other groups
+/// stay; the id of a deleted group is not given again.
+pub async fn deleting_a_group_removes_it_and_its_memberships<S: Repositories>(s: Arc<S>) {
+    for name in ["ana", "budi"] {
+        s.insert_user(&new_user(name)).await.unwrap();
+    }
+    let name = group_name("g");
+    let kept = s
+        .create_group(&name, &user("ana"), millis_ago(0))
+        .await
+        .unwrap();
+    let doomed = s
+        .create_group(&name, &user("ana"), millis_ago(0))
+        .await
+        .unwrap();
+    s.add_member(doomed.id, &user("budi")).await.unwrap();
+
+    assert!(s.delete_group(doomed.id).await.unwrap());
+    assert_eq!(s.find_group(doomed.id).await.unwrap(), None);
+    for member in ["ana", "budi"] {
+        assert!(!s.is_member(doomed.id, &user(member)).await.unwrap());
+    }
+    assert_eq!(s.count_members(doomed.id).await.unwrap(), 0);
+    assert_eq!(s.groups_of(&user("ana")).await.unwrap(), vec![kept.clone()]);
+    assert_eq!(s.groups_of(&user("budi")).await.unwrap(), vec![]);
+    assert_eq!(s.count_groups_of(&user("budi")).await.unwrap(), 0);
+    assert_eq!(
+        s.all_memberships().await.unwrap(),
+        vec![(kept.id, vec![user("ana")])]
+    );
+
+    assert!(!s.delete_group(doomed.id).await.unwrap());
+    assert!(!s.delete_group(GroupId::new(-1)).await.unwrap());
+    // A deleted group's id stays its own, even when it was the newest.
+    let next = s
+        .create_group(&name, &user("ana"), millis_ago(0))
+        .await
+        .unwrap();
+    assert!(next.id > doomed.id, "{next:?} after {doomed:?}");
+    // Deleting the last group leaves nothing to restore.
+    assert!(s.delete_group(kept.id).await.unwrap());
+    assert!(s.delete_group(next.id).await.unwrap());
+    assert_eq!(s.all_memberships().await.unwrap(), vec![]);
+}
+
+/// The groups a user administers are counted whether or not the user is
+/// still a member, and no longer once deleted; other users' are not.
+pub async fn groups_administered_are_counted_while_they_exist<S: Repositories>(s: Arc<S>) {
+    for name in ["ana", "budi"] {
+        s.insert_user(&new_user(name)).await.unwrap();
+    }
+    assert_eq!(s.count_groups_administered(&user("ana")).await.unwrap(), 0);
+    let name = group_name("g");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let g = s
+            .create_group(&name, &user("ana"), millis_ago(0))
+            .await
+            .unwrap();
+        ids.push(g.id);
+    }
+    let budis = s
+        .create_group(&name, &user("budi"), millis_ago(0))
+        .await
+        .unwrap();
+    // A member of budi's group administers it no more than before.
+    s.add_member(budis.id, &user("ana")).await.unwrap();
+    assert_eq!(s.count_groups_administered(&user("ana")).await.unwrap(), 3);
+    assert_eq!(s.count_groups_administered(&user("budi")).await.unwrap(), 1);
+    // An admin who left still administers the group.
+    s.add_member(ids[0], &user("budi")).await.unwrap();
+    assert!(s.remove_member(ids[0], &user("ana")).await.unwrap());
+    assert_eq!(s.count_groups_administered(&user("ana")).await.unwrap(), 3);
+    assert!(s.delete_group(ids[1]).await.unwrap());
+    assert_eq!(s.count_groups_administered(&user("ana")).await.unwrap(), 2);
+    // Names are case-sensitive here too.
+    assert_eq!(s.count_groups_administered(&user("ANA")).await.unwrap(), 0);
 }
 
 /// A group name with quotes, SQL, backslashes and non-ASCII text comes

@@ -48,10 +48,20 @@ pub enum ChatError {
     GroupFull { group: GroupId, max: usize },
     #[error("{user} is in {max} groups, the most allowed")]
     TooManyGroups { user: String, max: usize },
+    #[error("you have created {max} groups that still exist, the most allowed")]
+    TooManyGroupsCreated { max: usize },
     #[error("the mailbox of {0} is full; nothing more can wait there until they read it")]
     MailboxFull(String),
     #[error("too many requests; try again in {} ms", retry_after.as_millis())]
     RateLimited { retry_after: Duration },
+    /// The server has as many logins and registrations in hand as it
+    /// takes at once; the request was not looked at.
+    #[error("the server is busy; try again in {} ms", retry_after.as_millis())]
+    Busy { retry_after: Duration },
+    /// A request id the client used before, for a request with other
+    /// contents: it is refused rather than answered with the earlier reply.
+    #[error("this request id was already used for another request")]
+    RequestIdConflict,
     /// Something outside the rules failed (the store or the broker). The
     /// text is for logs; clients are told only that it was internal.
     #[error("internal error: {0}")]
@@ -80,8 +90,11 @@ impl ChatError {
             Self::NotMember { .. } => "not_member",
             Self::GroupFull { .. } => "group_full",
             Self::TooManyGroups { .. } => "too_many_groups",
+            Self::TooManyGroupsCreated { .. } => "too_many_groups_created",
             Self::MailboxFull(_) => "mailbox_full",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Busy { .. } => "busy",
+            Self::RequestIdConflict => "request_id_conflict",
             Self::Internal(_) => "internal",
         }
     }
@@ -89,7 +102,7 @@ impl ChatError {
     /// For [`ChatError::RateLimited`], how long to wait before trying again.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::RateLimited { retry_after } | Self::Busy { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -105,6 +118,8 @@ impl ChatError {
             self,
             Self::Internal(_)
                 | Self::RateLimited { .. }
+                | Self::Busy { .. }
+                | Self::RequestIdConflict
                 | Self::InvalidToken
                 | Self::MailboxFull(_)
         )

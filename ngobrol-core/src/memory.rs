@@ -137,7 +137,12 @@ impl GroupRepository for MemoryStore {
     }
 
     async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError> {
-        if self.state().members.insert((id, user.clone())) {
+        let mut state = self.state();
+        // As a database's foreign key does: a group deleted meanwhile.
+        if !state.groups.contains_key(&id) {
+            return Err(PortError::Unavailable(format!("group {id} does not exist")));
+        }
+        if state.members.insert((id, user.clone())) {
             Ok(())
         } else {
             Err(PortError::Conflict)
@@ -195,6 +200,22 @@ impl GroupRepository for MemoryStore {
                 (*id, members)
             })
             .collect())
+    }
+
+    async fn delete_group(&self, id: GroupId) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let existed = state.groups.remove(&id).is_some();
+        state.members.retain(|(g, _)| *g != id);
+        Ok(existed)
+    }
+
+    async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .groups
+            .values()
+            .filter(|g| g.admin == *user)
+            .count() as u64)
     }
 }
 
@@ -277,6 +298,11 @@ impl MemoryOutbound {
             .is_some_and(|members| members.contains(user))
     }
 
+    /// Whether the group's channel exists.
+    pub fn has_channel(&self, group: GroupId) -> bool {
+        self.state().channels.contains_key(&group)
+    }
+
     fn state(&self) -> MutexGuard<'_, OutboundState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -291,6 +317,11 @@ impl Outbound for MemoryOutbound {
 
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
         self.state().channels.entry(group).or_default();
+        Ok(())
+    }
+
+    async fn delete_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        self.state().channels.remove(&group);
         Ok(())
     }
 

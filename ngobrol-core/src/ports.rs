@@ -128,6 +128,15 @@ pub trait GroupRepository: Send + Sync {
     /// Every group with its members, by group id: what the outbound side
     /// needs to rebuild its routing at start-up.
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError>;
+
+    /// Removes the group and every membership of it, in one transaction;
+    /// false when there was no such group. Its id is not given to a group
+    /// created later.
+    async fn delete_group(&self, id: GroupId) -> Result<bool, PortError>;
+
+    /// How many groups that still exist have `user` as their admin
+    /// (whether or not `user` is still a member of them).
+    async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError>;
 }
 
 /// A store that implements every repository port: what the service runs
@@ -250,6 +259,11 @@ pub trait Outbound: Send + Sync {
     /// Makes sure the group has its delivery channel. Idempotent, and
     /// always called before the first member is subscribed.
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError>;
+
+    /// Removes the group's delivery channel, and with it every
+    /// subscription to it. Idempotent: a channel that does not exist is
+    /// already removed.
+    async fn delete_group_channel(&self, group: GroupId) -> Result<(), PortError>;
 
     /// Routes the group's deliveries to `user`'s mailbox. Idempotent.
     async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError>;

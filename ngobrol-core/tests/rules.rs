@@ -88,6 +88,9 @@ impl Mocks {
     fn roomy(&mut self) {
         self.groups.expect_count_members().returning(|_| Ok(1));
         self.groups.expect_count_groups_of().returning(|_| Ok(1));
+        self.groups
+            .expect_count_groups_administered()
+            .returning(|_| Ok(1));
     }
 
     fn service(self) -> ChatService {
@@ -614,6 +617,103 @@ async fn nobody_creates_more_groups_than_allowed() {
 }
 
 #[tokio::test]
+async fn nobody_keeps_more_groups_created_than_allowed() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.groups.expect_count_groups_of().returning(|_| Ok(1));
+    m.groups
+        .expect_count_groups_administered()
+        .with(eq(user("ana")))
+        .returning(|_| Ok(100));
+    m.groups.expect_create_group().never();
+    let err = m
+        .service()
+        .create_group(&ana, &GroupName::parse("g").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "too_many_groups_created");
+    assert!(
+        matches!(err, ChatError::TooManyGroupsCreated { max: 100 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_group_whose_channel_fails_is_deleted_again_row_then_channel() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.roomy();
+    let mut seq = Sequence::new();
+    m.groups
+        .expect_create_group()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|name, admin, _| {
+            Ok(GroupRecord {
+                id: GroupId::new(7),
+                name: name.clone(),
+                admin: admin.clone(),
+            })
+        });
+    m.outbound
+        .expect_create_group_channel()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(PortError::Unavailable("broker down".into())));
+    m.outbound.expect_subscribe().never();
+    m.groups
+        .expect_delete_group()
+        .with(eq(GroupId::new(7)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(true));
+    m.outbound
+        .expect_delete_group_channel()
+        .with(eq(GroupId::new(7)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(PortError::Unavailable("broker down".into())));
+    let err = m
+        .service()
+        .create_group(&ana, &GroupName::parse("g").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+    assert!(err.to_string().contains("broker down"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failed_subscription_of_the_admin_also_takes_the_group_back() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.roomy();
+    m.groups.expect_create_group().returning(|name, admin, _| {
+        Ok(GroupRecord {
+            id: GroupId::new(7),
+            name: name.clone(),
+            admin: admin.clone(),
+        })
+    });
+    m.outbound
+        .expect_create_group_channel()
+        .returning(|_| Ok(()));
+    m.outbound
+        .expect_subscribe()
+        .returning(|_, _| Err(PortError::Unavailable("no route".into())));
+    // Even when the store cannot take the group back, the caller hears of
+    // the first failure, not of the second.
+    m.groups
+        .expect_delete_group()
+        .times(1)
+        .returning(|_| Err(PortError::Unavailable("store down".into())));
+    m.outbound.expect_delete_group_channel().never();
+    let err = m
+        .service()
+        .create_group(&ana, &GroupName::parse("g").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+    assert!(err.to_string().contains("no route"), "{err}");
+}
+
+#[tokio::test]
 async fn logout_revokes_the_presented_token() {
     let (mut m, ana) = Mocks::logged_in("ana");
     let hash = ana.token.hash();
@@ -729,6 +829,14 @@ async fn quitting_unsubscribes_first_then_tells_those_who_stay() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _| Ok(()));
+    m.groups
+        .expect_count_members()
+        .with(eq(GroupId::new(1)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(1));
+    m.groups.expect_delete_group().never();
+    m.outbound.expect_delete_group_channel().never();
     m.outbound
         .expect_deliver_to_group()
         .withf(|_, d| {
@@ -739,6 +847,79 @@ async fn quitting_unsubscribes_first_then_tells_those_who_stay() {
         .in_sequence(&mut seq)
         .returning(|_, _| Ok(()));
     m.service().quit_group(&ana, GroupId::new(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_last_member_leaving_deletes_the_row_then_the_channel_and_tells_nobody() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    let mut seq = Sequence::new();
+    m.groups
+        .expect_remove_member()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(true));
+    m.outbound
+        .expect_unsubscribe()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    m.groups
+        .expect_count_members()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(0));
+    m.groups
+        .expect_delete_group()
+        .with(eq(GroupId::new(1)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(true));
+    m.outbound
+        .expect_delete_group_channel()
+        .with(eq(GroupId::new(1)))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    m.outbound.expect_deliver_to_group().never();
+    m.service().quit_group(&ana, GroupId::new(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_channel_left_behind_by_an_ended_group_does_not_undo_the_quit() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.groups.expect_remove_member().returning(|_, _| Ok(true));
+    m.outbound.expect_unsubscribe().returning(|_, _| Ok(()));
+    m.groups.expect_count_members().returning(|_| Ok(0));
+    m.groups
+        .expect_delete_group()
+        .times(1)
+        .returning(|_| Ok(true));
+    m.outbound
+        .expect_delete_group_channel()
+        .times(1)
+        .returning(|_| Err(PortError::Unavailable("broker down".into())));
+    m.service().quit_group(&ana, GroupId::new(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_failure_ending_the_group_keeps_its_channel_and_is_reported() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.existing_group(group(1, "g", "ana"));
+    m.groups.expect_remove_member().returning(|_, _| Ok(true));
+    m.outbound.expect_unsubscribe().returning(|_, _| Ok(()));
+    m.groups.expect_count_members().returning(|_| Ok(0));
+    m.groups
+        .expect_delete_group()
+        .returning(|_| Err(PortError::Unavailable("store down".into())));
+    m.outbound.expect_delete_group_channel().never();
+    let err = m
+        .service()
+        .quit_group(&ana, GroupId::new(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
 }
 
 // --- messages ---

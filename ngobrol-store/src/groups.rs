@@ -157,4 +157,28 @@ impl GroupRepository for Store {
             Ok(result)
         })
     }
+
+    async fn delete_group(&self, id: GroupId) -> Result<bool, PortError> {
+        with_conn!(self, |conn| {
+            conn.write_transaction(|conn| {
+                // The schema cascades, but not on a SQLite connection with
+                // foreign keys off (the bulk writer's): say it outright.
+                diesel::delete(memberships::table.filter(memberships::group_id.eq(id.get())))
+                    .execute(conn)?;
+                let deleted = diesel::delete(chat_groups::table.find(id.get())).execute(conn)?;
+                Ok(deleted > 0)
+            })
+        })
+    }
+
+    async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let count = chat_groups::table
+                .filter(chat_groups::admin.eq(name))
+                .count()
+                .get_result::<i64>(conn)?;
+            Ok(count.unsigned_abs())
+        })
+    }
 }

@@ -63,7 +63,25 @@ impl TestServer {
         Self::start_with(ServerConfig::default(), ServiceConfig::default()).await
     }
 
+    /// A server in `namespace` (a fresh one from [`fresh_namespace`]),
+    /// for tests that prepare the broker before the server starts.
+    pub async fn start_in(namespace: Namespace) -> Self {
+        let config = ServerConfig {
+            namespace,
+            ..ServerConfig::default()
+        };
+        Self::start_configured(config, ServiceConfig::default()).await
+    }
+
     pub async fn start_with(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
+        let server_config = ServerConfig {
+            namespace: fresh_namespace(),
+            ..server_config
+        };
+        Self::start_configured(server_config, service_config).await
+    }
+
+    async fn start_configured(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             Store::open(
@@ -74,7 +92,6 @@ impl TestServer {
         );
         let server_config = ServerConfig {
             amqp_url: amqp_url(),
-            namespace: fresh_namespace(),
             ..server_config
         };
         let service_config = ServiceConfig {
@@ -518,7 +535,7 @@ impl PrivateBroker {
         std::fs::write(dir.join("enabled_plugins"), "[].\n").unwrap();
         std::fs::write(
             dir.join("rabbitmq.conf"),
-            format!("listeners.tcp.default = 127.0.0.1:{port}\n"),
+            format!("listeners.tcp.default = 127.0.0.1:{port}\nmax_message_size = 1048576\n"),
         )
         .unwrap();
         let status = std::process::Command::new("chown")

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::describe_event;
+use crate::sanitize::escape;
+use crate::wording::failure;
 
 const HELP: &str = "\
 commands:
@@ -190,13 +192,10 @@ pub async fn run(
 /// What a command did, or why it failed.
 type Outcome = Result<String, String>;
 
+/// A failed call, in the CLI's own words (never the server's, which are
+/// in the server's language; see `wording`).
 fn refused(error: ClientError) -> String {
-    match error {
-        ClientError::Refused {
-            code, description, ..
-        } => format!("error ({code}): {description}"),
-        other => format!("error: {other}"),
-    }
+    failure(&error)
 }
 
 /// The first word of `text` and the rest, trimmed.
@@ -272,7 +271,8 @@ impl Chat {
                 Ok(if friends.is_empty() {
                     "no friends yet; /add <user>".to_owned()
                 } else {
-                    format!("friends: {}", friends.join(", "))
+                    let list: Vec<_> = friends.iter().map(|f| escape(f)).collect();
+                    format!("friends: {}", list.join(", "))
                 })
             }
             "/add" if !rest.is_empty() => {
@@ -297,7 +297,7 @@ impl Chat {
                 } else {
                     let list: Vec<String> = groups
                         .iter()
-                        .map(|g| format!("#{} {}", g.group_id, g.group_name))
+                        .map(|g| format!("#{} {}", g.group_id, escape(&g.group_name)))
                         .collect();
                     format!("groups: {}", list.join(", "))
                 })

@@ -3,13 +3,18 @@
 //! binary reads commands and prints what happens.
 
 mod interactive;
+mod sanitize;
+mod wording;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use ngobrol_amqp::client::{Client, ClientOptions, Event};
+use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Event};
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
+
+use crate::sanitize::escape;
 
 /// Chat with an ngobrol server. Without a subcommand, an interactive chat
 /// (type /help); with one, a single action for scripts.
@@ -89,8 +94,25 @@ impl ConnectionArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line, escaped: parts of it may come
+            // from the network. No backtrace.
+            eprintln!("ngobrol-cli: {}", escape(&format!("{error:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A failed call as the CLI words it (see `wording`).
+fn failed(error: ClientError) -> anyhow::Error {
+    anyhow!(wording::failure(&error))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let options = cli.connection.options()?;
     let Some(command) = cli.command else {
         return interactive::run(options, cli.user, cli.password).await;
@@ -104,27 +126,30 @@ async fn main() -> anyhow::Result<()> {
         .context("cannot reach the broker")?;
     match command {
         Command::Register => {
-            client.register(&user, &password).await?;
+            client.register(&user, &password).await.map_err(failed)?;
             println!("registered {user}");
         }
         Command::Send { to, group, text } => {
-            let (session, _) = client.login(&user, &password).await?;
+            let (session, _) = client.login(&user, &password).await.map_err(failed)?;
             let id = match (to, group) {
-                (Some(to), _) => session.send_direct(&to, &text).await?,
-                (None, Some(group)) => session.send_group(group, &text).await?,
+                (Some(to), _) => session.send_direct(&to, &text).await,
+                (None, Some(group)) => session.send_group(group, &text).await,
                 (None, None) => bail!("give --to or --group"),
-            };
-            println!("sent {}", id.unwrap_or_default());
+            }
+            .map_err(failed)?;
+            println!("sent {}", escape(&id.unwrap_or_default()));
         }
         Command::Listen { json, count } => {
-            let (_session, mut events) = client.login(&user, &password).await?;
+            let (_session, mut events) = client.login(&user, &password).await.map_err(failed)?;
             let mut seen = 0;
             while count.is_none_or(|n| seen < n) {
                 let Some(event) = events.recv().await else {
                     bail!("disconnected");
                 };
                 if json {
-                    println!("{}", serde_json::to_string(&event)?);
+                    // Exact JSON: it escapes C0 controls itself; DEL and
+                    // C1 controls are escaped too (`\u007f`), same value.
+                    println!("{}", sanitize::json(&serde_json::to_string(&event)?));
                 } else {
                     println!("{}", describe_event(&event));
                 }
@@ -140,29 +165,118 @@ fn clock(sent_at: Option<&str>) -> String {
     let stamp = sent_at.map(str::to_owned).unwrap_or_else(|| {
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
     });
-    stamp.get(11..19).unwrap_or("--:--:--").to_owned()
+    escape(stamp.get(11..19).unwrap_or("--:--:--")).into_owned()
 }
 
-/// Shared by both modes: an event as one line of text.
+/// Shared by both modes: an event as one line of text. Everything in it
+/// that came from the network is escaped (see `sanitize`), so the line is
+/// one line and holds no terminal control sequence.
 pub(crate) fn describe_event(event: &Event) -> String {
     match event {
-        Event::Direct(m) => format!("[{}] {}: {}", clock(m.sent_at.as_deref()), m.from, m.text),
+        Event::Direct(m) => format!(
+            "[{}] {}: {}",
+            clock(m.sent_at.as_deref()),
+            escape(&m.from),
+            escape(&m.text)
+        ),
         Event::Group(m) => format!(
             "[{}] [{} #{}] {}: {}",
             clock(m.sent_at.as_deref()),
-            m.group_name,
+            escape(&m.group_name),
             m.group_id,
-            m.from,
-            m.text
+            escape(&m.from),
+            escape(&m.text)
         ),
-        Event::Notice(n) => format!(
-            "[{}] [{} #{}] * {}",
-            clock(n.sent_at.as_deref()),
-            n.group_name,
-            n.group_id,
-            n.text
-        ),
+        Event::Notice(n) => {
+            // Worded by the CLI when the server says what happened, so the
+            // server's language does not change what the CLI prints.
+            let text = match (n.event.as_deref(), n.member.as_deref()) {
+                (Some("joined"), Some(member)) => format!("{} joined the group", escape(member)),
+                (Some("left"), Some(member)) => format!("{} left the group", escape(member)),
+                _ => escape(&n.text).into_owned(),
+            };
+            format!(
+                "[{}] [{} #{}] * {}",
+                clock(n.sent_at.as_deref()),
+                escape(&n.group_name),
+                n.group_id,
+                text
+            )
+        }
         // An event of a newer SDK than this CLI knows how to show.
-        other => format!("{other:?}"),
+        other => escape(&format!("{other:?}")).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ngobrol_amqp::client::{DirectMessage, GroupMessage, GroupNotice};
+
+    use super::*;
+
+    fn evil() -> String {
+        "\x1b]52;c;SGVsbG8=\x07\x1b[2J\r[00:00:00] admin: fake\n\u{9b}31m\x7f".to_owned()
+    }
+
+    fn events() -> Vec<Event> {
+        vec![
+            Event::Direct(DirectMessage {
+                from: evil(),
+                text: evil(),
+                message_id: Some(evil()),
+                sent_at: Some(format!("2024-01-01T{}", evil())),
+            }),
+            Event::Group(GroupMessage {
+                from: evil(),
+                group_id: 7,
+                group_name: evil(),
+                text: evil(),
+                message_id: None,
+                sent_at: Some(evil()),
+            }),
+            Event::Notice(GroupNotice {
+                group_id: 7,
+                group_name: evil(),
+                text: evil(),
+                event: None,
+                member: None,
+                message_id: None,
+                sent_at: None,
+            }),
+            Event::Notice(GroupNotice {
+                group_id: 7,
+                group_name: evil(),
+                text: evil(),
+                event: Some("joined".into()),
+                member: Some(evil()),
+                message_id: None,
+                sent_at: None,
+            }),
+        ]
+    }
+
+    #[test]
+    fn described_events_hold_no_control_character() {
+        for event in events() {
+            let line = describe_event(&event);
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            assert!(
+                line.contains("\\u{1b}]52;c;SGVsbG8=\\u{7}\\u{1b}[2J\\r"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_lines_escape_controls_and_keep_the_text_exact() {
+        for event in events() {
+            let line = sanitize::json(&serde_json::to_string(&event).unwrap()).into_owned();
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(parsed["text"], evil());
+            if let Some(name) = parsed.get("group_name") {
+                assert_eq!(name, &serde_json::Value::String(evil()));
+            }
+        }
     }
 }

@@ -119,7 +119,7 @@ async fn two_people_chat_one_to_one_and_in_a_group() {
     let mut budi = sign_up(&server, "budi");
 
     ana.type_line("/msg budi too early");
-    ana.expect("error (not_friends)");
+    ana.expect("error (not_friends): you are not friends with that user");
     ana.type_line("/add budi");
     ana.expect("ok: budi is now your friend");
     budi.type_line("/friends");
@@ -141,7 +141,9 @@ async fn two_people_chat_one_to_one_and_in_a_group() {
         .unwrap_or_else(|| panic!("no group id in {created:?}"));
     ana.type_line(&format!("/invite {gid} budi"));
     ana.expect(&format!("ok: added budi to group #{gid}"));
-    budi.expect(&format!("[Keluarga Besar #{gid}] * budi was added"));
+    // A notice is worded by the CLI from what the server says happened,
+    // not from the server's sentence (Indonesian by default).
+    budi.expect(&format!("[Keluarga Besar #{gid}] * budi joined the group"));
     budi.type_line("/groups");
     budi.expect(&format!("groups: #{gid} Keluarga Besar"));
 
@@ -151,7 +153,7 @@ async fn two_people_chat_one_to_one_and_in_a_group() {
 
     budi.type_line(&format!("/leave {gid}"));
     budi.expect(&format!("ok: left group #{gid}"));
-    ana.expect("* budi left Keluarga Besar");
+    ana.expect(&format!("[Keluarga Besar #{gid}] * budi left the group"));
 
     budi.type_line("/fly");
     budi.expect("unknown command");
@@ -187,4 +189,154 @@ async fn scripts_send_and_listen_as_json_lines() {
     assert_eq!(event["from"], "ana");
     assert_eq!(event["text"], "lewat skrip");
     ana.quit();
+}
+
+/// Runs `ngobrol-cli` with `args` until it exits (within the test kit's
+/// wait), and returns its exit status and its standard output, raw, and
+/// standard error.
+fn run_to_end(
+    server: &TestServer,
+    args: &[&str],
+    password: &str,
+) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
+        .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
+        .env("NGOBROL_NAMESPACE", server.namespace.as_str())
+        .env("NGOBROL_PASSWORD", password)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > WAIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ngobrol-cli {args:?} did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status,
+        reader.join().unwrap().unwrap(),
+        errors.join().unwrap().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_network_never_reach_the_terminal() {
+    // OSC 52 (set the clipboard), clear the screen, a carriage return and
+    // a line feed to fake lines, a C1 CSI and DEL.
+    const EVIL: &str = "halo\x1b]52;c;SGVsbG8=\x07\x1b[2J\r[00:00:00] admin: fake line\n\
+                        [00:00:00] admin: another\u{9b}31m red\x7f";
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    budi.quit();
+
+    // Text: one line, every control character shown as an escape.
+    let (status, sent, _) = run_to_end(
+        &server,
+        &["--user", "ana", "send", "--to", "budi", EVIL],
+        "rahasia!",
+    );
+    assert!(status.success(), "send: {status}");
+    assert!(String::from_utf8_lossy(&sent).starts_with("sent "));
+    let (status, out, _) = run_to_end(
+        &server,
+        &["--user", "budi", "listen", "--count", "1"],
+        "rahasia!",
+    );
+    assert!(status.success(), "listen: {status}");
+    let out = String::from_utf8(out).unwrap();
+    for byte in [0x1b_u8, 0x07, b'\r', 0x7f] {
+        assert!(
+            !out.as_bytes().contains(&byte),
+            "raw byte {byte:#x} in {out:?}"
+        );
+    }
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert_eq!(out.matches('\n').count(), 1, "not one line: {out:?}");
+    assert!(
+        out.contains(
+            "] ana: halo\\u{1b}]52;c;SGVsbG8=\\u{7}\\u{1b}[2J\\r[00:00:00] admin: fake line\\n\
+             [00:00:00] admin: another\\u{9b}31m red\\u{7f}"
+        ),
+        "{out:?}"
+    );
+
+    // JSON: the exact text, with no raw control character either.
+    let (status, _, _) = run_to_end(
+        &server,
+        &["--user", "ana", "send", "--to", "budi", EVIL],
+        "rahasia!",
+    );
+    assert!(status.success(), "send: {status}");
+    let (status, out, _) = run_to_end(
+        &server,
+        &["--user", "budi", "listen", "--json", "--count", "1"],
+        "rahasia!",
+    );
+    assert!(status.success(), "listen --json: {status}");
+    let out = String::from_utf8(out).unwrap();
+    let line = out.strip_suffix('\n').unwrap_or(&out);
+    assert!(!line.chars().any(char::is_control), "{line:?}");
+    let event: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(event["kind"], "direct");
+    assert_eq!(event["from"], "ana");
+    assert_eq!(event["text"], EVIL);
+    ana.quit();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_worded_by_the_cli_not_the_server() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    ana.type_line("/msg nobody-here hello");
+    ana.expect("error (unknown_user): there is no such user");
+    ana.type_line("/add ana");
+    ana.expect("error (cannot_befriend_self): you cannot befriend yourself");
+    ana.type_line("/leave 424242");
+    ana.expect("error (unknown_group): there is no such group");
+    ana.quit();
+
+    // The scripting mode words them too, on standard error, with exit 1.
+    let (status, out, errors) = run_to_end(
+        &server,
+        &["--user", "ana", "send", "--to", "nobody-here", "hi"],
+        "wrong password",
+    );
+    assert_eq!(status.code(), Some(1), "{status}\n{errors}");
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(
+        errors.trim_end(),
+        "ngobrol-cli: error (invalid_credentials): wrong username or password"
+    );
+    let (status, _, errors) = run_to_end(
+        &server,
+        &["--user", "ana", "send", "--to", "nobody-here", "hi"],
+        "rahasia!",
+    );
+    assert_eq!(status.code(), Some(1), "{status}\n{errors}");
+    assert_eq!(
+        errors.trim_end(),
+        "ngobrol-cli: error (unknown_user): there is no such user"
+    );
 }

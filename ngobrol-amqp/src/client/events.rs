@@ -35,7 +35,12 @@ pub struct GroupMessage {
 pub struct GroupNotice {
     pub group_id: i64,
     pub group_name: String,
+    /// The server's sentence, in its language.
     pub text: String,
+    /// What happened (`joined`, `left`) and to whom, when the server says
+    /// it (ngobrol does; the original server did not).
+    pub event: Option<String>,
+    pub member: Option<String>,
     pub message_id: Option<String>,
     pub sent_at: Option<String>,
 }
@@ -63,7 +68,12 @@ impl Event {
             message_id,
             sent_at,
             notice,
+            notice_event,
         } = message;
+        let (event, member) = match notice_event {
+            Some(fields) => (Some(fields.event), Some(fields.member)),
+            None => (None, None),
+        };
         let group_name = group_name_to.unwrap_or_default();
         let event = match (method.as_str(), group_id_to) {
             ("send_client", _) => Event::Direct(DirectMessage {
@@ -78,6 +88,8 @@ impl Event {
                     group_id,
                     group_name,
                     text: message,
+                    event,
+                    member,
                     message_id,
                     sent_at,
                 })

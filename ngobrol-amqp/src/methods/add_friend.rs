@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, NoBody};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddFriend {
@@ -31,11 +33,12 @@ impl crate::server::Execute for AddFriend {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username_from, self.token)?;
         let friend = ngobrol_core::Username::parse(self.username_to)?;
         cx.chat.add_friend(&auth, &friend).await?;
-        Ok((format!("{friend} is now your friend"), NoBody {}))
+        let friend = friend.into_string();
+        Ok((Said::FriendAdded { friend }, NoBody {}))
     }
 }
 

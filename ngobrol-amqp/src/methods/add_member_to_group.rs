@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, NoBody};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddMemberToGroup {
@@ -32,12 +34,16 @@ impl crate::server::Execute for AddMemberToGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username_adder, self.token)?;
         let member = ngobrol_core::Username::parse(self.username_to_add)?;
         let group = ngobrol_core::GroupId::new(self.group_id);
         cx.chat.add_member(&auth, group, &member).await?;
-        Ok((format!("added {member} to group {group}"), NoBody {}))
+        let said = Said::MemberAdded {
+            member: member.into_string(),
+            group: group.get(),
+        };
+        Ok((said, NoBody {}))
     }
 }
 

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Method;
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateGroup {
@@ -40,15 +42,18 @@ impl crate::server::Execute for CreateGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, CreateGroupReply), ngobrol_core::ChatError> {
+    ) -> Result<(Said, CreateGroupReply), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username, self.token)?;
         let name = ngobrol_core::GroupName::parse(self.group_name)?;
         let group = cx.chat.create_group(&auth, &name).await?;
-        let description = format!("created group {} with id {}", group.name, group.id);
+        let said = Said::GroupCreated {
+            name: group.name.to_string(),
+            id: group.id.get(),
+        };
         let body = CreateGroupReply {
             group_id: Some(group.id.get()),
         };
-        Ok((description, body))
+        Ok((said, body))
     }
 }
 

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Method;
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetFriend {
@@ -38,14 +40,16 @@ impl crate::server::Execute for GetFriend {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, GetFriendReply), ngobrol_core::ChatError> {
+    ) -> Result<(Said, GetFriendReply), ngobrol_core::ChatError> {
         let friends = cx
             .chat
             .friends(&cx.auth(self.username, self.token)?)
             .await?;
-        let description = format!("{} friends", friends.len());
+        let said = Said::FriendsListed {
+            count: friends.len(),
+        };
         let usernames = friends.into_iter().map(|f| f.into_string()).collect();
-        Ok((description, GetFriendReply { usernames }))
+        Ok((said, GetFriendReply { usernames }))
     }
 }
 

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Method;
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetGroup {
@@ -44,9 +46,11 @@ impl crate::server::Execute for GetGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, GetGroupReply), ngobrol_core::ChatError> {
+    ) -> Result<(Said, GetGroupReply), ngobrol_core::ChatError> {
         let groups = cx.chat.groups(&cx.auth(self.username, self.token)?).await?;
-        let description = format!("{} groups", groups.len());
+        let said = Said::GroupsListed {
+            count: groups.len(),
+        };
         let groups = groups
             .into_iter()
             .map(|g| GroupEntry {
@@ -54,7 +58,7 @@ impl crate::server::Execute for GetGroup {
                 group_id: g.id.get(),
             })
             .collect();
-        Ok((description, GetGroupReply { groups }))
+        Ok((said, GetGroupReply { groups }))
     }
 }
 

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Method;
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Login {
@@ -44,14 +46,14 @@ impl crate::server::Execute for Login {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, LoginReply), ngobrol_core::ChatError> {
+    ) -> Result<(Said, LoginReply), ngobrol_core::ChatError> {
         let user = ngobrol_core::Username::parse(self.username)?;
         let password = ngobrol_core::Password::new(self.password.into_exposed());
         let token = cx.chat.login(&user, &password).await?;
         let body = LoginReply {
             token: token.expose().into(),
         };
-        Ok((format!("logged in as {user}"), body))
+        Ok((Said::LoggedIn, body))
     }
 }
 

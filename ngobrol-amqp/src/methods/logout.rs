@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, NoBody};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Logout {
@@ -30,9 +32,9 @@ impl crate::server::Execute for Logout {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
         cx.chat.logout(&cx.auth(self.username, self.token)?).await?;
-        Ok(("logged out; the token no longer works".into(), NoBody {}))
+        Ok((Said::LoggedOut, NoBody {}))
     }
 }
 

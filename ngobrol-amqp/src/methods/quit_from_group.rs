@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, NoBody};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuitFromGroup {
@@ -31,11 +33,15 @@ impl crate::server::Execute for QuitFromGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
         let group = ngobrol_core::GroupId::new(self.group_id);
         let auth = cx.auth(self.username, self.token)?;
         cx.chat.quit_group(&auth, group).await?;
-        Ok((format!("you left group {group}"), NoBody {}))
+        let said = Said::GroupLeft {
+            member: auth.user.to_string(),
+            group: group.get(),
+        };
+        Ok((said, NoBody {}))
     }
 }
 

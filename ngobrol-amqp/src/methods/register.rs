@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, NoBody};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Register {
@@ -37,11 +39,11 @@ impl crate::server::Execute for Register {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
         let user = ngobrol_core::Username::parse(self.username)?;
         let password = ngobrol_core::Password::new(self.password.into_exposed());
         cx.chat.register(&user, &password).await?;
-        Ok((format!("registered {user}"), NoBody {}))
+        Ok((Said::Registered, NoBody {}))
     }
 }
 

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Method, Sent};
 use crate::secret::Secret;
+#[cfg(feature = "server")]
+use crate::server::Said;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SendGroup {
@@ -32,7 +34,7 @@ impl crate::server::Execute for SendGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(String, Sent), ngobrol_core::ChatError> {
+    ) -> Result<(Said, Sent), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username_from, self.token)?;
         let group = ngobrol_core::GroupId::new(self.group_id_to);
         let text = cx.chat.message_text(self.message)?;
@@ -40,7 +42,7 @@ impl crate::server::Execute for SendGroup {
         let body = Sent {
             message_id: Some(delivery.id.to_string()),
         };
-        Ok((format!("message sent to group {group}"), body))
+        Ok((Said::SentToGroup { group: group.get() }, body))
     }
 }
 

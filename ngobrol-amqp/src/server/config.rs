@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::names::Namespace;
 use crate::url::{DEFAULT_AMQP_URL, redact_url};
+use crate::wire::Language;
 
 /// How the server talks to the broker. `Default` gives production values
 /// for a broker on this machine; the reference binary's flags default to
@@ -13,14 +14,26 @@ pub struct ServerConfig {
     /// The broker, as an AMQP URI. May hold a password: never printed.
     pub amqp_url: String,
     pub namespace: Namespace,
+    /// The language of the sentences the server sends (descriptions,
+    /// notices); `id` by default, the original server's. A request may
+    /// ask for another with `lang`.
+    pub language: Language,
     /// The most requests delivered and not yet acknowledged: the bound on
     /// the work (and memory) in flight inside the server.
     pub prefetch: u16,
     /// How many requests run at once. Requests are spread over lanes by
     /// acting user; each lane runs its requests one after another.
     pub lanes: usize,
+    /// The most registrations and logins in hand at once (each costs a
+    /// password hash). More are answered `busy` at once, unhashed, so
+    /// they never hold more than this share of the `prefetch` window and
+    /// messages keep flowing in a login storm.
+    pub max_pending_logins: usize,
     /// Request bodies larger than this are refused unread.
     pub max_body_bytes: usize,
+    /// The most requests kept in the dead-letter queue `<ns>.dead`; past
+    /// it the oldest go.
+    pub dead_letter_capacity: u32,
     /// How long the reply to a request that a client named (with
     /// `request_id` or the AMQP `message_id`) is remembered, so that the
     /// same request seen again is answered without taking effect twice.
@@ -38,9 +51,12 @@ impl Default for ServerConfig {
         Self {
             amqp_url: DEFAULT_AMQP_URL.into(),
             namespace: Namespace::default(),
+            language: Language::default(),
             prefetch: 64,
             lanes: 32,
+            max_pending_logins: 16,
             max_body_bytes: 512 * 1024,
+            dead_letter_capacity: 10_000,
             dedup_window: Duration::from_secs(3600),
             dedup_capacity: 100_000,
             reconnect_delay: Duration::from_millis(250),
@@ -58,5 +74,158 @@ impl std::fmt::Debug for ServerConfig {
             .field("lanes", &self.lanes)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// Lanes accepted: one to 4096.
+    pub const LANES: std::ops::RangeInclusive<usize> = 1..=4096;
+    /// Request body limits accepted, in bytes: from 4 KiB to 128 MiB
+    /// (RabbitMQ's own largest message).
+    pub const MAX_BODY_BYTES: std::ops::RangeInclusive<usize> = 4096..=128 * 1024 * 1024;
+    /// The longest a reply is remembered for de-duplication: 30 days.
+    pub const MAX_DEDUP_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+    /// The longest wait between connection attempts: one hour.
+    pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(3600);
+
+    /// Whether every setting is within its range. The error names the
+    /// field (as in this struct), the range and the value given; a URL is
+    /// shown without its password.
+    pub fn validate(&self) -> Result<(), String> {
+        let scheme = self
+            .amqp_url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("amqp" | "amqps")) {
+            return Err(format!(
+                "amqp_url must be an amqp:// or amqps:// URL, got {:?}",
+                redact_url(&self.amqp_url)
+            ));
+        }
+        if self.prefetch == 0 {
+            return Err("prefetch must be between 1 and 65535, got 0".into());
+        }
+        within("lanes", self.lanes, Self::LANES)?;
+        // More than the prefetch window is allowed (logins then may fill
+        // it), but never none: no login could ever run.
+        within("max_pending_logins", self.max_pending_logins, 1..=65535)?;
+        within("max_body_bytes", self.max_body_bytes, Self::MAX_BODY_BYTES)?;
+        if self.dead_letter_capacity == 0 {
+            return Err("dead_letter_capacity must be at least 1, got 0".into());
+        }
+        if self.dedup_window > Self::MAX_DEDUP_WINDOW {
+            return Err(format!(
+                "dedup_window must be at most 30 days, got {:?}",
+                self.dedup_window
+            ));
+        }
+        if self.reconnect_delay.is_zero()
+            || self.reconnect_delay > self.max_reconnect_delay
+            || self.max_reconnect_delay > Self::MAX_RECONNECT_DELAY
+        {
+            return Err(format!(
+                "reconnect_delay must be above zero and at most max_reconnect_delay, \
+                 itself at most one hour; got {:?} and {:?}",
+                self.reconnect_delay, self.max_reconnect_delay
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn within(field: &str, value: usize, range: std::ops::RangeInclusive<usize>) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be between {} and {}, got {value}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(ServerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn absurd_settings_are_refused_naming_the_field() {
+        let base = ServerConfig::default();
+        let cases = [
+            (
+                "amqp_url",
+                ServerConfig {
+                    amqp_url: "http://ana:secret@host".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "prefetch",
+                ServerConfig {
+                    prefetch: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "lanes",
+                ServerConfig {
+                    lanes: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "lanes",
+                ServerConfig {
+                    lanes: 1 << 20,
+                    ..base.clone()
+                },
+            ),
+            (
+                "max_pending_logins",
+                ServerConfig {
+                    max_pending_logins: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "max_body_bytes",
+                ServerConfig {
+                    max_body_bytes: 10,
+                    ..base.clone()
+                },
+            ),
+            (
+                "dead_letter_capacity",
+                ServerConfig {
+                    dead_letter_capacity: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "dedup_window",
+                ServerConfig {
+                    dedup_window: Duration::MAX,
+                    ..base.clone()
+                },
+            ),
+            (
+                "reconnect_delay",
+                ServerConfig {
+                    reconnect_delay: Duration::ZERO,
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (field, config) in cases {
+            let error = config.validate().unwrap_err();
+            assert!(error.starts_with(field), "{field}: {error}");
+            assert!(!error.contains("secret"), "{error}");
+        }
     }
 }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, Consumer};
 use tracing::{info, warn};
 
 use super::dedup::prune_replies;
 use super::dispatch::Dispatcher;
+use super::outbound::is_precondition_failed;
 use super::{Server, ServerError};
 use crate::url::redact_url;
 
@@ -104,6 +105,35 @@ impl Server {
         outcome
     }
 
+    /// The dead-letter queue, capped: past `dead_letter_capacity` the
+    /// oldest copies go. One declared earlier without the cap is kept as
+    /// it is (a declaration with other arguments fails), with a warning.
+    async fn declare_dead_letter_queue(&self, connection: &Connection) -> Result<(), ServerError> {
+        let name = self.config.namespace.dead_letter_queue();
+        let mut capped = FieldTable::default();
+        let capacity = i64::from(self.config.dead_letter_capacity);
+        capped.insert("x-max-length".into(), AMQPValue::LongLongInt(capacity));
+        capped.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("drop-head".into()),
+        );
+        let channel = connection.create_channel().await?;
+        let declared = channel
+            .queue_declare(name.as_str().into(), QueueDeclareOptions::durable(), capped)
+            .await;
+        match declared {
+            Ok(_) => {
+                let _ = channel.close(200, "declared".into()).await;
+                Ok(())
+            }
+            Err(e) if is_precondition_failed(&e) => {
+                warn!(queue = %name, "the dead-letter queue exists without a length cap; it is kept uncapped");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Declares the request and dead-letter queues and consumes requests,
     /// at most `prefetch` unacknowledged.
     async fn consume_requests(
@@ -114,18 +144,16 @@ impl Server {
         channel
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
+        self.declare_dead_letter_queue(connection).await?;
         // Exactly as the original client declares it: durable, no arguments.
-        let names = &self.config.namespace;
-        let queue = names.request_queue();
-        for name in [queue.clone(), names.dead_letter_queue()] {
-            channel
-                .queue_declare(
-                    name.into(),
-                    QueueDeclareOptions::durable(),
-                    FieldTable::default(),
-                )
-                .await?;
-        }
+        let queue = self.config.namespace.request_queue();
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
         let consumer = channel
             .basic_consume(
                 queue.as_str().into(),

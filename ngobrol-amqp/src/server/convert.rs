@@ -1,15 +1,23 @@
 //! From the core's values to the wire's messages.
 
-use ngobrol_core::{ChatError, Delivery, DeliveryBody, Username};
+use ngobrol_core::{ChatError, Delivery, DeliveryBody, NoticeEvent, Username};
 use serde::Serialize;
 
-use crate::wire::{Body, DeliveryMessage, Reply};
+use super::catalogue;
+use crate::wire::{Body, DecodeError, DeliveryMessage, Language, NoticeFields, Reply};
 
 impl<B: Serialize> Reply<B> {
     /// The error reply to `method` for a refused request, with `body` (a
-    /// typed reply's `Default`).
+    /// typed reply's `Default`), its description in English.
     pub fn from_chat_error(method: &str, error: &ChatError, body: B) -> Self {
-        let mut reply = Self::refusal(method, error.code(), error.public_description(), body);
+        Self::refused_in(Language::En, method, error, body)
+    }
+
+    /// The error reply to `method` for a refused request, with `body`, its
+    /// description from the catalogue in `lang`.
+    pub fn refused_in(lang: Language, method: &str, error: &ChatError, body: B) -> Self {
+        let description = catalogue::refusal(lang, method, error);
+        let mut reply = Self::refusal(method, error.code(), description, body);
         reply.retry_after_ms = error
             .retry_after()
             .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1));
@@ -19,15 +27,35 @@ impl<B: Serialize> Reply<B> {
 
 impl Reply<Body> {
     /// The error reply for a refused request, with the fields the
-    /// original protocol always sends in that method's error reply.
+    /// original protocol always sends in that method's error reply; its
+    /// description in English.
     pub fn from_error(method: &str, error: &ChatError) -> Self {
+        Self::from_error_in(Language::En, method, error)
+    }
+
+    /// The same, its description in `lang`.
+    pub fn from_error_in(lang: Language, method: &str, error: &ChatError) -> Self {
         let body = crate::methods::Request::error_body(method);
-        Self::from_chat_error(method, error, body)
+        Self::refused_in(lang, method, error, body)
+    }
+
+    /// The error reply for a body that could not be decoded, its
+    /// description in `lang`.
+    pub fn from_decode_error_in(lang: Language, error: &DecodeError) -> Self {
+        let mut reply = Self::from_decode_error(error);
+        reply.description = catalogue::decode_refusal(lang, error);
+        reply
     }
 }
 
 impl DeliveryMessage {
+    /// The wire message of a delivery, a notice's text in English.
     pub fn from_delivery(delivery: &Delivery) -> Self {
+        Self::from_delivery_in(Language::En, delivery)
+    }
+
+    /// The wire message of a delivery, a notice's text in `lang`.
+    pub fn from_delivery_in(lang: Language, delivery: &Delivery) -> Self {
         let message_id = Some(delivery.id.to_string());
         let sent_at = Some(humantime::format_rfc3339_millis(delivery.sent_at).to_string());
         let (method, from, group, message, notice) = match &delivery.body {
@@ -43,7 +71,7 @@ impl DeliveryMessage {
                 ("send_group", from.to_string(), Some(group), text, false)
             }
             DeliveryBody::Notice { group, event } => {
-                let text = event.describe(&group.name);
+                let text = catalogue::notice(lang, event, &group.name);
                 (
                     "send_group",
                     Username::NOTICE_SENDER.into(),
@@ -62,6 +90,26 @@ impl DeliveryMessage {
             message_id,
             sent_at,
             notice,
+            notice_event: notice_event(&delivery.body),
         }
+    }
+}
+
+/// What a notice says, for programs: the event and its member.
+fn notice_event(body: &DeliveryBody) -> Option<NoticeFields> {
+    match body {
+        DeliveryBody::Notice { event, .. } => Some(match event {
+            NoticeEvent::Joined { member, by } => NoticeFields {
+                event: "joined".into(),
+                member: member.to_string(),
+                by: Some(by.to_string()),
+            },
+            NoticeEvent::Left { member } => NoticeFields {
+                event: "left".into(),
+                member: member.to_string(),
+                by: None,
+            },
+        }),
+        _ => None,
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use lapin::BasicProperties;
 use ngobrol_core::{Auth, ChatService, RequestKey, Token, Username};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use super::handler::Handler;
@@ -44,6 +45,48 @@ pub(super) fn recorded_under(
     let user = Username::parse(request.acting_user()).ok()?;
     let token = Token::parse(request.token()?.expose()).ok()?;
     Some((key.clone(), Auth::new(user, token)))
+}
+
+/// What a recorded reply is stored with: the fingerprint of the request
+/// it answered, so that an id reused for another request is told apart.
+const RECORD_MARK: &[u8] = b"ngobrol-fp1:";
+
+/// A fingerprint of a request's contents, its token included (so of the
+/// session that sent it): SHA-256 of its JSON, in hex.
+pub(super) fn fingerprint(request: &Request) -> String {
+    let body = serde_json::to_vec(request).expect("requests serialize");
+    Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A reply as recorded: the mark, the fingerprint, a newline, the reply.
+pub(super) fn record(fingerprint: &str, reply: &[u8]) -> Vec<u8> {
+    [RECORD_MARK, fingerprint.as_bytes(), b"\n", reply].concat()
+}
+
+/// What a recorded reply says of a request seen again with its id.
+pub(super) enum Recorded<'a> {
+    /// The same request: answer with its first reply.
+    Same(&'a [u8]),
+    /// Another request under a used id.
+    Conflict,
+}
+
+impl<'a> Recorded<'a> {
+    pub fn read(recorded: &'a [u8], fingerprint: &str) -> Self {
+        let Some(rest) = recorded.strip_prefix(RECORD_MARK) else {
+            // Recorded before fingerprints were kept.
+            return Recorded::Same(recorded);
+        };
+        match rest.split_at_checked(fingerprint.len()) {
+            Some((seen, reply)) if seen == fingerprint.as_bytes() => {
+                Recorded::Same(reply.strip_prefix(b"\n").unwrap_or(reply))
+            }
+            _ => Recorded::Conflict,
+        }
+    }
 }
 
 impl Handler {

@@ -60,7 +60,8 @@ pub(super) struct Dispatcher {
     max_body_bytes: usize,
     lanes: Vec<mpsc::Sender<Job>>,
     workers: JoinSet<()>,
-    auth_permits: Arc<Semaphore>,
+    /// One per registration or login in hand.
+    logins: Arc<Semaphore>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -85,7 +86,7 @@ impl Dispatcher {
             max_body_bytes: config.max_body_bytes,
             lanes,
             workers,
-            auth_permits: Arc::new(Semaphore::new(count)),
+            logins: Arc::new(Semaphore::new(config.max_pending_logins.max(1))),
             hasher: Default::default(),
         }
     }
@@ -113,17 +114,21 @@ impl Dispatcher {
         if job.is_authentication() {
             // Password hashing takes tens of milliseconds: registrations
             // and logins run beside the lanes, so a login storm does not
-            // hold up messages. The permit is awaited inside the task,
-            // never here: the prefetch already bounds how many wait, and
-            // the dispatcher must not stall.
+            // hold up messages, and at most `max_pending_logins` at once;
+            // the rest are answered `busy` without being looked at, so
+            // they cannot fill the prefetch window.
             // Reap the finished ones, so that a storm leaves nothing behind.
             while self.workers.try_join_next().is_some() {}
-            let permits = self.auth_permits.clone();
             let handler = self.handler.clone();
-            self.workers.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                handler.handle(job).await;
-            });
+            match self.logins.clone().try_acquire_owned() {
+                Ok(permit) => self.workers.spawn(async move {
+                    handler.handle(job).await;
+                    drop(permit);
+                }),
+                Err(_) => self
+                    .workers
+                    .spawn(async move { handler.refuse_busy(job).await }),
+            };
             return Ok(());
         }
         let count = self.lanes.len() as u64;

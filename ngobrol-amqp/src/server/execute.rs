@@ -3,9 +3,10 @@
 use ngobrol_core::{Auth, ChatError, ChatService, Token, Username};
 use tracing::{debug, error};
 
+use super::catalogue::Said;
 use crate::methods::Method;
 use crate::secret::Secret;
-use crate::wire::Reply;
+use crate::wire::{Language, Reply};
 
 /// How the server runs a method: its rules are the chat service's; this
 /// maps the request's fields to a service call and the outcome to the
@@ -14,7 +15,7 @@ pub(crate) trait Execute: Method {
     fn execute(
         self,
         cx: &Context<'_>,
-    ) -> impl Future<Output = Result<(String, Self::Reply), ChatError>> + Send;
+    ) -> impl Future<Output = Result<(Said, Self::Reply), ChatError>> + Send;
 }
 
 /// What a method's execution may use.
@@ -25,6 +26,8 @@ pub(crate) struct Context<'a> {
     pub request_id: Option<String>,
     /// The request's `request_id` as it came, echoed in the reply.
     pub echo_id: Option<serde_json::Value>,
+    /// The language of the reply's description.
+    pub lang: Language,
 }
 
 /// A request's encoded reply, and whether it may be remembered for
@@ -32,6 +35,8 @@ pub(crate) struct Context<'a> {
 pub(crate) struct Answer {
     pub reply: Vec<u8>,
     pub lasting: bool,
+    /// Whether the request was refused for its token.
+    pub refused_token: bool,
 }
 
 impl Context<'_> {
@@ -45,13 +50,14 @@ impl Context<'_> {
     pub async fn run<M: Execute>(&self, request: M) -> Answer {
         let user = request.acting_user().to_owned();
         match request.execute(self).await {
-            Ok((description, body)) => {
+            Ok((said, body)) => {
                 debug!(method = M::NAME, %user, "ok");
-                let reply = Reply::ok_with(M::NAME, description, body)
+                let reply = Reply::ok_with(M::NAME, said.text(self.lang), body)
                     .with_request_id(self.echo_id.clone());
                 Answer {
                     reply: reply.encode(),
                     lasting: true,
+                    refused_token: false,
                 }
             }
             Err(e) => {
@@ -60,11 +66,12 @@ impl Context<'_> {
                 } else {
                     debug!(method = M::NAME, %user, code = e.code(), "refused");
                 }
-                let reply = Reply::from_chat_error(M::NAME, &e, M::Reply::default())
+                let reply = Reply::refused_in(self.lang, M::NAME, &e, M::Reply::default())
                     .with_request_id(self.echo_id.clone());
                 Answer {
                     reply: reply.encode(),
                     lasting: e.is_lasting(),
+                    refused_token: e == ChatError::InvalidToken,
                 }
             }
         }

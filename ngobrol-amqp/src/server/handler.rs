@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use lapin::BasicProperties;
-use ngobrol_core::{Auth, ChatService, PortError, Token, Username};
-use serde::Deserialize;
+use ngobrol_core::{Auth, ChatError, ChatService, PortError, Token, Username};
 use tracing::{debug, error, warn};
 
-use super::dedup::{recorded_under, request_key};
+use super::dedup::{Recorded, fingerprint, record, recorded_under, request_key};
 use super::dispatch::Job;
-use super::execute::Context;
+use super::execute::{Answer, Context};
+use super::hints::find_field;
 use super::outbound::{AmqpOutbound, json_properties};
-use super::settle::Disposition;
+use super::settle::{DeadLetter, Disposition};
 use crate::methods::Request;
 use crate::names::Namespace;
-use crate::wire::{DecodeError, Envelope, Reply};
+use crate::wire::{DecodeError, Envelope, Language, Reply};
 
 /// Runs requests and publishes their replies. Cloned into every lane.
 #[derive(Clone, Debug)]
@@ -24,6 +24,9 @@ pub(super) struct Handler {
     pub service: ChatService,
     pub outbound: Arc<AmqpOutbound>,
     pub names: Namespace,
+    /// The language of the server's sentences, unless a request asks for
+    /// another.
+    pub language: Language,
 }
 
 impl Handler {
@@ -35,7 +38,7 @@ impl Handler {
         let handled = std::panic::AssertUnwindSafe(self.process(&delivery.properties, decoded));
         let disposition = handled.catch_unwind().await.unwrap_or_else(|_| {
             error!("a request handler panicked; the request goes to the dead-letter queue");
-            Disposition::DeadLetter("the server failed while handling it".into())
+            Disposition::dead_letter("the server failed while handling it")
         });
         self.settle(&delivery, disposition).await;
     }
@@ -46,16 +49,18 @@ impl Handler {
         properties: &BasicProperties,
         decoded: Result<Envelope, Box<DecodeError>>,
     ) -> Disposition {
-        let reply_to = properties
-            .reply_to()
-            .as_ref()
-            .map(|q| q.as_str().to_owned())
-            .filter(|q| !q.is_empty());
+        let reply_to = private_reply_to(properties);
         let (reply, fallback, disposition) = match decoded {
             Ok(envelope) => {
-                let fallback = self.reply_queue(&envelope.request);
-                let reply = self.answer(envelope, properties).await;
-                (reply, fallback, Disposition::Done)
+                let own_queue = self.reply_queue(&envelope.request);
+                let named = envelope.request_id.is_some();
+                let answer = self.answer(envelope, properties).await;
+                // A request whose token did not check out proves no claim
+                // to the user's queue; only the original client (which
+                // names no request) is still told there, since it must
+                // learn that its token expired.
+                let fallback = own_queue.filter(|_| !(answer.refused_token && named));
+                (answer.reply, fallback, Disposition::Done)
             }
             Err(error) => {
                 warn!(
@@ -63,20 +68,35 @@ impl Handler {
                     "refused a request: {}", error.description
                 );
                 let fallback = self.decode_error_queue(&error).await;
-                let reply = Reply::from_decode_error(&error).encode();
-                let reason = format!("{}: {}", error.code, error.description);
-                (reply, fallback, Disposition::DeadLetter(reason))
+                let reply = Reply::from_decode_error_in(self.language, &error).encode();
+                let letter = DeadLetter {
+                    reason: format!("{}: {}", error.code, error.description),
+                    keep_body: error.code != "payload_too_large",
+                };
+                (reply, fallback, Disposition::DeadLetter(letter))
             }
         };
         let Some(queue) = reply_to.or(fallback) else {
             debug!("the request gave no address to reply to");
             return disposition;
         };
-        match self.publish_reply(&queue, &reply, properties).await {
+        self.send_reply(&queue, &reply, properties, disposition)
+            .await
+    }
+
+    /// Publishes `reply`; the request's disposition if that worked, or if
+    /// the reply's queue refused it (the request took effect; trying again
+    /// would change nothing), else a retry.
+    async fn send_reply(
+        &self,
+        queue: &str,
+        reply: &[u8],
+        properties: &BasicProperties,
+        disposition: Disposition,
+    ) -> Disposition {
+        match self.publish_reply(queue, reply, properties).await {
             Ok(()) => disposition,
             Err(PortError::Rejected(e)) => {
-                // The reply's queue is full (a length limit): the request
-                // took effect; trying again would change nothing.
                 warn!("a reply was refused ({e}); the request is done without it");
                 disposition
             }
@@ -88,6 +108,35 @@ impl Handler {
                 Disposition::Retry
             }
         }
+    }
+
+    /// Answers a registration or login `busy` without looking at it: the
+    /// server has as many in hand as it takes.
+    pub async fn refuse_busy(&self, job: Job) {
+        let Job { delivery, decoded } = job;
+        let disposition = match decoded {
+            Ok(envelope) => {
+                let refusal = ChatError::Busy {
+                    retry_after: BUSY_RETRY,
+                };
+                let lang = envelope.lang.unwrap_or(self.language);
+                let reply = Reply::from_error_in(lang, envelope.request.method(), &refusal)
+                    .with_request_id(envelope.request_id.clone())
+                    .encode();
+                let address = private_reply_to(&delivery.properties)
+                    .or_else(|| self.reply_queue(&envelope.request));
+                match address {
+                    Some(queue) => {
+                        let properties = &delivery.properties;
+                        self.send_reply(&queue, &reply, properties, Disposition::Done)
+                            .await
+                    }
+                    None => Disposition::Done,
+                }
+            }
+            Err(_) => Disposition::Done,
+        };
+        self.settle(&delivery, disposition).await;
     }
 
     async fn publish_reply(
@@ -106,36 +155,56 @@ impl Handler {
             .map(drop)
     }
 
-    /// The encoded reply to a well-formed request: the one recorded for it
-    /// if the client named it and it was seen before, else a new one.
-    async fn answer(&self, envelope: Envelope, properties: &BasicProperties) -> Vec<u8> {
+    /// The reply to a well-formed request: the one recorded for it if the
+    /// client named it and it was seen before, else a new one.
+    async fn answer(&self, envelope: Envelope, properties: &BasicProperties) -> Answer {
         let Envelope {
             request,
             request_id,
+            lang,
         } = envelope;
+        let lang = lang.unwrap_or(self.language);
         let method = request.method();
         let key = request_key(&request, request_id.as_ref(), properties);
         let credentials = recorded_under(&request, key.as_ref());
-        if let Some(credentials) = &credentials
-            && let Some(reply) = self.recorded_reply(method, credentials).await
+        let fingerprint = credentials.as_ref().map(|_| fingerprint(&request));
+        if let (Some(credentials), Some(fingerprint)) = (&credentials, &fingerprint)
+            && let Some(recorded) = self.recorded_reply(method, credentials).await
         {
-            return reply;
+            let reply = match Recorded::read(&recorded, fingerprint) {
+                Recorded::Same(reply) => reply.to_vec(),
+                Recorded::Conflict => {
+                    Reply::from_error_in(lang, method, &ChatError::RequestIdConflict)
+                        .with_request_id(request_id)
+                        .encode()
+                }
+            };
+            return Answer {
+                reply,
+                lasting: true,
+                refused_token: false,
+            };
         }
         let cx = Context {
             chat: &self.service,
             request_id: key.map(|k| k.request_id),
             echo_id: request_id,
+            lang,
         };
         let answer = request.execute(&cx).await;
-        if let (Some((key, _)), true) = (&credentials, answer.lasting) {
-            self.record_reply(method, key, &answer.reply).await;
+        if let (Some((key, _)), Some(fingerprint)) = (&credentials, &fingerprint)
+            && answer.lasting
+        {
+            let recorded = record(fingerprint, &answer.reply);
+            self.record_reply(method, key, &recorded).await;
         }
-        answer.reply
+        answer
     }
 
     /// Where a well-formed request's reply goes (unless the message names
-    /// its own `reply_to`): `queue_name` for register and login, as the
-    /// original protocol has it; the acting user's queue for the rest.
+    /// a private `reply_to`): `queue_name` for register and login, as the
+    /// original protocol has it, if it is a private queue; the acting
+    /// user's queue for the rest.
     fn reply_queue(&self, request: &Request) -> Option<String> {
         if request.replies_to_queue_name() {
             return usable_queue_name(request.queue_name());
@@ -160,33 +229,38 @@ impl Handler {
     }
 }
 
-/// A client-given queue name the broker could accept.
+/// How long a client told `busy` should wait before trying again.
+const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The request's AMQP `reply_to`, if it names a private queue.
+fn private_reply_to(properties: &BasicProperties) -> Option<String> {
+    usable_queue_name(properties.reply_to().as_ref().map(|q| q.as_str()))
+}
+
+/// A client-given queue name the server replies to: only a private one.
 fn usable_queue_name(name: Option<&str>) -> Option<String> {
-    name.filter(|n| !n.is_empty() && n.len() <= 255)
-        .map(str::to_owned)
+    name.filter(|n| is_private_queue(n)).map(str::to_owned)
+}
+
+/// Whether `name` is a queue only its client can read: a server-named
+/// queue (`amq.gen-...`, exclusive to the connection that declared it) or
+/// RabbitMQ's direct reply-to. Replies go nowhere else on a request's
+/// say-so, so nobody can make the server post into another's mailbox.
+fn is_private_queue(name: &str) -> bool {
+    name.len() <= 255 && (name.starts_with("amq.gen-") || name.starts_with("amq.rabbitmq.reply-to"))
 }
 
 /// The error for a body over the limit, with the few fields needed to
-/// address the reply, read without keeping anything else of the body.
+/// address the reply, found by a bounded scan: the body is not parsed.
 pub(super) fn oversized(body: &[u8], limit: usize) -> DecodeError {
-    #[derive(Deserialize)]
-    struct Hints {
-        method: Option<String>,
-        queue_name: Option<String>,
-        username: Option<String>,
-        username_from: Option<String>,
-        username_adder: Option<String>,
-        token: Option<String>,
-    }
     let mut error = DecodeError::too_large(body.len(), limit);
-    if let Ok(hints) = serde_json::from_slice::<Hints>(body) {
-        error.method = hints.method.filter(|m| crate::wire::plausible_method(m));
-        error.queue_name = hints.queue_name;
-        error.acting_user = hints
-            .username
-            .or(hints.username_from)
-            .or(hints.username_adder);
-        error.token = hints.token.map(Into::into);
-    }
+    let field = |key| find_field(body, key);
+    error.method = field("method").filter(|m| crate::wire::plausible_method(m));
+    error.queue_name = field("queue_name");
+    error.acting_user = field("username")
+        .or_else(|| field("username_from"))
+        .or_else(|| field("username_adder"));
+    error.token = field("token").map(Into::into);
+    error.request_id = field("request_id").map(serde_json::Value::String);
     error
 }

@@ -16,6 +16,7 @@
 //!    point before leaves it unacknowledged, and the broker delivers it
 //!    again.
 
+mod catalogue;
 mod config;
 mod connection;
 mod convert;
@@ -23,6 +24,7 @@ mod dedup;
 mod dispatch;
 mod execute;
 mod handler;
+mod hints;
 mod outbound;
 mod settle;
 
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig};
 use tokio::sync::watch;
 
+pub(crate) use catalogue::Said;
 pub use config::ServerConfig;
 pub(crate) use execute::{Answer, Context, Execute};
 pub use outbound::AmqpOutbound;
@@ -69,12 +72,14 @@ impl Server {
     where
         S: Repositories,
     {
-        let outbound = Arc::new(AmqpOutbound::new(config.namespace.clone()));
+        let outbound =
+            Arc::new(AmqpOutbound::new(config.namespace.clone()).with_language(config.language));
         let service = ChatService::new(Ports::new(store, outbound.clone()), rules)?;
         let handler = Handler {
             service,
             outbound,
             names: config.namespace.clone(),
+            language: config.language,
         };
         Ok(Self {
             handler,

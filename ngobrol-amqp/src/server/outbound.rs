@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
@@ -15,7 +15,7 @@ use ngobrol_core::{Delivery, GroupId, Outbound, PortError, Username};
 use tokio::sync::Mutex;
 
 use crate::names::Namespace;
-use crate::wire::DeliveryMessage;
+use crate::wire::{DeliveryMessage, Language};
 
 /// AMQP delivery mode 2: the broker writes the message to disk.
 const PERSISTENT: u8 = 2;
@@ -77,7 +77,31 @@ struct Link {
 #[derive(Debug)]
 pub struct AmqpOutbound {
     names: Namespace,
+    /// The language of notice texts.
+    language: Language,
     link: RwLock<Option<Arc<Link>>>,
+}
+
+/// Declares a group's fanout exchange, durable.
+async fn declare_group_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// Whether the broker refused a declaration for its properties (AMQP
+/// 406, PRECONDITION_FAILED): the object exists, declared otherwise.
+pub(crate) fn is_precondition_failed(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e) if e.get_id() == 406)
 }
 
 fn unavailable(error: lapin::Error) -> PortError {
@@ -88,8 +112,15 @@ impl AmqpOutbound {
     pub fn new(names: Namespace) -> Self {
         Self {
             names,
+            language: Language::default(),
             link: RwLock::new(None),
         }
+    }
+
+    /// The same port, with notices in `language`.
+    pub fn with_language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
     }
 
     pub fn names(&self) -> &Namespace {
@@ -170,6 +201,20 @@ impl AmqpOutbound {
             ))),
             other => Ok(other),
         }
+    }
+
+    async fn restore_one_by_one(
+        &self,
+        memberships: &[(GroupId, Vec<Username>)],
+    ) -> Result<(), PortError> {
+        for (group, members) in memberships {
+            self.create_group_channel(*group).await?;
+            for member in members {
+                self.ensure_mailbox(member).await?;
+                self.subscribe(*group, member).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Every group exchange, every member's mailbox, every binding, each
@@ -254,20 +299,30 @@ impl Outbound for AmqpOutbound {
         Ok(())
     }
 
+    /// A group exchange that exists with other properties (the original
+    /// server's are not durable) is replaced: a fanout exchange holds no
+    /// messages, and its bindings are made again from the store.
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
-        self.topology()
-            .await?
-            .exchange_declare(
-                self.names.group_exchange(group).into(),
-                ExchangeKind::Fanout,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)
+        let exchange = self.names.group_exchange(group);
+        let declared = declare_group_exchange(&self.topology().await?, &exchange).await;
+        match declared {
+            Err(e) if is_precondition_failed(&e) => {
+                tracing::warn!(
+                    %group,
+                    "the group's exchange exists with other properties (the original server's?); replacing it"
+                );
+                // The failed declaration closed its channel: a new one.
+                let channel = self.topology().await?;
+                channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await
+                    .map_err(unavailable)?;
+                declare_group_exchange(&channel, &exchange)
+                    .await
+                    .map_err(unavailable)
+            }
+            other => other.map_err(unavailable),
+        }
     }
 
     async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
@@ -297,8 +352,28 @@ impl Outbound for AmqpOutbound {
             .map_err(unavailable)
     }
 
+    /// Deletes the group's exchange, and with it every binding to it. A
+    /// missing exchange is no failure: RabbitMQ (3.10 and later) answers
+    /// its deletion with ok, and an older broker's NOT_FOUND (404, which
+    /// closes the channel; the next call opens another) means the same.
+    async fn delete_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        let exchange = self.names.group_exchange(group);
+        let deleted = self
+            .topology()
+            .await?
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await;
+        match deleted {
+            Ok(()) => Ok(()),
+            Err(e) => match e.kind() {
+                lapin::ErrorKind::ProtocolError(c) if c.get_id() == 404 => Ok(()),
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
     async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
-        let body = DeliveryMessage::from_delivery(delivery).encode();
+        let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
         let queue = self.names.user_queue(user);
         // Mandatory, so that a mailbox the broker lost (a reset broker) is
         // noticed: the message comes back, the mailbox is declared again,
@@ -335,26 +410,33 @@ impl Outbound for AmqpOutbound {
             .create_channel()
             .await
             .map_err(unavailable)?;
-        self.declare_routing(&channel, memberships)
-            .await
-            .map_err(unavailable)?;
-        // The barrier: answered only after everything before it was done.
-        channel
-            .queue_declare(
-                self.names.request_queue().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        channel
-            .close(200, "routing restored".into())
-            .await
-            .map_err(unavailable)
+        let pipelined = async {
+            self.declare_routing(&channel, memberships).await?;
+            // The barrier: answered only after everything before it was done.
+            channel
+                .queue_declare(
+                    self.names.request_queue().into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+            channel.close(200, "routing restored".into()).await
+        };
+        match pipelined.await {
+            Ok(()) => Ok(()),
+            Err(e) if link.connection.status().connected() => {
+                // The broker refused something (a group exchange of the
+                // original server's, say): one object at a time, where
+                // each refusal is dealt with on its own.
+                tracing::warn!("restoring routing in one pass failed ({e}); one group at a time");
+                self.restore_one_by_one(memberships).await
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {
-        let body = DeliveryMessage::from_delivery(delivery).encode();
+        let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
         self.publish(
             &self.names.group_exchange(group),
             "",

@@ -5,7 +5,10 @@ use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use tracing::{error, warn};
 
+use ngobrol_core::PortError;
+
 use super::handler::Handler;
+use super::hints::redact_secrets;
 
 /// What becomes of a request once handled.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,7 +21,25 @@ pub(super) enum Disposition {
     /// Never servable (undecodable, or its handler failed): keep it in
     /// the dead-letter queue for a person to look at, instead of it
     /// coming back forever.
-    DeadLetter(String),
+    DeadLetter(DeadLetter),
+}
+
+/// Why a request goes to the dead-letter queue, and what of it is kept.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct DeadLetter {
+    pub reason: String,
+    /// False for a body over the size limit: only a summary is kept.
+    pub keep_body: bool,
+}
+
+impl Disposition {
+    /// To the dead-letter queue, body and all (secrets removed).
+    pub fn dead_letter(reason: impl Into<String>) -> Self {
+        Disposition::DeadLetter(DeadLetter {
+            reason: reason.into(),
+            keep_body: true,
+        })
+    }
 }
 
 const REQUEUE: BasicNackOptions = BasicNackOptions {
@@ -31,34 +52,53 @@ impl Handler {
         let settled = match disposition {
             Disposition::Done => delivery.acker.ack(BasicAckOptions::default()).await,
             Disposition::Retry => delivery.acker.nack(REQUEUE).await,
-            Disposition::DeadLetter(reason) => self.dead_letter(delivery, &reason).await,
+            Disposition::DeadLetter(letter) => self.dead_letter(delivery, &letter).await,
         };
         if let Err(e) = settled {
             warn!("cannot settle a request with the broker ({e}); it will be delivered again");
         }
     }
 
-    /// Copies the request to the dead-letter queue with its reason, then
-    /// acknowledges it; if the copy fails, the request is retried.
-    async fn dead_letter(&self, delivery: &AmqpDelivery, reason: &str) -> lapin::Result<bool> {
+    /// Copies the request to the dead-letter queue with its reason (its
+    /// passwords and tokens removed; of an oversized body only its size),
+    /// then acknowledges it. If the broker is out of reach the request is
+    /// retried; if the queue refuses the copy, it is dropped, never
+    /// requeued in a loop.
+    async fn dead_letter(
+        &self,
+        delivery: &AmqpDelivery,
+        letter: &DeadLetter,
+    ) -> lapin::Result<bool> {
+        let reason = letter.reason.as_str();
         let mut headers = FieldTable::default();
         headers.insert(
             "x-ngobrol-reason".into(),
             AMQPValue::LongString(reason.into()),
         );
+        let size = i64::try_from(delivery.data.len()).unwrap_or(i64::MAX);
+        headers.insert("x-ngobrol-size".into(), AMQPValue::LongLongInt(size));
         let properties = delivery
             .properties
             .clone()
             .with_headers(headers)
             .with_delivery_mode(2);
+        let body = if letter.keep_body {
+            redact_secrets(&delivery.data)
+        } else {
+            Vec::new()
+        };
         let queue = self.names.dead_letter_queue();
         match self
             .outbound
-            .publish("", &queue, &delivery.data, properties, false)
+            .publish("", &queue, &body, properties, false)
             .await
         {
             Ok(_) => {
                 warn!(%reason, queue, "a request was moved to the dead-letter queue");
+                delivery.acker.ack(BasicAckOptions::default()).await
+            }
+            Err(PortError::Rejected(e)) => {
+                error!(%reason, "the dead-letter queue refused a request ({e}); it is dropped");
                 delivery.acker.ack(BasicAckOptions::default()).await
             }
             Err(e) => {

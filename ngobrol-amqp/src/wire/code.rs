@@ -57,8 +57,11 @@ codes! {
     NotMember = "not_member",
     GroupFull = "group_full",
     TooManyGroups = "too_many_groups",
+    TooManyGroupsCreated = "too_many_groups_created",
     MailboxFull = "mailbox_full",
     RateLimited = "rate_limited",
+    Busy = "busy",
+    RequestIdConflict = "request_id_conflict",
     Internal = "internal",
 }
 

@@ -12,6 +12,9 @@ pub struct Envelope {
     /// Extension: a client-chosen id, echoed in the reply. A JSON string
     /// or number.
     pub request_id: Option<Value>,
+    /// Extension: the language the client wants the reply's sentences in
+    /// (`lang`: `id` or `en`); the server's own when absent or unknown.
+    pub lang: Option<super::Language>,
 }
 
 /// A request that could not be decoded, with what is known of it: enough
@@ -113,6 +116,10 @@ pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
     let request_id = object
         .remove("request_id")
         .filter(|id| id.is_string() || id.is_number());
+    let lang = match object.remove("lang") {
+        Some(Value::String(tag)) => super::Language::parse(&tag),
+        _ => None,
+    };
     let method = match value.get("method") {
         Some(Value::String(method)) => method.clone(),
         Some(_) => {
@@ -140,6 +147,7 @@ pub fn decode_request(body: &[u8]) -> Result<Envelope, Box<DecodeError>> {
         Some(Ok(request)) => Ok(Envelope {
             request,
             request_id,
+            lang,
         }),
         Some(Err(e)) => {
             let description = format!("malformed {method} request: {e}");

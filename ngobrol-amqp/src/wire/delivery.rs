@@ -24,6 +24,24 @@ pub struct DeliveryMessage {
     /// left), whose `username_from` is the reserved name `admin`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub notice: bool,
+    /// Extension, in a notice: what happened, for programs (the `message`
+    /// is a sentence for people, in the server's language).
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub notice_event: Option<NoticeFields>,
+}
+
+/// The fields of a notice that say what happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeFields {
+    /// `joined` or `left`.
+    #[serde(rename = "notice_event")]
+    pub event: String,
+    /// Who joined or left.
+    #[serde(rename = "notice_member")]
+    pub member: String,
+    /// Who added them, for `joined`.
+    #[serde(rename = "notice_by", default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 impl DeliveryMessage {

@@ -14,13 +14,15 @@
 mod code;
 mod decode;
 mod delivery;
+mod lang;
 mod reply;
 
 pub use code::ErrorCode;
 #[cfg(feature = "server")]
 pub(crate) use decode::plausible_method;
 pub use decode::{DecodeError, Envelope, decode_request};
-pub use delivery::DeliveryMessage;
+pub use delivery::{DeliveryMessage, NoticeFields};
+pub use lang::Language;
 pub use reply::{Body, Reply, Status};
 
 pub use crate::methods::add_friend::AddFriend;

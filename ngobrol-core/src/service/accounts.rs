@@ -20,11 +20,10 @@ impl ChatService {
             return Err(ChatError::ReservedUsername);
         }
         self.check_password_shape(password)?;
-        self.check_auth_failures(username)?;
         // A cheap look-up first, so a taken name costs no hashing; the
-        // store's uniqueness still decides races.
+        // store's uniqueness still decides races. Asking for a taken name
+        // charges nothing: it must not lock the owner out of logging in.
         if self.ports.users.find_user(username).await?.is_some() {
-            self.auth_failures.charge(username.as_str());
             return Err(ChatError::UsernameTaken);
         }
         let password_hash = self.hasher.hash(password).await?;
@@ -52,11 +51,16 @@ impl ChatService {
         if password.expose().len() > self.config.max_password_bytes {
             return Err(ChatError::InvalidCredentials);
         }
-        self.check_auth_failures(username)?;
-        let user = self.ports.users.find_user(username).await?;
-        let stored = user.as_ref().map(|u| u.password_hash.as_str());
-        if !self.hasher.verify(password, stored).await? {
-            self.auth_failures.charge(username.as_str());
+        // One unit of the name's budget is taken before any hashing, so a
+        // burst of guesses gets at most the budget hashed; the rest are
+        // refused at once, and refusals take nothing more. A login that
+        // succeeds gives its unit back.
+        self.reserve_attempt(username)?;
+        let verified = self.verify_password(username, password).await;
+        if !matches!(verified, Ok(false)) {
+            self.auth_failures.refund(username.as_str());
+        }
+        if !verified? {
             return Err(ChatError::InvalidCredentials);
         }
         let token = Token::generate()?;
@@ -119,9 +123,21 @@ impl ChatService {
         Ok(())
     }
 
-    fn check_auth_failures(&self, username: &Username) -> Result<(), ChatError> {
+    fn reserve_attempt(&self, username: &Username) -> Result<(), ChatError> {
         self.auth_failures
-            .check(username.as_str())
+            .acquire(username.as_str())
             .map_err(|retry_after| ChatError::RateLimited { retry_after })
+    }
+
+    /// Whether `password` is the user's; for an unknown user a decoy hash
+    /// is checked, so the time taken does not tell.
+    async fn verify_password(
+        &self,
+        username: &Username,
+        password: &Password,
+    ) -> Result<bool, ChatError> {
+        let user = self.ports.users.find_user(username).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.as_str());
+        self.hasher.verify(password, stored).await
     }
 }

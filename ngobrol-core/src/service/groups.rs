@@ -9,6 +9,8 @@ use crate::types::{GroupId, GroupName, Username};
 
 impl ChatService {
     /// Creates a group with the acting user as admin and first member.
+    /// All or nothing: when its routing cannot be made, the stored group
+    /// is deleted again before the error is returned.
     pub async fn create_group(
         &self,
         auth: &Auth,
@@ -16,15 +18,39 @@ impl ChatService {
     ) -> Result<GroupRecord, ChatError> {
         self.authorize(auth).await?;
         self.check_groups_of(&auth.user).await?;
+        self.check_groups_created(&auth.user).await?;
         let group = self
             .ports
             .groups
             .create_group(name, &auth.user, SystemTime::now())
             .await?;
-        // The channel must exist before anything is bound to it.
-        self.ports.outbound.create_group_channel(group.id).await?;
-        self.ports.outbound.subscribe(group.id, &auth.user).await?;
+        if let Err(error) = self.route_new_group(group.id, &auth.user).await {
+            self.undo_create_group(group.id).await;
+            return Err(error.into());
+        }
         Ok(group)
+    }
+
+    async fn route_new_group(&self, group: GroupId, admin: &Username) -> Result<(), PortError> {
+        // The channel must exist before anything is bound to it.
+        self.ports.outbound.create_group_channel(group).await?;
+        self.ports.outbound.subscribe(group, admin).await
+    }
+
+    /// Takes back a group whose routing could not be made. In the order
+    /// of [`Self::end_group`], the row first; if even that fails, the group
+    /// stays stored with its admin as member, and the next start-up's
+    /// restore makes its routing.
+    async fn undo_create_group(&self, group: GroupId) {
+        match self.ports.groups.delete_group(group).await {
+            Ok(_) => self.delete_channel_of_ended_group(group).await,
+            Err(error) => tracing::error!(
+                %group,
+                %error,
+                "a group whose routing failed could not be deleted again; \
+                 it stays stored, and the next start-up completes its routing"
+            ),
+        }
     }
 
     /// The groups the acting user is a member of.
@@ -89,6 +115,8 @@ impl ChatService {
     }
 
     /// Takes the acting user out of a group, then tells those who stay.
+    /// When the last member leaves, the group ends: it is deleted with its
+    /// channel.
     pub async fn quit_group(&self, auth: &Auth, group: GroupId) -> Result<(), ChatError> {
         self.authorize(auth).await?;
         let record = self.require_group(group).await?;
@@ -100,6 +128,10 @@ impl ChatService {
         }
         let outbound = &self.ports.outbound;
         outbound.unsubscribe(group, &auth.user).await?;
+        if self.ports.groups.count_members(group).await? == 0 {
+            // The last member left: the group ends, and nobody is told.
+            return self.end_group(group).await;
+        }
         let notice = auth.delivery(
             "left",
             DeliveryBody::Notice {
@@ -113,6 +145,49 @@ impl ChatService {
             },
         );
         outbound.deliver_to_group(group, &notice).await?;
+        Ok(())
+    }
+
+    /// Deletes a group nobody is a member of any more, and its channel.
+    ///
+    /// The store's row goes first, the channel second. The store is the
+    /// truth at start-up: restoring re-declares a channel for every stored
+    /// group. Had the channel gone first, a crash (or a store failure)
+    /// between the two would leave a memberless row that every start-up
+    /// re-declares a channel for, and that no one can quit any more, for
+    /// ever. This way round, the worst left behind is a channel with no
+    /// subscribers under an id no later group is given (the port's
+    /// contract): nothing routes to it and nothing restores it. So a
+    /// failure to delete the channel is logged and the quit stands: it
+    /// took effect in the store.
+    ///
+    /// An admin who is not a member may add someone between the count and
+    /// the deletion; then the deletion wins (the addition fails in the
+    /// store or binds to a channel about to go), as if the addition had
+    /// come after.
+    async fn end_group(&self, group: GroupId) -> Result<(), ChatError> {
+        self.ports.groups.delete_group(group).await?;
+        self.delete_channel_of_ended_group(group).await;
+        Ok(())
+    }
+
+    async fn delete_channel_of_ended_group(&self, group: GroupId) {
+        if let Err(error) = self.ports.outbound.delete_group_channel(group).await {
+            tracing::warn!(
+                %group,
+                %error,
+                "the channel of a deleted group could not be deleted; it stays, unused"
+            );
+        }
+    }
+
+    /// Refuses when `user` has created as many groups (still existing) as
+    /// allowed.
+    async fn check_groups_created(&self, user: &Username) -> Result<(), ChatError> {
+        let max = self.config.max_groups_created_per_user;
+        if self.ports.groups.count_groups_administered(user).await? >= max as u64 {
+            return Err(ChatError::TooManyGroupsCreated { max });
+        }
         Ok(())
     }
 

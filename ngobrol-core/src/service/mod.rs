@@ -11,6 +11,7 @@ mod friends;
 mod groups;
 mod messages;
 mod requests;
+mod validate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,11 @@ pub struct ServiceConfig {
     pub max_group_members: usize,
     /// The most groups a user may be a member of.
     pub max_groups_per_user: usize,
+    /// The most groups a user may have created that still exist (a group
+    /// ends when its last member leaves; one whose admin left but others
+    /// stayed still counts). Refused with
+    /// [`ChatError::TooManyGroupsCreated`] (`too_many_groups_created`).
+    pub max_groups_created_per_user: usize,
     /// Every user's requests, once authenticated.
     pub request_rate: RateLimit,
     /// Failed logins and registrations per username: the brake on
@@ -64,6 +70,7 @@ impl Default for ServiceConfig {
             max_password_bytes: 1024,
             max_group_members: 1000,
             max_groups_per_user: 1000,
+            max_groups_created_per_user: 100,
             request_rate: RateLimit {
                 burst: 100,
                 per_second: 50.0,

@@ -1,0 +1,1 @@
+DROP INDEX chat_groups_by_admin;
