@@ -13,7 +13,9 @@ use std::hash::BuildHasher;
 use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ngobrol_core::{GroupId, GroupName, GroupRecord, SessionRecord, Token, UserRecord, Username};
+use ngobrol_core::{
+    GroupId, GroupName, GroupRecord, SessionId, SessionRecord, Token, UserRecord, Username,
+};
 use ngobrol_store::fixtures::{Batch, BulkGroup, BulkWriter};
 
 /// A PHC string that looks like a password hash to the store but was never
@@ -176,10 +178,13 @@ impl FixtureBatch<'_, '_> {
             .zip(&tokens)
             .map(|(user, token)| {
                 Ok(SessionRecord {
+                    id: SessionId::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
                     token_hash: token.hash(),
                     username: username(user)?,
+                    device: None,
                     issued_at,
                     expires_at,
+                    last_seen: issued_at,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -38,7 +38,10 @@ pub async fn run() -> Result<Vec<String>, ChatError> {
     for name in ["ana", "budi", "cici"] {
         let user = Username::parse(name)?;
         chat.register(&user, &Password::new("rahasia!")).await?;
-        let token = chat.login(&user, &Password::new("rahasia!")).await?;
+        let token = chat
+            .login(&user, &Password::new("rahasia!"), None)
+            .await?
+            .token;
         people.push(Auth::new(user, token));
     }
     let [ana, budi, cici] = <[Auth; 3]>::try_from(people).expect("three people");

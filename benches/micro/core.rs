@@ -52,7 +52,7 @@ impl World {
         let password = ngobrol_core::Password::new("rahasia-bench");
         self.rt.block_on(async {
             self.chat.register(&user, &password).await.unwrap();
-            let token = self.chat.login(&user, &password).await.unwrap();
+            let token = self.chat.login(&user, &password, None).await.unwrap().token;
             Auth::new(user, token)
         })
     }

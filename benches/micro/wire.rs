@@ -105,6 +105,8 @@ fn replies() -> Vec<(&'static str, Encode)> {
     let id = Some(json!(42));
     let login = LoginReply {
         token: TOKEN.into(),
+        session_id: Some("0123456789abcdef0123456789abcdef".into()),
+        ended_sessions: Vec::new(),
     };
     let friends = GetFriendReply {
         usernames: (0..20).map(|i| format!("friend{i:02}")).collect(),

@@ -8,8 +8,17 @@ use std::fmt::Display;
 /// with different namespaces share a broker without seeing each other.
 ///
 /// - request queue: `<ns>`
-/// - a user's mailbox queue: `<ns>_<username>`
-/// - a group's fanout exchange: `<ns>_<group id>`
+/// - a user's mailbox queue: `<ns>_<username>` (the original client's)
+/// - a user's fanout exchange: `<ns>.user.<username>`, which every
+///   delivery to the user goes through, bound to the queue of each of
+///   their sessions (devices) that is online; what it cannot route (no
+///   device online) goes to its alternate exchange
+///   `<ns>.offline.<username>`, bound to the mailbox
+/// - a session's (a device's) queue: `<ns>.session.<session id>`,
+///   exclusive to the device's connection
+/// - a group's fanout exchange: `<ns>_<group id>`, bound to its members'
+///   exchanges
+/// - the dead-letter queue: `<ns>.dead`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Namespace(String);
 
@@ -62,6 +71,31 @@ impl Namespace {
         format!("{}_{}", self.0, user)
     }
 
+    /// The fanout exchange every delivery to `user` goes through. Its `.`
+    /// keeps it apart from group exchanges (`<ns>_<id>`), whatever the
+    /// username.
+    pub fn user_exchange(&self, user: impl Display) -> String {
+        format!("{}.user.{}", self.0, user)
+    }
+
+    /// The alternate exchange of a user's exchange: what reaches the user
+    /// while no device of theirs is online goes through it to the mailbox.
+    pub fn offline_exchange(&self, user: impl Display) -> String {
+        format!("{}.offline.{}", self.0, user)
+    }
+
+    /// The queue of one session (device) of a user. `session` is a
+    /// session id (32 hex digits).
+    pub fn session_queue(&self, session: impl Display) -> String {
+        format!("{}.session.{}", self.0, session)
+    }
+
+    /// The exchange whose existence says the broker's routing has this
+    /// version's layout (users' exchanges between groups and mailboxes).
+    pub fn layout_marker(&self) -> String {
+        format!("{}.layout.2", self.0)
+    }
+
     /// The fanout exchange of a group. `group` is a group id
     /// (`ngobrol_core::GroupId` or its number).
     pub fn group_exchange(&self, group: impl Display) -> String {
@@ -92,6 +126,9 @@ mod tests {
         assert_eq!(ns.user_queue("ana"), "ngobrol_ana");
         assert_eq!(ns.group_exchange(42), "ngobrol_42");
         assert_eq!(ns.dead_letter_queue(), "ngobrol.dead");
+        assert_eq!(ns.user_exchange("123"), "ngobrol.user.123");
+        assert_ne!(ns.user_exchange("123"), ns.group_exchange(123));
+        assert_eq!(ns.session_queue("ab12"), "ngobrol.session.ab12");
     }
 
     #[test]

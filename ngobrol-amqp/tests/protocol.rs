@@ -36,17 +36,22 @@ async fn register_and_login_answer_on_the_clients_queue() {
     let token = ok["token"].as_str().unwrap();
     assert!(token.len() >= 26, "a token has at least 128 bits: {token}");
 
-    // A second login issues a new token; the first one stops working.
+    // A second login issues a new token, a session of its own; the first
+    // one keeps working (several devices per person).
     let mut again = server.client().await;
     let second = again.login("ana", "rahasia!").await;
     assert_ne!(second["token"], ok["token"]);
     // Two consumers of one queue would share its messages: leave one.
     again.close().await;
-    let stale = ana
+    let first = ana
         .call(json!({"method": "get_friend", "username": "ana", "token": token}))
         .await;
-    assert_error(&stale, "get_friend", "invalid_token");
-    assert_eq!(stale["usernames"], json!([]));
+    assert_ok(&first, "get_friend");
+    let forged = ana
+        .call(json!({"method": "get_friend", "username": "ana", "token": "forged"}))
+        .await;
+    assert_error(&forged, "get_friend", "invalid_token");
+    assert_eq!(forged["usernames"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

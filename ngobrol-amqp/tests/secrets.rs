@@ -4,8 +4,9 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, CreateGroup, GetFriend, GetGroup, Login, LoginReply, Logout,
-    QuitFromGroup, Register, Reply, Request, SendClient, SendGroup, decode_request,
+    AddFriend, AddMemberToGroup, CreateGroup, GetFriend, GetGroup, GetSessions, Login, LoginReply,
+    Logout, LogoutAll, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup,
+    decode_request,
 };
 use serde_json::json;
 
@@ -25,6 +26,7 @@ fn every_request() -> Vec<Request> {
             username: name(),
             password: PASSWORD.into(),
             queue_name: Some("amq.gen-x".into()),
+            device: Some("laptop".into()),
         }
         .into(),
         AddFriend {
@@ -81,6 +83,16 @@ fn every_request() -> Vec<Request> {
             token: TOKEN.into(),
         }
         .into(),
+        LogoutAll {
+            username: name(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        GetSessions {
+            username: name(),
+            token: TOKEN.into(),
+        }
+        .into(),
     ]
 }
 
@@ -120,6 +132,8 @@ fn replies_print_no_token() {
         "logged in",
         LoginReply {
             token: TOKEN.into(),
+            session_id: Some("0123456789abcdef0123456789abcdef".into()),
+            ended_sessions: Vec::new(),
         },
     );
     assert!(String::from_utf8(reply.encode()).unwrap().contains(TOKEN));

@@ -62,6 +62,13 @@ pub enum ChatError {
     /// contents: it is refused rather than answered with the earlier reply.
     #[error("this request id was already used for another request")]
     RequestIdConflict,
+    #[error("invalid device name: {0}")]
+    InvalidDeviceName(String),
+    /// A session id that names none of the acting user's sessions (ended,
+    /// expired, never issued, or another user's), or that is no session id
+    /// at all (not 32 lower-case hexadecimal characters).
+    #[error("there is no such session of yours")]
+    UnknownSession,
     /// Something outside the rules failed (the store or the broker). The
     /// text is for logs; clients are told only that it was internal.
     #[error("internal error: {0}")]
@@ -95,6 +102,8 @@ impl ChatError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Busy { .. } => "busy",
             Self::RequestIdConflict => "request_id_conflict",
+            Self::InvalidDeviceName(_) => "invalid_device_name",
+            Self::UnknownSession => "unknown_session",
             Self::Internal(_) => "internal",
         }
     }

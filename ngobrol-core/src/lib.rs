@@ -26,8 +26,8 @@
 //! for user in [&ana, &budi] {
 //!     chat.register(user, &Password::new("rahasia!")).await?;
 //! }
-//! let token = chat.login(&ana, &Password::new("rahasia!")).await?;
-//! let ana_auth = Auth::new(ana.clone(), token);
+//! let login = chat.login(&ana, &Password::new("rahasia!"), None).await?;
+//! let ana_auth = Auth::new(ana.clone(), login.token);
 //! chat.add_friend(&ana_auth, &budi).await?;
 //! chat.send_direct(&ana_auth, &budi, chat.message_text("halo!")?).await?;
 //!
@@ -62,5 +62,8 @@ pub use ports::{
     Outbound, Repositories, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord,
     UserRepository,
 };
-pub use service::{Auth, ChatService, Ports, ServiceConfig};
-pub use types::{GroupId, GroupName, MessageId, MessageText, Password, Token, TokenHash, Username};
+pub use service::{Auth, ChatService, Login, Ports, ServiceConfig};
+pub use types::{
+    DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,
+    Username,
+};

@@ -14,7 +14,7 @@ use crate::ports::{
     Delivery, FriendRepository, GroupRecord, GroupRepository, Outbound, RequestKey, RequestLog,
     SessionRecord, SessionRepository, UserRecord, UserRepository,
 };
-use crate::types::{GroupId, GroupName, TokenHash, Username};
+use crate::types::{GroupId, GroupName, SessionId, TokenHash, Username};
 
 #[derive(Debug, Default)]
 struct StoreState {
@@ -63,9 +63,13 @@ impl UserRepository for MemoryStore {
 
 #[async_trait]
 impl SessionRepository for MemoryStore {
-    async fn replace_sessions(&self, session: &SessionRecord) -> Result<(), PortError> {
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), PortError> {
         let mut state = self.state();
-        state.sessions.retain(|_, s| s.username != session.username);
+        if state.sessions.contains_key(&session.token_hash)
+            || state.sessions.values().any(|s| s.id == session.id)
+        {
+            return Err(PortError::Conflict);
+        }
         state
             .sessions
             .insert(session.token_hash.clone(), session.clone());
@@ -79,8 +83,56 @@ impl SessionRepository for MemoryStore {
         Ok(self.state().sessions.get(token_hash).cloned())
     }
 
+    async fn sessions_of(&self, user: &Username) -> Result<Vec<SessionRecord>, PortError> {
+        let mut sessions: Vec<SessionRecord> = self
+            .state()
+            .sessions
+            .values()
+            .filter(|s| s.username == *user)
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+        Ok(sessions)
+    }
+
     async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError> {
         Ok(self.state().sessions.remove(token_hash).is_some())
+    }
+
+    async fn delete_session_by_id(
+        &self,
+        user: &Username,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, PortError> {
+        let mut state = self.state();
+        let hash = state
+            .sessions
+            .values()
+            .find(|s| s.id == *id && s.username == *user)
+            .map(|s| s.token_hash.clone());
+        Ok(hash.and_then(|hash| state.sessions.remove(&hash)))
+    }
+
+    async fn delete_sessions_of(&self, user: &Username) -> Result<Vec<SessionId>, PortError> {
+        let mut state = self.state();
+        let mut ended: Vec<SessionRecord> = Vec::new();
+        state.sessions.retain(|_, s| {
+            if s.username == *user {
+                ended.push(s.clone());
+                false
+            } else {
+                true
+            }
+        });
+        ended.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+        Ok(ended.into_iter().map(|s| s.id).collect())
+    }
+
+    async fn touch_session(&self, token_hash: &TokenHash, at: SystemTime) -> Result<(), PortError> {
+        if let Some(session) = self.state().sessions.get_mut(token_hash) {
+            session.last_seen = at;
+        }
+        Ok(())
     }
 }
 
@@ -259,14 +311,39 @@ impl RequestLog for MemoryStore {
     }
 }
 
+/// The mailbox of one session: whose it is, and what waits in it.
+#[derive(Debug)]
+struct SessionMailbox {
+    user: Username,
+    deliveries: VecDeque<Delivery>,
+}
+
 #[derive(Debug, Default)]
 struct OutboundState {
     mailboxes: HashMap<Username, VecDeque<Delivery>>,
+    sessions: BTreeMap<SessionId, SessionMailbox>,
+    closed_sessions: Vec<SessionId>,
     channels: BTreeMap<GroupId, BTreeSet<Username>>,
 }
 
-/// The outbound side, in memory: a mailbox of deliveries per user, and the
-/// subscribers of each group.
+impl OutboundState {
+    /// Puts a copy of `delivery` in `user`'s mailbox, if there is one, and
+    /// in the mailbox of each of the user's sessions.
+    fn deliver(&mut self, user: &Username, delivery: &Delivery) {
+        if let Some(mailbox) = self.mailboxes.get_mut(user) {
+            mailbox.push_back(delivery.clone());
+        }
+        for session in self.sessions.values_mut() {
+            if session.user == *user {
+                session.deliveries.push_back(delivery.clone());
+            }
+        }
+    }
+}
+
+/// The outbound side, in memory: a mailbox of deliveries per user and per
+/// session, and the subscribers of each group. A session's mailbox gets a
+/// copy of every delivery to its user from the time it was opened.
 ///
 /// Like a broker, it drops a delivery addressed to a user without a
 /// mailbox, and refuses to subscribe anyone to a group channel that does not
@@ -288,6 +365,36 @@ impl MemoryOutbound {
             .get_mut(user)
             .map(|mailbox| mailbox.drain(..).collect())
             .unwrap_or_default()
+    }
+
+    /// Takes every delivery waiting in the session's mailbox, oldest first.
+    pub fn drain_session(&self, session: &SessionId) -> Vec<Delivery> {
+        self.state()
+            .sessions
+            .get_mut(session)
+            .map(|mailbox| mailbox.deliveries.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the session's mailbox is open.
+    pub fn has_session_mailbox(&self, session: &SessionId) -> bool {
+        self.state().sessions.contains_key(session)
+    }
+
+    /// The sessions of `user` whose mailboxes are open, by id.
+    pub fn session_mailboxes_of(&self, user: &Username) -> Vec<SessionId> {
+        self.state()
+            .sessions
+            .iter()
+            .filter(|(_, mailbox)| mailbox.user == *user)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Every session mailbox closed so far, in the order they were closed
+    /// (closing one that was not open counts too).
+    pub fn closed_session_mailboxes(&self) -> Vec<SessionId> {
+        self.state().closed_sessions.clone()
     }
 
     /// Whether `user` is subscribed to the group.
@@ -312,6 +419,28 @@ impl MemoryOutbound {
 impl Outbound for MemoryOutbound {
     async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
         self.state().mailboxes.entry(user.clone()).or_default();
+        Ok(())
+    }
+
+    async fn open_session_mailbox(
+        &self,
+        user: &Username,
+        session: &SessionId,
+    ) -> Result<(), PortError> {
+        self.state()
+            .sessions
+            .entry(session.clone())
+            .or_insert_with(|| SessionMailbox {
+                user: user.clone(),
+                deliveries: VecDeque::new(),
+            });
+        Ok(())
+    }
+
+    async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError> {
+        let mut state = self.state();
+        state.sessions.remove(session);
+        state.closed_sessions.push(session.clone());
         Ok(())
     }
 
@@ -345,9 +474,7 @@ impl Outbound for MemoryOutbound {
     }
 
     async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
-        if let Some(mailbox) = self.state().mailboxes.get_mut(user) {
-            mailbox.push_back(delivery.clone());
-        }
+        self.state().deliver(user, delivery);
         Ok(())
     }
 
@@ -359,9 +486,7 @@ impl Outbound for MemoryOutbound {
             .map(|m| m.iter().cloned().collect())
             .unwrap_or_default();
         for member in members {
-            if let Some(mailbox) = state.mailboxes.get_mut(&member) {
-                mailbox.push_back(delivery.clone());
-            }
+            state.deliver(&member, delivery);
         }
         Ok(())
     }

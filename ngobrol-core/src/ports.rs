@@ -13,7 +13,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::error::PortError;
-use crate::types::{GroupId, GroupName, MessageId, MessageText, TokenHash, Username};
+use crate::types::{
+    DeviceName, GroupId, GroupName, MessageId, MessageText, SessionId, TokenHash, Username,
+};
 
 /// A registered user as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,13 +26,23 @@ pub struct UserRecord {
     pub created_at: SystemTime,
 }
 
-/// A session: a token hash bound to the user it was issued to.
+/// A session: one login of a user on one device, a token hash bound to
+/// the user it was issued to. A user may hold several at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
+    /// Names the session to its user (listing, ending it) and to the
+    /// outbound side (the session's mailbox). Unique, like the token hash.
+    pub id: SessionId,
     pub token_hash: TokenHash,
     pub username: Username,
+    /// The name the user gave the device at login, if any.
+    pub device: Option<DeviceName>,
     pub issued_at: SystemTime,
     pub expires_at: SystemTime,
+    /// When the session was last used, to within a minute (the service
+    /// does not write every use): which sessions to end first when a user
+    /// has too many.
+    pub last_seen: SystemTime,
 }
 
 /// A group as the store keeps it.
@@ -56,13 +68,14 @@ pub trait UserRepository: Send + Sync {
     async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, PortError>;
 }
 
-/// Sessions, keyed by token hash.
+/// Sessions, keyed by token hash and by id; a user may have many.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
-    /// Stores `session` and removes every other session of the same user,
-    /// in one transaction: after a login, only the newest token is valid.
-    async fn replace_sessions(&self, session: &SessionRecord) -> Result<(), PortError>;
+    /// Stores a new session, leaving the user's other sessions as they
+    /// are. Fails with [`PortError::Conflict`] when its token hash or its
+    /// id is taken.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), PortError>;
 
     /// The session with that token hash, if there is one (expired or not:
     /// the service decides).
@@ -71,8 +84,30 @@ pub trait SessionRepository: Send + Sync {
         token_hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, PortError>;
 
+    /// Every session of `user` (expired or not), oldest issued first, and
+    /// by id among those issued at the same time.
+    async fn sessions_of(&self, user: &Username) -> Result<Vec<SessionRecord>, PortError>;
+
     /// Removes the session with that token hash; false when there was none.
     async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError>;
+
+    /// Removes the session with that id if it is `user`'s, and returns it;
+    /// `None` when `user` has no session of that id (another user's
+    /// session stays).
+    async fn delete_session_by_id(
+        &self,
+        user: &Username,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, PortError>;
+
+    /// Removes every session of `user`, in one transaction, and returns
+    /// the ids of those removed, in the order of
+    /// [`sessions_of`](SessionRepository::sessions_of).
+    async fn delete_sessions_of(&self, user: &Username) -> Result<Vec<SessionId>, PortError>;
+
+    /// Sets the session's `last_seen` to `at`. A session that does not
+    /// exist (ended meanwhile) is no error: nothing is written.
+    async fn touch_session(&self, token_hash: &TokenHash, at: SystemTime) -> Result<(), PortError>;
 }
 
 /// The friendship relation, which is mutual.
@@ -255,6 +290,20 @@ pub trait Outbound: Send + Sync {
     /// Makes sure `user` has a mailbox, where deliveries wait while the user
     /// is offline. Idempotent.
     async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError>;
+
+    /// Makes sure the session has a mailbox of its own (one device's), which
+    /// from now on receives everything `user`'s mailbox receives: direct
+    /// deliveries and those of the user's groups. Idempotent. Called after
+    /// [`ensure_mailbox`](Outbound::ensure_mailbox) for the same user.
+    async fn open_session_mailbox(
+        &self,
+        user: &Username,
+        session: &SessionId,
+    ) -> Result<(), PortError>;
+
+    /// Removes the session's mailbox and what waits in it. Idempotent: a
+    /// mailbox that does not exist is already removed.
+    async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError>;
 
     /// Makes sure the group has its delivery channel. Idempotent, and
     /// always called before the first member is subscribed.

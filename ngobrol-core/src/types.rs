@@ -259,6 +259,108 @@ impl TokenHash {
     }
 }
 
+/// The identifier of one session (one device) of a user: 128 random bits,
+/// written as 32 lower-case hexadecimal characters.
+///
+/// Unlike the token, it is no secret: it names the session in listings,
+/// in `end_session`, and in the name of the session's queue on the broker,
+/// which is why nothing but those 32 characters is ever accepted.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The length of every session id, in characters (all ASCII).
+    pub const LEN: usize = 32;
+
+    /// A fresh id: 128 bits from the operating system's random source.
+    pub fn generate() -> Result<Self, ChatError> {
+        let mut bytes = [0u8; Self::LEN / 2];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| ChatError::Internal(format!("no randomness for a session id: {e}")))?;
+        Ok(Self(data_encoding::HEXLOWER.encode(&bytes)))
+    }
+
+    /// Validates `id` as a session id: exactly 32 characters of `0-9 a-f`.
+    /// Anything else is refused with [`ChatError::UnknownSession`]: it
+    /// names no session (as a malformed token is an
+    /// [`InvalidToken`](ChatError::InvalidToken)).
+    pub fn parse(id: impl Into<String>) -> Result<Self, ChatError> {
+        let id = id.into();
+        if id.len() == Self::LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(id))
+        } else {
+            Err(ChatError::UnknownSession)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.0)
+    }
+}
+
+/// The name a person gives a device when logging in ("phone", "Laptop
+/// kantor"), shown when they list their sessions: 1 to 64 characters once
+/// white space is trimmed from both ends, and no control character
+/// anywhere (not even a trailing newline). The name is kept trimmed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    /// The longest name accepted, in characters (Unicode scalar values).
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(name: impl Into<String>) -> Result<Self, ChatError> {
+        let name = name.into();
+        let trimmed = name.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > Self::MAX_CHARS {
+            return Err(ChatError::InvalidDeviceName(format!(
+                "a device name has 1 to {} characters and is not blank",
+                Self::MAX_CHARS
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ChatError::InvalidDeviceName(
+                "a device name may not contain control characters".into(),
+            ));
+        }
+        let trimmed = if trimmed.len() == name.len() {
+            name
+        } else {
+            trimmed.to_owned()
+        };
+        Ok(Self(trimmed))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeviceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for DeviceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 /// The unique identifier the server gives every delivery: a UUID version 7,
 /// so identifiers sort by the time they were made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -385,6 +487,58 @@ mod tests {
             MessageId::derive(&ana, "r1x", "y"),
             MessageId::derive(&ana, "r1", "xy")
         );
+    }
+
+    #[test]
+    fn session_ids_are_32_lowercase_hex_characters() {
+        let a = SessionId::generate().unwrap();
+        let b = SessionId::generate().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 32);
+        assert_eq!(SessionId::parse(a.as_str()).unwrap(), a);
+        assert_eq!(a.to_string(), a.as_str());
+        assert!(format!("{a:?}").contains(a.as_str()));
+        let hex = "0123456789abcdef0123456789abcdef";
+        assert!(SessionId::parse(hex).is_ok());
+        for id in [
+            "",
+            &hex[1..],
+            &format!("{hex}0"),
+            &hex.to_uppercase(),
+            "0123456789abcdef0123456789abcdeg",
+            "0123456789abcdef 123456789abcdef",
+            "0123456789abcdef.123456789abcdef",
+            "0123456789abcdef0123456789abcdé",
+        ] {
+            let err = SessionId::parse(id).unwrap_err();
+            assert_eq!(err, ChatError::UnknownSession, "{id:?}");
+            assert_eq!(err.code(), "unknown_session", "{id:?}");
+        }
+    }
+
+    #[test]
+    fn device_names_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            DeviceName::parse("  Laptop kantor ").unwrap().as_str(),
+            "Laptop kantor"
+        );
+        assert_eq!(DeviceName::parse("📱").unwrap().to_string(), "📱");
+        assert!(DeviceName::parse("é".repeat(64)).is_ok());
+        assert!(DeviceName::parse(format!(" {} ", "x".repeat(64))).is_ok());
+        for name in [
+            "",
+            "   ",
+            &"é".repeat(65),
+            "tab\there",
+            "phone\n",
+            "bell\u{7}",
+        ] {
+            assert_eq!(
+                DeviceName::parse(name).unwrap_err().code(),
+                "invalid_device_name",
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
 use ngobrol_core::{
     Auth, ChatError, ChatService, Delivery, DeliveryBody, GroupId, GroupName, GroupRepository,
     NoticeEvent, Outbound, Password, PasswordHasher, PortError, Ports, RateLimit, ServiceConfig,
-    Username,
+    SessionId, Username,
 };
 
 fn user(name: &str) -> Username {
@@ -56,8 +56,8 @@ impl World {
         let username = user(name);
         let password = Password::new("rahasia!");
         self.chat.register(&username, &password).await.unwrap();
-        let token = self.chat.login(&username, &password).await.unwrap();
-        Auth::new(username, token)
+        let login = self.chat.login(&username, &password, None).await.unwrap();
+        Auth::new(username, login.token)
     }
 }
 
@@ -185,6 +185,18 @@ struct NoChannels(Arc<MemoryOutbound>);
 impl Outbound for NoChannels {
     async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
         self.0.ensure_mailbox(user).await
+    }
+
+    async fn open_session_mailbox(
+        &self,
+        user: &Username,
+        session: &SessionId,
+    ) -> Result<(), PortError> {
+        self.0.open_session_mailbox(user, session).await
+    }
+
+    async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError> {
+        self.0.close_session_mailbox(session).await
     }
 
     async fn create_group_channel(&self, _group: GroupId) -> Result<(), PortError> {

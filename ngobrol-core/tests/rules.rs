@@ -12,9 +12,9 @@ use ngobrol_core::ports::{
     MockUserRepository,
 };
 use ngobrol_core::{
-    Auth, ChatError, ChatService, DeliveryBody, GroupId, GroupName, GroupRecord, NoticeEvent,
-    Password, PasswordHasher, PortError, Ports, RateLimit, ServiceConfig, SessionRecord, Token,
-    UserRecord, Username,
+    Auth, ChatError, ChatService, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord,
+    NoticeEvent, Password, PasswordHasher, PortError, Ports, RateLimit, ServiceConfig, SessionId,
+    SessionRecord, Token, UserRecord, Username,
 };
 
 fn user(name: &str) -> Username {
@@ -57,18 +57,12 @@ impl Mocks {
     }
 
     fn session_for(&mut self, name: &str, valid_for: Duration) -> Auth {
-        let token = Token::generate().unwrap();
-        let session = SessionRecord {
-            token_hash: token.hash(),
-            username: user(name),
-            issued_at: SystemTime::now(),
-            expires_at: SystemTime::now() + valid_for,
-        };
+        let (auth, session) = valid_session(name, valid_for);
         self.sessions
             .expect_find_session()
-            .with(eq(token.hash()))
+            .with(eq(auth.token.hash()))
             .returning(move |_| Ok(Some(session.clone())));
-        Auth::new(user(name), token)
+        auth
     }
 
     fn existing_users(&mut self, names: &[&'static str]) {
@@ -108,6 +102,22 @@ impl Mocks {
         });
         ChatService::new(ports, config).unwrap()
     }
+}
+
+/// A session of `name`, issued and seen now, and its credentials.
+fn valid_session(name: &str, valid_for: Duration) -> (Auth, SessionRecord) {
+    let token = Token::generate().unwrap();
+    let now = SystemTime::now();
+    let session = SessionRecord {
+        id: SessionId::generate().unwrap(),
+        token_hash: token.hash(),
+        username: user(name),
+        device: None,
+        issued_at: now,
+        expires_at: now + valid_for,
+        last_seen: now,
+    };
+    (Auth::new(user(name), token), session)
 }
 
 async fn hash_of(password: &str) -> String {
@@ -234,31 +244,210 @@ async fn login_issues_a_token_whose_hash_alone_is_stored() {
         .returning(move |_| Ok(Some(record("ana", &stored))));
     let saved = Arc::new(std::sync::Mutex::new(None));
     let saved_in = saved.clone();
+    let mut seq = Sequence::new();
     m.sessions
-        .expect_replace_sessions()
+        .expect_insert_session()
         .times(1)
+        .in_sequence(&mut seq)
         .returning(move |s| {
             *saved_in.lock().unwrap() = Some(s.clone());
             Ok(())
         });
     m.outbound
         .expect_ensure_mailbox()
+        .with(eq(user("ana")))
         .times(1)
+        .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    let token = m
+    let saved_for_open = saved.clone();
+    m.outbound
+        .expect_open_session_mailbox()
+        .withf(move |u, id| {
+            let saved = saved_for_open.lock().unwrap();
+            *u == user("ana") && saved.as_ref().is_some_and(|s| s.id == *id)
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    let saved_for_list = saved.clone();
+    m.sessions
+        .expect_sessions_of()
+        .with(eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(saved_for_list.lock().unwrap().iter().cloned().collect()));
+    m.sessions.expect_delete_session_by_id().never();
+    m.outbound.expect_close_session_mailbox().never();
+    let device = DeviceName::parse("Ponsel").unwrap();
+    let login = m
         .service()
-        .login(&user("ana"), &Password::new("rahasia!"))
+        .login(
+            &user("ana"),
+            &Password::new("rahasia!"),
+            Some(device.clone()),
+        )
         .await
         .unwrap();
     let session = saved.lock().unwrap().clone().unwrap();
-    assert_eq!(session.token_hash, token.hash());
-    assert_ne!(session.token_hash.as_str(), token.expose());
+    assert_eq!(session.token_hash, login.token.hash());
+    assert_ne!(session.token_hash.as_str(), login.token.expose());
+    assert_eq!(session.id, login.session);
     assert_eq!(session.username, user("ana"));
+    assert_eq!(session.device, Some(device));
+    assert_eq!(session.last_seen, session.issued_at);
+    assert!(login.ended.is_empty());
     let ttl = session
         .expires_at
         .duration_since(session.issued_at)
         .unwrap();
     assert_eq!(ttl, ServiceConfig::default().token_ttl);
+}
+
+#[tokio::test]
+async fn a_login_whose_session_mailbox_fails_takes_its_session_back() {
+    let mut m = Mocks::default();
+    let stored = hash_of("rahasia!").await;
+    m.users
+        .expect_find_user()
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    let saved = Arc::new(std::sync::Mutex::new(None));
+    let saved_in = saved.clone();
+    m.sessions
+        .expect_insert_session()
+        .times(1)
+        .returning(move |s| {
+            *saved_in.lock().unwrap() = Some(s.clone());
+            Ok(())
+        });
+    m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));
+    m.outbound
+        .expect_open_session_mailbox()
+        .times(1)
+        .returning(|_, _| Err(PortError::Unavailable("broker: channel closed".into())));
+    let mut seq = Sequence::new();
+    let saved_for_close = saved.clone();
+    m.outbound
+        .expect_close_session_mailbox()
+        .withf(move |id| saved_for_close.lock().unwrap().as_ref().unwrap().id == *id)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    let saved_for_delete = saved.clone();
+    m.sessions
+        .expect_delete_session_by_id()
+        .withf(move |u, id| {
+            *u == user("ana") && saved_for_delete.lock().unwrap().as_ref().unwrap().id == *id
+        })
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(None));
+    m.sessions.expect_sessions_of().never();
+    let err = m
+        .service()
+        .login(&user("ana"), &Password::new("rahasia!"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "internal");
+}
+
+#[tokio::test]
+async fn a_login_past_the_cap_ends_the_least_recently_seen_mailbox_first() {
+    let mut m = Mocks {
+        config: Some(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            max_sessions_per_user: 2,
+            ..ServiceConfig::default()
+        }),
+        ..Mocks::default()
+    };
+    let stored = hash_of("rahasia!").await;
+    m.users
+        .expect_find_user()
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    let hour = Duration::from_secs(3600);
+    let (_, mut stale) = valid_session("ana", hour);
+    stale.last_seen -= Duration::from_secs(600);
+    let (_, recent) = valid_session("ana", hour);
+    let (_, mut expired) = valid_session("ana", hour);
+    expired.expires_at = SystemTime::now() - Duration::from_secs(1);
+    let saved = Arc::new(std::sync::Mutex::new(None));
+    let saved_in = saved.clone();
+    m.sessions.expect_insert_session().returning(move |s| {
+        *saved_in.lock().unwrap() = Some(s.clone());
+        Ok(())
+    });
+    m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));
+    m.outbound
+        .expect_open_session_mailbox()
+        .returning(|_, _| Ok(()));
+    let listed = vec![stale.clone(), recent.clone(), expired.clone()];
+    let saved_for_list = saved.clone();
+    m.sessions.expect_sessions_of().returning(move |_| {
+        let mut all = listed.clone();
+        all.push(saved_for_list.lock().unwrap().clone().unwrap());
+        Ok(all)
+    });
+    // Each one ended is closed first, then deleted: the expired one, then
+    // the one seen least recently; the one seen recently stays.
+    let mut seq = Sequence::new();
+    for ended in [expired, stale.clone()] {
+        let id = ended.id.clone();
+        m.outbound
+            .expect_close_session_mailbox()
+            .with(eq(id.clone()))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        m.sessions
+            .expect_delete_session_by_id()
+            .with(eq(user("ana")), eq(id))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _| Ok(Some(ended.clone())));
+    }
+    let login = m
+        .service()
+        .login(&user("ana"), &Password::new("rahasia!"), None)
+        .await
+        .unwrap();
+    assert_eq!(login.ended, vec![stale.id]);
+}
+
+#[tokio::test]
+async fn a_session_that_cannot_be_ended_does_not_fail_the_login() {
+    let mut m = Mocks {
+        config: Some(ServiceConfig {
+            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+            max_sessions_per_user: 1,
+            ..ServiceConfig::default()
+        }),
+        ..Mocks::default()
+    };
+    let stored = hash_of("rahasia!").await;
+    m.users
+        .expect_find_user()
+        .returning(move |_| Ok(Some(record("ana", &stored))));
+    let (_, old) = valid_session("ana", Duration::from_secs(3600));
+    m.sessions.expect_insert_session().returning(|_| Ok(()));
+    m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));
+    m.outbound
+        .expect_open_session_mailbox()
+        .returning(|_, _| Ok(()));
+    m.sessions
+        .expect_sessions_of()
+        .returning(move |_| Ok(vec![old.clone()]));
+    m.outbound
+        .expect_close_session_mailbox()
+        .times(1)
+        .returning(|_| Err(PortError::Unavailable("broker: channel closed".into())));
+    // Its mailbox still open, the old session is not deleted.
+    m.sessions.expect_delete_session_by_id().never();
+    let login = m
+        .service()
+        .login(&user("ana"), &Password::new("rahasia!"), None)
+        .await
+        .unwrap();
+    assert!(login.ended.is_empty());
 }
 
 #[tokio::test]
@@ -268,11 +457,12 @@ async fn login_with_a_wrong_password_is_refused() {
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
-    m.sessions.expect_replace_sessions().never();
+    m.sessions.expect_insert_session().never();
     m.outbound.expect_ensure_mailbox().never();
+    m.outbound.expect_open_session_mailbox().never();
     let err = m
         .service()
-        .login(&user("ana"), &Password::new("salah"))
+        .login(&user("ana"), &Password::new("salah"), None)
         .await
         .unwrap_err();
     assert_eq!(err, ChatError::InvalidCredentials);
@@ -282,11 +472,12 @@ async fn login_with_a_wrong_password_is_refused() {
 async fn login_as_an_unknown_user_is_refused_and_makes_no_mailbox() {
     let mut m = Mocks::default();
     m.users.expect_find_user().returning(|_| Ok(None));
-    m.sessions.expect_replace_sessions().never();
+    m.sessions.expect_insert_session().never();
     m.outbound.expect_ensure_mailbox().never();
+    m.outbound.expect_open_session_mailbox().never();
     let err = m
         .service()
-        .login(&user("ghost"), &Password::new("boo"))
+        .login(&user("ghost"), &Password::new("boo"), None)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "invalid_credentials");
@@ -313,22 +504,66 @@ async fn an_unknown_token_is_refused() {
 #[tokio::test]
 async fn an_expired_token_is_refused() {
     let mut m = Mocks::default();
-    let token = Token::generate().unwrap();
-    let session = SessionRecord {
-        token_hash: token.hash(),
-        username: user("ana"),
-        issued_at: SystemTime::now() - Duration::from_secs(7200),
-        expires_at: SystemTime::now() - Duration::from_secs(1),
-    };
+    let (auth, mut session) = valid_session("ana", Duration::from_secs(3600));
+    session.issued_at = SystemTime::now() - Duration::from_secs(7200);
+    session.last_seen = session.issued_at;
+    session.expires_at = SystemTime::now() - Duration::from_secs(1);
     m.sessions
         .expect_find_session()
         .returning(move |_| Ok(Some(session.clone())));
-    let err = m
-        .service()
-        .friends(&Auth::new(user("ana"), token))
-        .await
-        .unwrap_err();
+    m.sessions.expect_touch_session().never();
+    let err = m.service().friends(&auth).await.unwrap_err();
     assert_eq!(err.code(), "invalid_token");
+}
+
+#[tokio::test]
+async fn authenticating_returns_the_session_and_writes_a_stale_last_seen_only() {
+    let mut m = Mocks::default();
+    let (fresh_auth, mut fresh) = valid_session("ana", Duration::from_secs(3600));
+    fresh.last_seen -= Duration::from_secs(59);
+    let (stale_auth, mut stale) = valid_session("ana", Duration::from_secs(3600));
+    stale.last_seen -= Duration::from_secs(61);
+    for session in [fresh.clone(), stale.clone()] {
+        m.sessions
+            .expect_find_session()
+            .with(eq(session.token_hash.clone()))
+            .returning(move |_| Ok(Some(session.clone())));
+    }
+    let (stale_hash, stale_seen) = (stale.token_hash.clone(), stale.last_seen);
+    m.sessions
+        .expect_touch_session()
+        .withf(move |hash, at| *hash == stale_hash && *at > stale_seen)
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = m.service();
+    assert_eq!(service.authenticate(&fresh_auth).await.unwrap(), fresh);
+    let before = SystemTime::now();
+    let touched = service.authenticate(&stale_auth).await.unwrap();
+    assert!(touched.last_seen >= before, "{touched:?}");
+    assert_eq!(
+        SessionRecord {
+            last_seen: stale.last_seen,
+            ..touched
+        },
+        stale
+    );
+}
+
+#[tokio::test]
+async fn a_last_seen_that_cannot_be_written_does_not_fail_the_request() {
+    let mut m = Mocks::default();
+    let (auth, mut session) = valid_session("ana", Duration::from_secs(3600));
+    session.last_seen -= Duration::from_secs(600);
+    let seen = session.last_seen;
+    m.sessions
+        .expect_find_session()
+        .returning(move |_| Ok(Some(session.clone())));
+    m.sessions
+        .expect_touch_session()
+        .times(1)
+        .returning(|_, _| Err(PortError::Unavailable("disk on fire".into())));
+    let service = m.service();
+    assert_eq!(service.authenticate(&auth).await.unwrap().last_seen, seen);
 }
 
 // --- friends ---
@@ -714,15 +949,132 @@ async fn a_failed_subscription_of_the_admin_also_takes_the_group_back() {
 }
 
 #[tokio::test]
-async fn logout_revokes_the_presented_token() {
-    let (mut m, ana) = Mocks::logged_in("ana");
-    let hash = ana.token.hash();
+async fn logout_closes_the_sessions_mailbox_then_revokes_the_presented_token() {
+    let mut m = Mocks::default();
+    let (ana, session) = valid_session("ana", Duration::from_secs(3600));
+    let (hash, id) = (session.token_hash.clone(), session.id.clone());
+    m.sessions
+        .expect_find_session()
+        .returning(move |_| Ok(Some(session.clone())));
+    let mut seq = Sequence::new();
+    m.outbound
+        .expect_close_session_mailbox()
+        .with(eq(id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
     m.sessions
         .expect_delete_session()
         .with(eq(hash))
         .times(1)
+        .in_sequence(&mut seq)
         .returning(|_| Ok(true));
+    m.sessions.expect_delete_sessions_of().never();
     m.service().logout(&ana).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_logout_whose_mailbox_cannot_be_closed_keeps_the_session() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.outbound
+        .expect_close_session_mailbox()
+        .returning(|_| Err(PortError::Unavailable("broker: channel closed".into())));
+    m.sessions.expect_delete_session().never();
+    let err = m.service().logout(&ana).await.unwrap_err();
+    assert_eq!(err.code(), "internal");
+}
+
+#[tokio::test]
+async fn logout_all_closes_every_mailbox_before_deleting_the_sessions() {
+    let mut m = Mocks::default();
+    let (ana, mine) = valid_session("ana", Duration::from_secs(3600));
+    let (_, other) = valid_session("ana", Duration::from_secs(3600));
+    let (_, meanwhile) = valid_session("ana", Duration::from_secs(3600));
+    let found = mine.clone();
+    m.sessions
+        .expect_find_session()
+        .returning(move |_| Ok(Some(found.clone())));
+    let listed = vec![mine.clone(), other.clone()];
+    let mut seq = Sequence::new();
+    m.sessions
+        .expect_sessions_of()
+        .with(eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(listed.clone()));
+    for id in [&mine.id, &other.id] {
+        m.outbound
+            .expect_close_session_mailbox()
+            .with(eq(id.clone()))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+    }
+    // A login meanwhile: its session is deleted too, and then closed.
+    let deleted = vec![mine.id.clone(), other.id.clone(), meanwhile.id.clone()];
+    let returned = deleted.clone();
+    m.sessions
+        .expect_delete_sessions_of()
+        .with(eq(user("ana")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(returned.clone()));
+    m.outbound
+        .expect_close_session_mailbox()
+        .with(eq(meanwhile.id.clone()))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    assert_eq!(m.service().logout_all(&ana).await.unwrap(), deleted);
+}
+
+#[tokio::test]
+async fn ending_a_session_that_is_not_yours_closes_nothing() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    let (_, mine) = valid_session("ana", Duration::from_secs(3600));
+    m.sessions
+        .expect_sessions_of()
+        .with(eq(user("ana")))
+        .returning(move |_| Ok(vec![mine.clone()]));
+    m.outbound.expect_close_session_mailbox().never();
+    m.sessions.expect_delete_session_by_id().never();
+    let budis = SessionId::generate().unwrap();
+    let err = m.service().end_session(&ana, &budis).await.unwrap_err();
+    assert_eq!(err, ChatError::UnknownSession);
+    assert_eq!(err.code(), "unknown_session");
+    assert!(err.is_lasting());
+}
+
+#[tokio::test]
+async fn the_session_methods_count_against_the_request_rate() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.config = Some(ServiceConfig {
+        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+        request_rate: RateLimit {
+            burst: 2,
+            per_second: 0.001,
+        },
+        ..ServiceConfig::default()
+    });
+    m.sessions
+        .expect_sessions_of()
+        .times(2)
+        .returning(|_| Ok(vec![]));
+    let service = m.service();
+    service.sessions(&ana).await.unwrap();
+    let id = SessionId::generate().unwrap();
+    assert_eq!(
+        service.end_session(&ana, &id).await.unwrap_err().code(),
+        "unknown_session"
+    );
+    for err in [
+        service.sessions(&ana).await.unwrap_err(),
+        service.end_session(&ana, &id).await.unwrap_err(),
+        service.logout_all(&ana).await.unwrap_err(),
+        service.logout(&ana).await.unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "rate_limited");
+    }
 }
 
 #[tokio::test]
@@ -774,14 +1126,14 @@ async fn repeated_wrong_passwords_are_throttled_per_username() {
     let service = m.service();
     for _ in 0..2 {
         let err = service
-            .login(&user("ana"), &Password::new("salah"))
+            .login(&user("ana"), &Password::new("salah"), None)
             .await
             .unwrap_err();
         assert_eq!(err.code(), "invalid_credentials");
     }
     // Even the right password waits now: guessing is what is being slowed.
     let err = service
-        .login(&user("ana"), &Password::new("rahasia!"))
+        .login(&user("ana"), &Password::new("rahasia!"), None)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "rate_limited");

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ngobrol_core::{GroupId, GroupName, GroupRecord, Username};
+use ngobrol_core::{
+    DeviceName, GroupId, GroupName, GroupRecord, SessionId, SessionRecord, TokenHash, Username,
+};
 
 use crate::error::Failure;
 
@@ -23,6 +25,35 @@ pub(crate) fn from_millis(millis: i64) -> SystemTime {
 
 pub(crate) fn username(stored: String) -> Result<Username, Failure> {
     Username::parse(stored).map_err(|e| Failure::Corrupt(e.to_string()))
+}
+
+/// A `sessions` row as the store's queries select it: token hash,
+/// session id, username, device, issued, expires, last seen.
+pub(crate) type SessionRow = (String, String, String, Option<String>, i64, i64, i64);
+
+pub(crate) fn session_id(stored: String) -> Result<SessionId, Failure> {
+    SessionId::parse(stored.as_str()).map_err(|_| {
+        Failure::Corrupt(format!(
+            "session id {stored:?} is not 32 lower-case hexadecimal characters"
+        ))
+    })
+}
+
+pub(crate) fn session_record(
+    (token_hash, id, name, device, issued_at, expires_at, last_seen_at): SessionRow,
+) -> Result<SessionRecord, Failure> {
+    Ok(SessionRecord {
+        id: session_id(id)?,
+        token_hash: TokenHash::from_stored(token_hash),
+        username: username(name)?,
+        device: device
+            .map(DeviceName::parse)
+            .transpose()
+            .map_err(|e| Failure::Corrupt(e.to_string()))?,
+        issued_at: from_millis(issued_at),
+        expires_at: from_millis(expires_at),
+        last_seen: from_millis(last_seen_at),
+    })
 }
 
 pub(crate) fn group_record(

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime};
-//! use ngobrol_core::{SessionRecord, Token, UserRecord, Username};
+//! use ngobrol_core::{SessionId, SessionRecord, Token, UserRecord, Username};
 //! use ngobrol_store::fixtures::{BulkWriter, FixtureError};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,10 +27,13 @@
 //! writer.transaction(|batch| -> Result<(), FixtureError> {
 //!     batch.users(&users)?;
 //!     batch.sessions(&[SessionRecord {
+//!         id: SessionId::generate().unwrap(),
 //!         token_hash: token.hash(),
 //!         username: users[0].username.clone(),
+//!         device: None,
 //!         issued_at: now,
 //!         expires_at: now + Duration::from_secs(3600),
+//!         last_seen: now,
 //!     }])?;
 //!     Ok(())
 //! })?;
@@ -54,9 +57,9 @@ use crate::error::StoreError;
 use crate::open::{Backend, Location, migrated_postgres, migrated_sqlite};
 use crate::schema::{chat_groups, friendships, memberships, sessions, users};
 
-/// The most rows one insert statement carries. At four columns a row, a
-/// statement binds at most 4,000 values: well within both SQLite's and
-/// PostgreSQL's limits.
+/// The most rows one insert statement carries. At seven columns a row at
+/// most (sessions), a statement binds at most 7,000 values: well within
+/// both SQLite's (32,766) and PostgreSQL's (65,535) limits.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Why fixture rows could not be written.
@@ -219,9 +222,10 @@ impl Batch<'_> {
         Ok(records.len())
     }
 
-    /// Inserts the sessions as they are. Unlike
-    /// [`replace_sessions`](ngobrol_core::SessionRepository::replace_sessions),
-    /// it removes no earlier session of their users. Returns how many.
+    /// Inserts the sessions as they are, as
+    /// [`insert_session`](ngobrol_core::SessionRepository::insert_session)
+    /// would one by one (no session mailbox is opened: that is the
+    /// outbound side's). Returns how many.
     pub fn sessions(&mut self, records: &[SessionRecord]) -> Result<usize, FixtureError> {
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<_> = chunk
@@ -229,9 +233,12 @@ impl Batch<'_> {
                 .map(|s| {
                     (
                         sessions::token_hash.eq(s.token_hash.as_str()),
+                        sessions::session_id.eq(s.id.as_str()),
                         sessions::username.eq(s.username.as_str()),
+                        sessions::device.eq(s.device.as_ref().map(|d| d.as_str())),
                         sessions::issued_at.eq(to_millis(s.issued_at)),
                         sessions::expires_at.eq(to_millis(s.expires_at)),
+                        sessions::last_seen_at.eq(to_millis(s.last_seen)),
                     )
                 })
                 .collect();

@@ -11,9 +11,12 @@ diesel::table! {
 diesel::table! {
     sessions (token_hash) {
         token_hash -> Text,
+        session_id -> Text,
         username -> Text,
+        device -> Nullable<Text>,
         issued_at -> BigInt,
         expires_at -> BigInt,
+        last_seen_at -> BigInt,
     }
 }
 

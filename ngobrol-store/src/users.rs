@@ -1,13 +1,15 @@
 //! Users and their sessions.
 
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use diesel::prelude::*;
 use ngobrol_core::{
-    PortError, SessionRecord, SessionRepository, TokenHash, UserRecord, UserRepository, Username,
+    PortError, SessionId, SessionRecord, SessionRepository, TokenHash, UserRecord, UserRepository,
+    Username,
 };
 
-use crate::conn::WriteTransaction;
-use crate::convert::{from_millis, to_millis, username};
+use crate::convert::{SessionRow, from_millis, session_id, session_record, to_millis, username};
 use crate::open::Store;
 use crate::schema::{sessions, users};
 
@@ -50,25 +52,38 @@ impl UserRepository for Store {
     }
 }
 
+/// The columns of a [`SessionRow`], in its order.
+macro_rules! session_columns {
+    () => {
+        (
+            sessions::token_hash,
+            sessions::session_id,
+            sessions::username,
+            sessions::device,
+            sessions::issued_at,
+            sessions::expires_at,
+            sessions::last_seen_at,
+        )
+    };
+}
+
 #[async_trait]
 impl SessionRepository for Store {
-    async fn replace_sessions(&self, session: &SessionRecord) -> Result<(), PortError> {
-        let name = session.username.as_str().to_owned();
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), PortError> {
         let row = (
             sessions::token_hash.eq(session.token_hash.as_str().to_owned()),
-            sessions::username.eq(name.clone()),
+            sessions::session_id.eq(session.id.as_str().to_owned()),
+            sessions::username.eq(session.username.as_str().to_owned()),
+            sessions::device.eq(session.device.as_ref().map(|d| d.as_str().to_owned())),
             sessions::issued_at.eq(to_millis(session.issued_at)),
             sessions::expires_at.eq(to_millis(session.expires_at)),
+            sessions::last_seen_at.eq(to_millis(session.last_seen)),
         );
         with_conn!(self, |conn| {
-            conn.write_transaction(|conn| {
-                diesel::delete(sessions::table.filter(sessions::username.eq(name)))
-                    .execute(conn)?;
-                diesel::insert_into(sessions::table)
-                    .values(row)
-                    .execute(conn)?;
-                Ok(())
-            })
+            diesel::insert_into(sessions::table)
+                .values(row)
+                .execute(conn)?;
+            Ok(())
         })
     }
 
@@ -77,30 +92,74 @@ impl SessionRepository for Store {
         with_conn!(self, |conn| {
             let row = sessions::table
                 .find(hash)
-                .select((
-                    sessions::token_hash,
-                    sessions::username,
-                    sessions::issued_at,
-                    sessions::expires_at,
-                ))
-                .get_result::<(String, String, i64, i64)>(conn)
+                .select(session_columns!())
+                .get_result::<SessionRow>(conn)
                 .optional()?;
-            row.map(|(token_hash, name, issued_at, expires_at)| {
-                Ok(SessionRecord {
-                    token_hash: TokenHash::from_stored(token_hash),
-                    username: username(name)?,
-                    issued_at: from_millis(issued_at),
-                    expires_at: from_millis(expires_at),
-                })
-            })
-            .transpose()
+            row.map(session_record).transpose()
         })
     }
+
+    async fn sessions_of(&self, user: &Username) -> Result<Vec<SessionRecord>, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            sessions::table
+                .filter(sessions::username.eq(name))
+                .order((sessions::issued_at.asc(), sessions::session_id.asc()))
+                .select(session_columns!())
+                .load::<SessionRow>(conn)?
+                .into_iter()
+                .map(session_record)
+                .collect()
+        })
+    }
+
     async fn delete_session(&self, hash: &TokenHash) -> Result<bool, PortError> {
         let hash = hash.as_str().to_owned();
         with_conn!(self, |conn| {
             let deleted = diesel::delete(sessions::table.find(hash)).execute(conn)?;
             Ok(deleted > 0)
+        })
+    }
+
+    async fn delete_session_by_id(
+        &self,
+        user: &Username,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, PortError> {
+        let (name, id) = (user.as_str().to_owned(), id.as_str().to_owned());
+        with_conn!(self, |conn| {
+            let row = diesel::delete(
+                sessions::table
+                    .filter(sessions::session_id.eq(id))
+                    .filter(sessions::username.eq(name)),
+            )
+            .returning(session_columns!())
+            .get_result::<SessionRow>(conn)
+            .optional()?;
+            row.map(session_record).transpose()
+        })
+    }
+
+    async fn delete_sessions_of(&self, user: &Username) -> Result<Vec<SessionId>, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            // One statement, so all go at once; the order is the listing's.
+            let mut deleted = diesel::delete(sessions::table.filter(sessions::username.eq(name)))
+                .returning((sessions::issued_at, sessions::session_id))
+                .get_results::<(i64, String)>(conn)?;
+            deleted.sort_unstable();
+            deleted.into_iter().map(|(_, id)| session_id(id)).collect()
+        })
+    }
+
+    async fn touch_session(&self, hash: &TokenHash, at: SystemTime) -> Result<(), PortError> {
+        let hash = hash.as_str().to_owned();
+        let at = to_millis(at);
+        with_conn!(self, |conn| {
+            diesel::update(sessions::table.find(hash))
+                .set(sessions::last_seen_at.eq(at))
+                .execute(conn)?;
+            Ok(())
         })
     }
 }

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ngobrol_core::contract;
 use ngobrol_core::{
-    FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, SessionRecord,
-    SessionRepository, Token, UserRecord, UserRepository, Username,
+    DeviceName, FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, PortError,
+    SessionId, SessionRecord, SessionRepository, Token, UserRecord, UserRepository, Username,
 };
 use ngobrol_store::fixtures::{BulkGroup, BulkWriter, FixtureError, ROWS_PER_STATEMENT};
 use ngobrol_store::{Backend, Store, StoreError, StoreOptions};
@@ -117,6 +118,7 @@ macro_rules! suite {
 
 suite!(
     reopening_a_migrated_store_works,
+    sessions_from_before_devices_get_ids_from_their_token_hashes,
     bulk_fixtures_read_back_through_the_repositories,
     a_failed_bulk_transaction_writes_nothing,
 );
@@ -143,6 +145,93 @@ async fn reopening_a_migrated_store_works(f: Fixture) {
         .unwrap()
         .unwrap();
     assert!(again.find_user(&user("ana")).await.unwrap().is_some());
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Undoes the newest migration (several sessions per user) on the
+/// fixture's database, then writes sessions as the schema before it had
+/// them, by raw SQL; `rows` are (token hash, username).
+fn sessions_before_devices(backend: Backend, url: &str, rows: &[(String, &str)]) {
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(hash, name)| format!("('{hash}', '{name}', 1000, 4102444800000)"))
+        .collect();
+    let insert = format!(
+        "INSERT INTO sessions (token_hash, username, issued_at, expires_at) VALUES {}",
+        values.join(", ")
+    );
+    let reverted = match backend {
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(url).unwrap();
+            let version = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+            diesel::sql_query(insert).execute(&mut conn).unwrap();
+            version.to_string()
+        }
+        Backend::Postgres => {
+            let mut conn = PgConnection::establish(url).unwrap();
+            let version = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            diesel::sql_query(insert).execute(&mut conn).unwrap();
+            version.to_string()
+        }
+    };
+    assert!(reverted.ends_with("000003"), "reverted {reverted}");
+}
+
+async fn sessions_from_before_devices_get_ids_from_their_token_hashes(f: Fixture) {
+    for name in ["ana", "budi"] {
+        f.store.insert_user(&new_user(name)).await.unwrap();
+    }
+    // Two sessions of one user (as a down migration leaves them) and one
+    // of another.
+    let tokens: Vec<Token> = (0..3).map(|_| Token::generate().unwrap()).collect();
+    let rows: Vec<(String, &str)> = tokens
+        .iter()
+        .zip(["ana", "ana", "budi"])
+        .map(|(token, name)| (token.hash().as_str().to_owned(), name))
+        .collect();
+    let (backend, url) = (f.store.backend(), f.url.clone());
+    tokio::task::spawn_blocking(move || {
+        sessions_before_devices(backend, &url, &rows);
+        // Opening migrates again.
+        Store::open(&url, &StoreOptions::default()).unwrap()
+    })
+    .await
+    .unwrap();
+    let s = &f.store;
+    for (token, name) in tokens.iter().zip(["ana", "ana", "budi"]) {
+        let session = s.find_session(&token.hash()).await.unwrap().unwrap();
+        assert_eq!(session.id.as_str(), &token.hash().as_str()[..32]);
+        assert_eq!(session.username, user(name));
+        assert_eq!(session.device, None);
+        assert_eq!(session.last_seen, session.issued_at);
+        assert_eq!(session.issued_at, UNIX_EPOCH + Duration::from_secs(1));
+    }
+    assert_eq!(s.sessions_of(&user("ana")).await.unwrap().len(), 2);
+    // The migrated table takes new sessions, and keeps ids unique.
+    let migrated = s.find_session(&tokens[0].hash()).await.unwrap().unwrap();
+    let now = whole_millis();
+    let fresh = Token::generate().unwrap();
+    let mut session = SessionRecord {
+        id: migrated.id.clone(),
+        token_hash: fresh.hash(),
+        username: user("ana"),
+        device: None,
+        issued_at: now,
+        expires_at: now + Duration::from_secs(60),
+        last_seen: now,
+    };
+    assert_eq!(s.insert_session(&session).await, Err(PortError::Conflict));
+    session.id = SessionId::generate().unwrap();
+    s.insert_session(&session).await.unwrap();
+    assert_eq!(
+        s.delete_session_by_id(&user("ana"), &migrated.id)
+            .await
+            .unwrap(),
+        Some(migrated)
+    );
+    assert_eq!(s.sessions_of(&user("ana")).await.unwrap().len(), 2);
 }
 
 #[test]
@@ -199,10 +288,13 @@ async fn bulk_fixtures_read_back_through_the_repositories(f: Fixture) {
     let name = |i: usize| users[i].username.clone();
     let token = Token::generate().unwrap();
     let session = SessionRecord {
+        id: SessionId::generate().unwrap(),
         token_hash: token.hash(),
         username: name(1),
+        device: Some(DeviceName::parse("bench 'rig'").unwrap()),
         issued_at: at,
         expires_at: at + Duration::from_secs(60),
+        last_seen: at + Duration::from_secs(1),
     };
     let pairs: Vec<(Username, Username)> = (1..n_users).map(|i| (name(0), name(i))).collect();
     let groups: Vec<BulkGroup> = (0..n_groups)

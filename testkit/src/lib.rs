@@ -22,7 +22,9 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer};
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace, Server, ServerConfig};
-use ngobrol_core::{GroupId, GroupRepository, PasswordHasher, ServiceConfig};
+use ngobrol_core::{
+    GroupId, GroupRepository, PasswordHasher, ServiceConfig, SessionRepository, Username,
+};
 use ngobrol_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
@@ -186,7 +188,16 @@ impl Drop for TestServer {
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
+                let mut sessions = Vec::new();
+                for user in users
+                    .iter()
+                    .filter_map(|u| Username::parse(u.as_str()).ok())
+                {
+                    let of_user = store.sessions_of(&user).await.unwrap_or_default();
+                    sessions.extend(of_user.into_iter().map(|s| s.id.to_string()));
+                }
                 remove_broker_objects(&ns, &users, &groups).await;
+                remove_session_queues(&ns, &sessions).await;
             });
         })
         .join()
@@ -206,12 +217,31 @@ pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[G
             .queue_delete(q.into(), QueueDeleteOptions::default())
             .await;
     }
+    let mut exchanges: Vec<String> = users.iter().map(|u| ns.user_exchange(u)).collect();
+    exchanges.push(ns.layout_marker());
+    for exchange in exchanges {
+        let _ = ch
+            .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+            .await;
+    }
     for id in groups {
         let _ = ch
             .exchange_delete(
                 ns.group_exchange(*id).into(),
                 ExchangeDeleteOptions::default(),
             )
+            .await;
+    }
+    let _ = conn.close(200, "cleanup".into()).await;
+}
+
+/// Deletes the queues of `sessions` (ids) from the broker.
+pub async fn remove_session_queues(ns: &Namespace, sessions: &[String]) {
+    let conn = connect().await;
+    let ch = conn.create_channel().await.unwrap();
+    for id in sessions {
+        let _ = ch
+            .queue_delete(ns.session_queue(id).into(), QueueDeleteOptions::default())
             .await;
     }
     let _ = conn.close(200, "cleanup".into()).await;

@@ -25,7 +25,9 @@ const HELP: &str = "\
 commands:
   /register <user>            create an account (asks for a password)
   /login <user>               log in (asks for a password)
-  /logout                     log out; the token stops working
+  /logout                     log out this device; the others stay
+  /logout-all                 log out every device of yours
+  /sessions                   list your sessions (devices)
   /friends                    list your friends
   /add <user>                 add a friend
   /msg <user> <text>          message a friend
@@ -130,12 +132,15 @@ struct Chat {
     printer: Printer,
     session: Option<Session>,
     listener: Option<JoinHandle<()>>,
+    /// The device name each login gives.
+    device: Option<String>,
 }
 
 pub async fn run(
     options: ClientOptions,
     user: Option<String>,
     password: Option<String>,
+    device: Option<String>,
 ) -> anyhow::Result<()> {
     let client = Client::connect(options)
         .await
@@ -160,6 +165,7 @@ pub async fn run(
         printer,
         session: None,
         listener: None,
+        device,
     };
     chat.printer
         .print("ngobrol: type /help for the commands".into());
@@ -226,8 +232,20 @@ impl Chat {
             .ok_or_else(|| "error: log in first: /login <user>".to_owned())
     }
 
+    /// Forgets the session after logging out: no more events from it.
+    fn end_session(&mut self) {
+        self.session = None;
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+    }
+
     async fn login(&mut self, user: &str, password: &str) -> Outcome {
-        let (session, mut events) = self.client.login(user, password).await.map_err(refused)?;
+        let (session, mut events) = self
+            .client
+            .login_as(user, password, self.device.as_deref())
+            .await
+            .map_err(refused)?;
         if let Some(old) = self.listener.take() {
             old.abort();
         }
@@ -260,11 +278,31 @@ impl Chat {
             }
             "/logout" => {
                 self.session()?.logout().await.map_err(refused)?;
-                self.session = None;
-                if let Some(listener) = self.listener.take() {
-                    listener.abort();
-                }
+                self.end_session();
                 Ok("logged out".to_owned())
+            }
+            "/logout-all" => {
+                let ended = self.session()?.logout_all().await.map_err(refused)?;
+                self.end_session();
+                Ok(format!("logged out of {ended} sessions"))
+            }
+            "/sessions" => {
+                let session = self.session()?;
+                let sessions = session.sessions().await.map_err(refused)?;
+                let lines: Vec<String> = sessions
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "  {}{} {} (since {}, last seen {})",
+                            if s.current { "* " } else { "  " },
+                            escape(&s.session_id),
+                            escape(s.device.as_deref().unwrap_or("-")),
+                            escape(&s.created_at),
+                            escape(&s.last_seen_at),
+                        )
+                    })
+                    .collect();
+                Ok(format!("sessions:\n{}", lines.join("\n")))
             }
             "/friends" => {
                 let friends = self.session()?.friends().await.map_err(refused)?;

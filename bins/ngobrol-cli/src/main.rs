@@ -33,6 +33,11 @@ struct Cli {
     #[arg(long, env = "NGOBROL_PASSWORD", hide_env_values = true, global = true)]
     password: Option<String>,
 
+    /// A name for this device, shown in /sessions (each login is a session
+    /// of its own; the others stay logged in).
+    #[arg(long, env = "NGOBROL_DEVICE", global = true)]
+    device: Option<String>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -115,7 +120,7 @@ fn failed(error: ClientError) -> anyhow::Error {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let options = cli.connection.options()?;
     let Some(command) = cli.command else {
-        return interactive::run(options, cli.user, cli.password).await;
+        return interactive::run(options, cli.user, cli.password, cli.device).await;
     };
     let user = cli.user.context("--user is required")?;
     let password = cli
@@ -130,17 +135,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("registered {user}");
         }
         Command::Send { to, group, text } => {
-            let (session, _) = client.login(&user, &password).await.map_err(failed)?;
-            let id = match (to, group) {
+            let device = cli.device.as_deref().or(Some("ngobrol-cli send"));
+            let (session, _) = client
+                .login_as(&user, &password, device)
+                .await
+                .map_err(failed)?;
+            let sent = match (to, group) {
                 (Some(to), _) => session.send_direct(&to, &text).await,
                 (None, Some(group)) => session.send_group(group, &text).await,
                 (None, None) => bail!("give --to or --group"),
-            }
-            .map_err(failed)?;
+            };
+            // A session for one message: ended again, so a shell loop does
+            // not crowd out the person's other devices.
+            let _ = session.logout().await;
+            let id = sent.map_err(failed)?;
             println!("sent {}", escape(&id.unwrap_or_default()));
         }
         Command::Listen { json, count } => {
-            let (_session, mut events) = client.login(&user, &password).await.map_err(failed)?;
+            let device = cli.device.as_deref().or(Some("ngobrol-cli listen"));
+            let (_session, mut events) = client
+                .login_as(&user, &password, device)
+                .await
+                .map_err(failed)?;
             let mut seen = 0;
             while count.is_none_or(|n| seen < n) {
                 let Some(event) = events.recv().await else {

@@ -5,15 +5,28 @@ use std::process::{Command, Output, Stdio};
 
 use ngobrol_testkit::{TestServer, assert_ok};
 
+/// Runs `ngobrol-cli` with `args` to its end (at most 30 s: a hang fails
+/// the test instead of stalling the suite), asserting it succeeds.
 fn cli(server: &TestServer, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
         .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
         .env("NGOBROL_NAMESPACE", server.namespace.as_str())
         .env("NGOBROL_PASSWORD", "rahasia!")
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("ngobrol-cli {args:?} did not finish");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "ngobrol-cli {args:?}: {}",
@@ -59,4 +72,79 @@ async fn three_separate_cli_send_processes_deliver_three_messages() {
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["text"].to_string())
         .collect();
     assert_eq!(texts, ["\"pesan 0\"", "\"pesan 1\"", "\"pesan 2\""]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_listeners_and_the_chat_window_of_one_person_each_get_every_message() {
+    use ngobrol_core::{SessionRepository, Username};
+    use std::io::{BufRead, BufReader, Write};
+
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
+            .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
+            .env("NGOBROL_NAMESPACE", server.namespace.as_str())
+            .env("NGOBROL_PASSWORD", "rahasia!")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    };
+    let listen = ["--user", "budi", "listen", "--json", "--count", "3"];
+    let listeners = [spawn(&listen), spawn(&listen)];
+    // The chat window, logged in as budi too (its password on stdin).
+    let mut window = spawn(&["--user", "budi"]);
+    let mut stdin = window.stdin.take().unwrap();
+    writeln!(stdin, "rahasia!").unwrap();
+    let budi = Username::parse("budi").unwrap();
+    let started = std::time::Instant::now();
+    while server.store.sessions_of(&budi).await.unwrap().len() < 3 {
+        assert!(
+            started.elapsed() < ngobrol_testkit::WAIT,
+            "the devices never logged in"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    for i in 0..3 {
+        cli(
+            &server,
+            &[
+                "--user",
+                "ana",
+                "send",
+                "--to",
+                "budi",
+                &format!("pesan {i}"),
+            ],
+        );
+    }
+    for listener in listeners {
+        let output = listener.wait_with_output().unwrap();
+        let texts: Vec<String> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].to_string())
+            .collect();
+        assert_eq!(texts, ["\"pesan 0\"", "\"pesan 1\"", "\"pesan 2\""]);
+    }
+    let mut lines = BufReader::new(window.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let line = lines.next().expect("the window printed").unwrap();
+        if let Some(at) = line.find("ana: pesan ") {
+            seen.push(line[at..].to_owned());
+        }
+    }
+    assert_eq!(seen, ["ana: pesan 0", "ana: pesan 1", "ana: pesan 2"]);
+    writeln!(stdin, "/quit").unwrap();
+    drop(stdin);
+    let _ = window.wait();
 }

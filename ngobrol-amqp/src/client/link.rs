@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-    QueueDeclareOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
+    BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::{FieldTable, ShortString};
-use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use serde_json::Value;
 
 use super::events::Event;
@@ -145,7 +145,7 @@ impl Shared {
             let mut mailboxes = lock(&self.mailboxes);
             let (same, others) = mailboxes
                 .drain(..)
-                .partition(|m: &Arc<Mailbox>| m.queue == mailbox.queue);
+                .partition(|m: &Arc<Mailbox>| m.user == mailbox.user);
             *mailboxes = others;
             mailboxes.push(mailbox.clone());
             same
@@ -181,19 +181,166 @@ impl Shared {
         link: &Link,
         mailbox: Arc<Mailbox>,
     ) -> Result<(), ClientError> {
-        let consumer = link
-            .channel
-            .basic_consume(
-                mailbox.queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        *lock(&mailbox.consumer_tag) = Some(ShortString::from(consumer.tag().as_str()));
-        tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
+        let Some(route) = &mailbox.route else {
+            // The user's mailbox itself (a server without sessions).
+            let consumer = consume(&link.channel, &mailbox.queue).await?;
+            *lock(&mailbox.consumer_tag) = Some(ShortString::from(consumer.tag().as_str()));
+            tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
+            return Ok(());
+        };
+        declare_session_queue(
+            &link.channel,
+            &mailbox.queue,
+            &route.exchange,
+            &route.offline,
+        )
+        .await?;
+        // On a channel of its own: a mailbox that is not there closes the
+        // channel that asks.
+        let backlog = link.connection.create_channel().await?;
+        tokio::spawn(read_session(
+            self.clone(),
+            link.channel.clone(),
+            backlog,
+            mailbox,
+        ));
         Ok(())
     }
+}
+
+async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, lapin::Error> {
+    channel
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// A session's messages: first what waited in the user's mailbox, then,
+/// in order after it, what reaches the session's own queue (bound before
+/// the backlog was counted, so nothing falls between).
+async fn read_session(
+    shared: Arc<Shared>,
+    channel: Channel,
+    backlog: Channel,
+    mailbox: Arc<Mailbox>,
+) {
+    if let Some(route) = &mailbox.route
+        && let Err(e) = empty_backlog(&backlog, &route.backlog, &mailbox, &shared).await
+    {
+        tracing::warn!("cannot read the mailbox's backlog: {e}");
+    }
+    let _ = backlog.close(200, "backlog read".into()).await;
+    let consumer = match consume(&channel, &mailbox.queue).await {
+        Ok(consumer) => consumer,
+        Err(e) => return tracing::warn!("cannot read the session's queue: {e}"),
+    };
+    *lock(&mailbox.consumer_tag) = Some(ShortString::from(consumer.tag().as_str()));
+    if mailbox.closed.load(Ordering::Relaxed) {
+        // Logged out meanwhile.
+        let tag = consumer.tag();
+        let _ = channel
+            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+            .await;
+        return;
+    }
+    route_mailbox(shared, consumer, mailbox).await;
+}
+
+/// A session's queue: exclusive to this connection (it goes when the
+/// connection does), bound to the user's exchange (declared as the server
+/// declares it, in case the broker lost it).
+async fn declare_session_queue(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    offline: &str,
+) -> Result<(), ClientError> {
+    let private = QueueDeclareOptions {
+        exclusive: true,
+        auto_delete: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(queue.into(), private, FieldTable::default())
+        .await?;
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "alternate-exchange".into(),
+        AMQPValue::LongString(offline.into()),
+    );
+    channel
+        .exchange_declare(exchange.into(), ExchangeKind::Fanout, durable, arguments)
+        .await?;
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Hands over what waited in the user's mailbox while no device was
+/// online: the messages there when this device came online (later ones
+/// reach its own queue), oldest first, each acknowledged once handed over.
+async fn empty_backlog(
+    channel: &Channel,
+    queue: &str,
+    mailbox: &Mailbox,
+    shared: &Shared,
+) -> Result<(), ClientError> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    // A mailbox that does not exist holds nothing; the failed passive
+    // declaration closes only a channel of its own.
+    let probe = channel.clone();
+    let Ok(state) = probe
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    else {
+        return Ok(());
+    };
+    for _ in 0..state.message_count() {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            break;
+        }
+        let got = channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+            .await?;
+        let Some(message) = got else { break };
+        let value: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
+        if value["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"))
+        {
+            if let Ok(reply) = serde_json::from_value::<Reply>(value) {
+                drop(lock(&shared.waiting).complete(reply));
+            }
+        } else if let Some(event) = mailbox.event(value) {
+            if mailbox.events.send(event).await.is_err() {
+                return Ok(());
+            }
+        }
+        message
+            .delivery
+            .acker
+            .ack(BasicAckOptions::default())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Routes replies while the connection lives, then connects again (with

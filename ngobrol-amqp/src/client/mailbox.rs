@@ -12,7 +12,12 @@ use super::events::Event;
 /// A user's queue, consumed on every connection until logout.
 #[derive(Debug)]
 pub(super) struct Mailbox {
+    /// Whose it is.
+    pub user: String,
     pub queue: String,
+    /// For a session's own queue: how it is routed, and the user's mailbox
+    /// to empty first.
+    pub route: Option<SessionRoute>,
     pub events: mpsc::Sender<Event>,
     /// The ids of the latest deliveries, to drop a copy of one.
     pub seen: Mutex<Seen>,
@@ -23,15 +28,33 @@ pub(super) struct Mailbox {
 }
 
 impl Mailbox {
-    pub fn new(queue: String, events: mpsc::Sender<Event>) -> Self {
+    pub fn new(
+        user: String,
+        queue: String,
+        route: Option<SessionRoute>,
+        events: mpsc::Sender<Event>,
+    ) -> Self {
         Self {
+            user,
             queue,
+            route,
             events,
             seen: Mutex::default(),
             consumer_tag: Mutex::default(),
             closed: AtomicBool::new(false),
         }
     }
+}
+
+/// Where a session's queue gets its messages from.
+#[derive(Debug)]
+pub(super) struct SessionRoute {
+    /// The user's exchange, which the queue is bound to while online.
+    pub exchange: String,
+    /// Its alternate exchange (to the mailbox, while no device is online).
+    pub offline: String,
+    /// The user's mailbox: what waited there is handed over first.
+    pub backlog: String,
 }
 
 /// The latest delivery ids, at most [`Seen::CAPACITY`].

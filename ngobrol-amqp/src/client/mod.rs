@@ -53,12 +53,12 @@ pub use events::{DirectMessage, Event, Events, GroupMessage, GroupNotice};
 pub use options::{ClientError, ClientOptions};
 pub use session::Session;
 
-pub use crate::wire::{ErrorCode, GroupEntry};
+pub use crate::wire::{ErrorCode, GroupEntry, SessionEntry};
 
 use crate::methods::Method;
 use crate::secret::Secret;
 use link::Shared;
-use mailbox::Mailbox;
+use mailbox::{Mailbox, SessionRoute};
 
 /// How many events wait for the program to read them before the client
 /// stops taking more from the broker.
@@ -96,18 +96,38 @@ impl Client {
         self.shared.call(request).await
     }
 
-    /// A session for `username` after a successful login: its mailbox is
-    /// read from now on (an earlier session's of the same user no more).
+    /// A session for `username` after a successful login: its own queue
+    /// is read from now on (the user's mailbox, from a server that makes
+    /// no sessions of their own: the original). An earlier session of the
+    /// same user on this client is no longer read.
     pub(crate) async fn open_session(
         &self,
         username: &str,
         token: Secret,
+        session_id: Option<String>,
     ) -> Result<(Session, Events), ClientError> {
         let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
-        let queue = self.shared.options.namespace.user_queue(username);
-        let mailbox = Arc::new(Mailbox::new(queue, sender));
+        let names = &self.shared.options.namespace;
+        let (queue, route) = match &session_id {
+            Some(id) => {
+                let route = SessionRoute {
+                    exchange: names.user_exchange(username),
+                    offline: names.offline_exchange(username),
+                    backlog: names.user_queue(username),
+                };
+                (names.session_queue(id), Some(route))
+            }
+            None => (names.user_queue(username), None),
+        };
+        let mailbox = Arc::new(Mailbox::new(username.to_owned(), queue, route, sender));
         self.shared.add_mailbox(mailbox.clone()).await?;
-        let session = Session::new(self.shared.clone(), username.to_owned(), token, mailbox);
+        let session = Session::new(
+            self.shared.clone(),
+            username.to_owned(),
+            token,
+            session_id,
+            mailbox,
+        );
         Ok((session, Events::new(receiver)))
     }
 }

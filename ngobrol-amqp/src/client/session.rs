@@ -16,6 +16,8 @@ pub struct Session {
     shared: Arc<Shared>,
     username: String,
     token: Secret,
+    /// The session's id, from a server that makes sessions (ngobrol).
+    id: Option<String>,
     mailbox: Arc<Mailbox>,
 }
 
@@ -24,18 +26,26 @@ impl Session {
         shared: Arc<Shared>,
         username: String,
         token: Secret,
+        id: Option<String>,
         mailbox: Arc<Mailbox>,
     ) -> Self {
         Self {
             shared,
             username,
             token,
+            id,
             mailbox,
         }
     }
 
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// This session's id, as `sessions()` lists it; `None` from a server
+    /// without sessions of their own (the original).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     /// The session's token, for a request of this user.

@@ -13,6 +13,10 @@ pub struct Login {
     pub password: Secret,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<String>,
+    /// Extension: a name for the device this session is on (1 to 64
+    /// characters), shown in `get_sessions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// The body of `login_reply`: the token, `""` in an error reply.
@@ -20,6 +24,14 @@ pub struct Login {
 pub struct LoginReply {
     #[serde(default)]
     pub token: Secret,
+    /// Extension: the new session's id. Its own queue
+    /// `<ns>.session.<id>` gets every delivery to the user from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Extension: sessions this login ended, because the user had as many
+    /// as allowed (those seen least recently go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<String>,
 }
 
 impl Method for Login {
@@ -48,10 +60,16 @@ impl crate::server::Execute for Login {
         cx: &crate::server::Context<'_>,
     ) -> Result<(Said, LoginReply), ngobrol_core::ChatError> {
         let user = ngobrol_core::Username::parse(self.username)?;
+        let device = self
+            .device
+            .map(ngobrol_core::DeviceName::parse)
+            .transpose()?;
         let password = ngobrol_core::Password::new(self.password.into_exposed());
-        let token = cx.chat.login(&user, &password).await?;
+        let login = cx.chat.login(&user, &password, device).await?;
         let body = LoginReply {
-            token: token.expose().into(),
+            token: login.token.expose().into(),
+            session_id: Some(login.session.to_string()),
+            ended_sessions: login.ended.iter().map(ToString::to_string).collect(),
         };
         Ok((Said::LoggedIn, body))
     }
@@ -59,18 +77,32 @@ impl crate::server::Execute for Login {
 
 #[cfg(feature = "client")]
 impl crate::client::Client {
-    /// Logs in, and starts receiving the user's messages.
+    /// Logs in as a new session (device), and starts receiving the user's
+    /// messages. Other sessions of the user stay logged in.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
     ) -> Result<(crate::client::Session, crate::client::Events), crate::client::ClientError> {
+        self.login_as(username, password, None).await
+    }
+
+    /// [`login`](Self::login), naming the device (shown in
+    /// [`Session::sessions`](crate::client::Session::sessions)).
+    pub async fn login_as(
+        &self,
+        username: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Result<(crate::client::Session, crate::client::Events), crate::client::ClientError> {
         let request = Login {
             username: username.to_owned(),
             password: password.into(),
             queue_name: None,
+            device: device.map(str::to_owned),
         };
         let reply = self.call(request).await?;
-        self.open_session(username, reply.token).await
+        self.open_session(username, reply.token, reply.session_id)
+            .await
     }
 }

@@ -20,8 +20,10 @@ pub mod add_member_to_group;
 pub mod create_group;
 pub mod get_friend;
 pub mod get_group;
+pub mod get_sessions;
 pub mod login;
 pub mod logout;
+pub mod logout_all;
 pub mod quit_from_group;
 pub mod register;
 pub mod send_client;
@@ -217,4 +219,6 @@ protocol! {
     send_client::SendClient,
     send_group::SendGroup,
     logout::Logout,
+    logout_all::LogoutAll,
+    get_sessions::GetSessions,
 }

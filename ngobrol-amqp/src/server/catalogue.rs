@@ -24,6 +24,8 @@ pub(crate) enum Said {
     SentDirect { to: String },
     SentToGroup { group: i64 },
     LoggedOut,
+    LoggedOutAll { count: usize },
+    SessionsListed { count: usize },
 }
 
 impl Said {
@@ -47,6 +49,8 @@ impl Said {
             Said::GroupLeft { member, .. } => format!("{member} berhasil keluar grup"),
             Said::SentDirect { .. } | Said::SentToGroup { .. } => "Message berhasil dikirim".into(),
             Said::LoggedOut => "Logout berhasil. Token ini tidak berlaku lagi.".into(),
+            Said::LoggedOutAll { count } => format!("{count} sesi berhasil diakhiri."),
+            Said::SessionsListed { .. } => "Sesi berhasil diambil.".into(),
         }
     }
 
@@ -63,6 +67,8 @@ impl Said {
             Said::SentDirect { to } => format!("Message sent to {to}."),
             Said::SentToGroup { group } => format!("Message sent to group {group}."),
             Said::LoggedOut => "Logged out; the token no longer works.".into(),
+            Said::LoggedOutAll { count } => format!("Ended {count} sessions."),
+            Said::SessionsListed { count } => format!("{count} sessions."),
         }
     }
 }
@@ -117,6 +123,8 @@ fn indonesian_limit(error: &ChatError) -> String {
         }
         E::GroupFull { max, .. } => format!("Group sudah penuh. Maksimal {max} anggota."),
         E::TooManyGroups { user, max } => format!("{user} sudah punya {max} group. Tidak bisa lebih."),
+        E::InvalidDeviceName(_) => "Nama perangkat tidak valid.".into(),
+        E::UnknownSession => "Sesi tidak ditemukan.".into(),
         E::TooManyGroupsCreated { max } => {
             format!("Kamu sudah membuat {max} group. Tidak bisa lebih.")
         }

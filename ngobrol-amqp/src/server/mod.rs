@@ -25,7 +25,9 @@ mod dispatch;
 mod execute;
 mod handler;
 mod hints;
+mod mailboxes;
 mod outbound;
+mod routing;
 mod settle;
 
 use std::sync::Arc;

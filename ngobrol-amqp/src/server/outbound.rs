@@ -7,11 +7,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
-    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
-use ngobrol_core::{Delivery, GroupId, Outbound, PortError, Username};
+use ngobrol_core::{Delivery, GroupId, Outbound, PortError, SessionId, Username};
 use tokio::sync::Mutex;
 
 use crate::names::Namespace;
@@ -61,12 +60,14 @@ impl LazyChannel {
 
 /// The channels of one broker connection.
 #[derive(Debug)]
-struct Link {
-    connection: Arc<Connection>,
+pub(super) struct Link {
+    pub connection: Arc<Connection>,
     /// Publishes with publisher confirms: replies and deliveries.
     publisher: LazyChannel,
     /// Declares, binds and unbinds.
     topology: LazyChannel,
+    /// The users' exchanges declared on this connection.
+    pub declared: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The outbound port on RabbitMQ.
@@ -76,14 +77,17 @@ struct Link {
 /// [`PortError::Unavailable`].
 #[derive(Debug)]
 pub struct AmqpOutbound {
-    names: Namespace,
+    pub(super) names: Namespace,
     /// The language of notice texts.
     language: Language,
     link: RwLock<Option<Arc<Link>>>,
 }
 
 /// Declares a group's fanout exchange, durable.
-async fn declare_group_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+pub(super) async fn declare_group_exchange(
+    channel: &Channel,
+    exchange: &str,
+) -> Result<(), lapin::Error> {
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..ExchangeDeclareOptions::default()
@@ -104,7 +108,7 @@ pub(crate) fn is_precondition_failed(error: &lapin::Error) -> bool {
     matches!(error.kind(), lapin::ErrorKind::ProtocolError(e) if e.get_id() == 406)
 }
 
-fn unavailable(error: lapin::Error) -> PortError {
+pub(super) fn unavailable(error: lapin::Error) -> PortError {
     PortError::Unavailable(format!("broker: {error}"))
 }
 
@@ -133,6 +137,7 @@ impl AmqpOutbound {
             connection,
             publisher: LazyChannel::new(true),
             topology: LazyChannel::new(false),
+            declared: Default::default(),
         });
         *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(link);
     }
@@ -142,7 +147,7 @@ impl AmqpOutbound {
         *self.link.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    fn link(&self) -> Result<Arc<Link>, PortError> {
+    pub(super) fn link(&self) -> Result<Arc<Link>, PortError> {
         self.link
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -150,7 +155,7 @@ impl AmqpOutbound {
             .ok_or_else(|| PortError::Unavailable("not connected to the broker".into()))
     }
 
-    async fn topology(&self) -> Result<Channel, PortError> {
+    pub(super) async fn topology(&self) -> Result<Channel, PortError> {
         let link = self.link()?;
         link.topology
             .get(&link.connection)
@@ -203,72 +208,6 @@ impl AmqpOutbound {
         }
     }
 
-    async fn restore_one_by_one(
-        &self,
-        memberships: &[(GroupId, Vec<Username>)],
-    ) -> Result<(), PortError> {
-        for (group, members) in memberships {
-            self.create_group_channel(*group).await?;
-            for member in members {
-                self.ensure_mailbox(member).await?;
-                self.subscribe(*group, member).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Every group exchange, every member's mailbox, every binding, each
-    /// sent with `nowait`: nothing is answered, so nothing waits.
-    async fn declare_routing(
-        &self,
-        channel: &Channel,
-        memberships: &[(GroupId, Vec<Username>)],
-    ) -> Result<(), lapin::Error> {
-        let durable_exchange = ExchangeDeclareOptions {
-            durable: true,
-            nowait: true,
-            ..ExchangeDeclareOptions::default()
-        };
-        let durable_queue = QueueDeclareOptions {
-            durable: true,
-            nowait: true,
-            ..QueueDeclareOptions::default()
-        };
-        let mut members = std::collections::BTreeSet::new();
-        for (group, group_members) in memberships {
-            let exchange = self.names.group_exchange(*group);
-            channel
-                .exchange_declare(
-                    exchange.into(),
-                    ExchangeKind::Fanout,
-                    durable_exchange,
-                    FieldTable::default(),
-                )
-                .await?;
-            members.extend(group_members);
-        }
-        for member in members {
-            let queue = self.names.user_queue(member);
-            channel
-                .queue_declare(queue.into(), durable_queue, FieldTable::default())
-                .await?;
-        }
-        for (group, group_members) in memberships {
-            for member in group_members {
-                channel
-                    .queue_bind(
-                        self.names.user_queue(member).into(),
-                        self.names.group_exchange(*group).into(),
-                        "".into(),
-                        QueueBindOptions { nowait: true },
-                        FieldTable::default(),
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
     fn delivery_properties(delivery: &Delivery) -> BasicProperties {
         let timestamp = delivery
             .sent_at
@@ -284,18 +223,24 @@ impl AmqpOutbound {
 #[async_trait]
 impl Outbound for AmqpOutbound {
     async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
-        // Durable and without arguments: clients may declare the same queue
-        // passively or with these options, and a declaration with other
-        // arguments would fail.
-        self.topology()
-            .await?
-            .queue_declare(
-                self.names.user_queue(user).into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
+        self.declare_mailbox(user).await.map(drop)
+    }
+
+    /// Nothing to make: a device's queue is its client's, exclusive to its
+    /// connection, bound to the user's exchange while it is online (so a
+    /// device that went away costs nothing). The user's routing is made
+    /// here so the client can bind to it.
+    async fn open_session_mailbox(
+        &self,
+        user: &Username,
+        _session: &SessionId,
+    ) -> Result<(), PortError> {
+        self.user_exchange(user).await.map(drop)
+    }
+
+    /// Nothing to remove: the ended session's client stops reading (the
+    /// SDK at logout), and its exclusive queue goes with its connection.
+    async fn close_session_mailbox(&self, _session: &SessionId) -> Result<(), PortError> {
         Ok(())
     }
 
@@ -326,30 +271,11 @@ impl Outbound for AmqpOutbound {
     }
 
     async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
-        self.topology()
-            .await?
-            .queue_bind(
-                self.names.user_queue(user).into(),
-                self.names.group_exchange(group).into(),
-                "".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)
+        self.bind_to_group(group, user).await
     }
 
     async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
-        self.topology()
-            .await?
-            .queue_unbind(
-                self.names.user_queue(user).into(),
-                self.names.group_exchange(group).into(),
-                "".into(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)
+        self.unbind_from_group(group, user).await
     }
 
     /// Deletes the group's exchange, and with it every binding to it. A
@@ -372,22 +298,23 @@ impl Outbound for AmqpOutbound {
         }
     }
 
+    /// Through the user's exchange, to every online device's queue, or,
+    /// with none online, to their mailbox. Mandatory, so that routing the
+    /// broker lost (a reset broker)
+    /// is noticed: the message comes back, the mailbox is declared again,
+    /// and the message is published once more.
     async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
         let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
-        let queue = self.names.user_queue(user);
-        // Mandatory, so that a mailbox the broker lost (a reset broker) is
-        // noticed: the message comes back, the mailbox is declared again,
-        // and the message is published once more.
+        let mut exchange = self.user_exchange(user).await?;
         for attempt in 0..2 {
-            let confirmation = self
-                .publish("", &queue, &body, Self::delivery_properties(delivery), true)
-                .await?;
+            let properties = Self::delivery_properties(delivery);
+            let confirmation = self.publish(&exchange, "", &body, properties, true).await?;
             if confirmation.take_message().is_none() {
                 return Ok(());
             }
             if attempt == 0 {
                 tracing::warn!(%user, "mailbox missing on the broker; declaring it again");
-                self.ensure_mailbox(user).await?;
+                exchange = self.declare_mailbox(user).await?;
             }
         }
         Err(PortError::Unavailable(format!(
@@ -395,44 +322,11 @@ impl Outbound for AmqpOutbound {
         )))
     }
 
-    /// Pipelined: every declaration and binding goes out with `nowait`, on
-    /// a channel of its own, and one synchronous call at the end tells
-    /// whether the broker refused any (it would have closed the channel).
-    /// Thousands of groups take a few hundred milliseconds instead of one
-    /// round trip each.
     async fn restore_routing(
         &self,
         memberships: &[(GroupId, Vec<Username>)],
     ) -> Result<(), PortError> {
-        let link = self.link()?;
-        let channel = link
-            .connection
-            .create_channel()
-            .await
-            .map_err(unavailable)?;
-        let pipelined = async {
-            self.declare_routing(&channel, memberships).await?;
-            // The barrier: answered only after everything before it was done.
-            channel
-                .queue_declare(
-                    self.names.request_queue().into(),
-                    QueueDeclareOptions::durable(),
-                    FieldTable::default(),
-                )
-                .await?;
-            channel.close(200, "routing restored".into()).await
-        };
-        match pipelined.await {
-            Ok(()) => Ok(()),
-            Err(e) if link.connection.status().connected() => {
-                // The broker refused something (a group exchange of the
-                // original server's, say): one object at a time, where
-                // each refusal is dealt with on its own.
-                tracing::warn!("restoring routing in one pass failed ({e}); one group at a time");
-                self.restore_one_by_one(memberships).await
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.restore(memberships).await
     }
 
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {

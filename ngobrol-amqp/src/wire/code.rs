@@ -61,6 +61,8 @@ codes! {
     MailboxFull = "mailbox_full",
     RateLimited = "rate_limited",
     Busy = "busy",
+    InvalidDeviceName = "invalid_device_name",
+    UnknownSession = "unknown_session",
     RequestIdConflict = "request_id_conflict",
     Internal = "internal",
 }

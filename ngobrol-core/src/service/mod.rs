@@ -3,7 +3,7 @@
 //!
 //! [`ChatService`] is one type; its methods are spread over this module's
 //! files by what they concern: `accounts` (registering, logging in and
-//! out, authenticating), `friends`, `groups`, `messages`, and `requests`
+//! out, authenticating, sessions), `friends`, `groups`, `messages`, and `requests`
 //! (recorded replies of named requests, and routing restored at start-up).
 
 mod accounts;
@@ -13,6 +13,8 @@ mod messages;
 mod requests;
 mod validate;
 
+pub use accounts::Login;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use crate::limits::{RateLimit, RateLimiter};
 use crate::password::PasswordHasher;
 use crate::ports::{
     Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRepository, Outbound, Repositories,
-    RequestLog, SessionRepository, UserRepository,
+    RequestLog, SessionRecord, SessionRepository, UserRepository,
 };
 use crate::types::{GroupId, MessageId, MessageText, Token, Username};
 
@@ -35,6 +37,10 @@ pub struct ServiceConfig {
     pub hashing_concurrency: usize,
     /// How long a token stays valid after login.
     pub token_ttl: Duration,
+    /// The most sessions (devices) a user may have at once. When a login
+    /// would exceed it, the sessions seen least recently are ended, and
+    /// the login reply lists them ([`Login::ended`]).
+    pub max_sessions_per_user: usize,
     /// The largest message text, in UTF-8 bytes.
     pub max_message_bytes: usize,
     /// The shortest password accepted at registration, in characters.
@@ -65,6 +71,7 @@ impl Default for ServiceConfig {
                 .map(usize::from)
                 .unwrap_or(2),
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_sessions_per_user: 20,
             max_message_bytes: MessageText::DEFAULT_MAX_BYTES,
             min_password_chars: 8,
             max_password_bytes: 1024,
@@ -187,14 +194,16 @@ impl ChatService {
         MessageText::parse(text, self.config.max_message_bytes)
     }
 
-    /// Authenticates, then takes one request from the user's rate limit.
-    /// The limit is taken after the token checks out, so that forged
-    /// requests cannot spend another user's allowance.
-    async fn authorize(&self, auth: &Auth) -> Result<(), ChatError> {
-        self.authenticate(auth).await?;
+    /// Authenticates, then takes one request from the user's rate limit,
+    /// and returns the caller's session. The limit is taken after the
+    /// token checks out, so that forged requests cannot spend another
+    /// user's allowance.
+    async fn authorize(&self, auth: &Auth) -> Result<SessionRecord, ChatError> {
+        let session = self.authenticate(auth).await?;
         self.requests
             .acquire(auth.user.as_str())
-            .map_err(|retry_after| ChatError::RateLimited { retry_after })
+            .map_err(|retry_after| ChatError::RateLimited { retry_after })?;
+        Ok(session)
     }
 
     async fn require_user(&self, user: &Username) -> Result<(), ChatError> {

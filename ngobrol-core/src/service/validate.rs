@@ -28,6 +28,8 @@ impl ServiceConfig {
     pub const MAX_PASSWORD_BYTES: RangeInclusive<usize> = 1..=64 * 1024;
     /// Group sizes, and groups per user.
     pub const GROUP_LIMIT: RangeInclusive<usize> = 1..=1_000_000;
+    /// Sessions (devices) per user at once.
+    pub const SESSIONS_PER_USER: RangeInclusive<usize> = 1..=10_000;
     /// A limited rate, per second; [`RateLimit::UNLIMITED`] (an infinite
     /// rate) is accepted as well.
     pub const RATE_PER_SECOND: RangeInclusive<f64> = 0.001..=1_000_000.0;
@@ -51,6 +53,11 @@ impl ServiceConfig {
                 self.token_ttl
             ));
         }
+        within(
+            "max_sessions_per_user",
+            self.max_sessions_per_user,
+            Self::SESSIONS_PER_USER,
+        )?;
         within(
             "max_message_bytes",
             self.max_message_bytes,
@@ -177,6 +184,20 @@ mod tests {
                 "token_ttl",
                 ServiceConfig {
                     token_ttl: Duration::MAX,
+                    ..base.clone()
+                },
+            ),
+            (
+                "max_sessions_per_user",
+                ServiceConfig {
+                    max_sessions_per_user: 0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "max_sessions_per_user",
+                ServiceConfig {
+                    max_sessions_per_user: 10_001,
                     ..base.clone()
                 },
             ),

@@ -644,6 +644,7 @@ impl Load {
                 username: user.clone(),
                 password: storm.password.as_str().into(),
                 queue_name: Some(self.reply_queue.clone()),
+                device: None,
             });
             let correlation = format!("{phase}:{}:{i}:{}:", bucket(now), self.recorder.nanos(now));
             let properties = BasicProperties::default()

@@ -1,0 +1,163 @@
+//! Each user's mailboxes on the broker. Every delivery to a user goes
+//! through the user's fanout exchange `<ns>.user.<name>`: to the queue of
+//! each device of theirs that is online (a client binds its session's
+//! exclusive queue there while it is connected), so every device gets
+//! every message; and, while none is online, through the exchange's
+//! alternate exchange `<ns>.offline.<name>` to the user's mailbox
+//! `<ns>_<name>`, where it waits (the original client reads that queue,
+//! and our SDK empties it when a device comes online). Group exchanges are
+//! bound to members' exchanges, not to their queues.
+
+use lapin::options::{
+    ExchangeBindOptions, ExchangeDeclareOptions, ExchangeUnbindOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, ExchangeKind};
+use ngobrol_core::{GroupId, PortError, Username};
+
+use super::outbound::{AmqpOutbound, unavailable};
+use crate::names::Namespace;
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(super) fn durable_fanout() -> ExchangeDeclareOptions {
+    ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    }
+}
+
+/// The arguments of a user's exchange: its alternate exchange.
+pub(super) fn user_exchange_arguments(names: &Namespace, user: &Username) -> FieldTable {
+    let mut arguments = FieldTable::default();
+    let offline = AMQPValue::LongString(names.offline_exchange(user).into());
+    arguments.insert("alternate-exchange".into(), offline);
+    arguments
+}
+
+impl AmqpOutbound {
+    /// Declares the user's mailbox queue (durable, no arguments: clients
+    /// may declare it too, and a declaration with other arguments would
+    /// fail), the offline exchange bound to it, and the user's exchange.
+    /// Returns the user exchange's name.
+    pub(super) async fn declare_mailbox(&self, user: &Username) -> Result<String, PortError> {
+        let channel = self.topology().await?;
+        declare_user_routing(&channel, &self.names, user, false)
+            .await
+            .map_err(unavailable)?;
+        let exchange = self.names.user_exchange(user);
+        lock(&self.link()?.declared).insert(exchange.clone());
+        Ok(exchange)
+    }
+
+    /// The user's exchange, declared first if this connection has not yet.
+    pub(super) async fn user_exchange(&self, user: &Username) -> Result<String, PortError> {
+        let exchange = self.names.user_exchange(user);
+        if lock(&self.link()?.declared).contains(&exchange) {
+            return Ok(exchange);
+        }
+        self.declare_mailbox(user).await
+    }
+
+    /// Routes the group's deliveries to the user's exchange.
+    pub(super) async fn bind_to_group(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<(), PortError> {
+        let exchange = self.user_exchange(user).await?;
+        self.topology()
+            .await?
+            .exchange_bind(
+                exchange.into(),
+                self.names.group_exchange(group).into(),
+                "".into(),
+                ExchangeBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Stops routing the group's deliveries to the user (and to their
+    /// mailbox directly, as an earlier version bound it).
+    pub(super) async fn unbind_from_group(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<(), PortError> {
+        let channel = self.topology().await?;
+        let group_exchange = self.names.group_exchange(group);
+        channel
+            .exchange_unbind(
+                self.names.user_exchange(user).into(),
+                group_exchange.as_str().into(),
+                "".into(),
+                ExchangeUnbindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        channel
+            .queue_unbind(
+                self.names.user_queue(user).into(),
+                group_exchange.into(),
+                "".into(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// The mailbox queue, the offline exchange bound to it, and the user's
+/// exchange with the offline one as its alternate. With `nowait`, nothing
+/// is answered (for the pipelined restore).
+pub(super) async fn declare_user_routing(
+    channel: &Channel,
+    names: &Namespace,
+    user: &Username,
+    nowait: bool,
+) -> Result<(), lapin::Error> {
+    let (queue, offline) = (names.user_queue(user), names.offline_exchange(user));
+    let queue_options = QueueDeclareOptions {
+        durable: true,
+        nowait,
+        ..QueueDeclareOptions::default()
+    };
+    let exchange_options = ExchangeDeclareOptions {
+        nowait,
+        ..durable_fanout()
+    };
+    channel
+        .queue_declare(queue.as_str().into(), queue_options, FieldTable::default())
+        .await?;
+    channel
+        .exchange_declare(
+            offline.as_str().into(),
+            ExchangeKind::Fanout,
+            exchange_options,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            queue.into(),
+            offline.into(),
+            "".into(),
+            QueueBindOptions { nowait },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .exchange_declare(
+            names.user_exchange(user).into(),
+            ExchangeKind::Fanout,
+            exchange_options,
+            user_exchange_arguments(names, user),
+        )
+        .await
+}
