@@ -42,6 +42,7 @@ mod link;
 mod mailbox;
 mod matching;
 mod options;
+mod reading;
 mod session;
 
 use std::sync::Arc;

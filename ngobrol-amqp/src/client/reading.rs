@@ -1,0 +1,213 @@
+//! Reading a user's messages: a session's backlog and queue, and handing
+//! what arrives to the calls waiting for replies and to the events.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, Consumer, ExchangeKind};
+use serde_json::Value;
+
+use super::ClientError;
+use super::events::Event;
+use super::link::{Shared, lock};
+use super::mailbox::Mailbox;
+use crate::wire::{DeliveryMessage, Reply};
+
+pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, lapin::Error> {
+    channel
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// A session's messages: first what waited in the user's mailbox, then,
+/// in order after it, what reaches the session's own queue (bound before
+/// the backlog was counted, so nothing falls between).
+pub(super) async fn read_session(
+    shared: Arc<Shared>,
+    channel: Channel,
+    backlog: Channel,
+    mailbox: Arc<Mailbox>,
+) {
+    if let Some(route) = &mailbox.route
+        && let Err(e) = empty_backlog(&backlog, &route.backlog, &mailbox, &shared).await
+    {
+        tracing::warn!("cannot read the mailbox's backlog: {e}");
+    }
+    let _ = backlog.close(200, "backlog read".into()).await;
+    let consumer = match consume(&channel, &mailbox.queue).await {
+        Ok(consumer) => consumer,
+        Err(e) => return tracing::warn!("cannot read the session's queue: {e}"),
+    };
+    *lock(&mailbox.consumer_tag) = Some(ShortString::from(consumer.tag().as_str()));
+    if mailbox.closed.load(Ordering::Relaxed) {
+        // Logged out meanwhile.
+        let tag = consumer.tag();
+        let _ = channel
+            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+            .await;
+        return;
+    }
+    route_mailbox(shared, consumer, mailbox).await;
+}
+
+/// A session's queue: exclusive to this connection (it goes when the
+/// connection does), bound to the user's exchange (declared as the server
+/// declares it, in case the broker lost it).
+pub(super) async fn declare_session_queue(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    offline: &str,
+) -> Result<(), ClientError> {
+    let private = QueueDeclareOptions {
+        exclusive: true,
+        auto_delete: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(queue.into(), private, FieldTable::default())
+        .await?;
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "alternate-exchange".into(),
+        AMQPValue::LongString(offline.into()),
+    );
+    channel
+        .exchange_declare(exchange.into(), ExchangeKind::Fanout, durable, arguments)
+        .await?;
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Hands over what waited in the user's mailbox while no device was
+/// online: the messages there when this device came online (later ones
+/// reach its own queue), oldest first, each acknowledged once handed over.
+pub(super) async fn empty_backlog(
+    channel: &Channel,
+    queue: &str,
+    mailbox: &Mailbox,
+    shared: &Shared,
+) -> Result<(), ClientError> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    // A mailbox that does not exist holds nothing; the failed passive
+    // declaration closes only a channel of its own.
+    let probe = channel.clone();
+    let Ok(state) = probe
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    else {
+        return Ok(());
+    };
+    for _ in 0..state.message_count() {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            break;
+        }
+        let got = channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+            .await?;
+        let Some(message) = got else { break };
+        let value: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
+        if value["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"))
+        {
+            if let Ok(reply) = serde_json::from_value::<Reply>(value) {
+                drop(lock(&shared.waiting).complete(reply));
+            }
+        } else if let Some(event) = mailbox.event(value) {
+            if mailbox.events.send(event).await.is_err() {
+                return Ok(());
+            }
+        }
+        message
+            .delivery
+            .acker
+            .ack(BasicAckOptions::default())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Hands what arrives in a mailbox on: replies to the calls waiting for
+/// them, deliveries (each id once) to the session's events.
+pub(super) async fn route_mailbox(
+    shared: Arc<Shared>,
+    mut consumer: Consumer,
+    mailbox: Arc<Mailbox>,
+) {
+    const REQUEUE: BasicNackOptions = BasicNackOptions {
+        multiple: false,
+        requeue: true,
+    };
+    while let Some(Ok(delivery)) = consumer.next().await {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            // Logged out: leave it for the next reader.
+            let _ = delivery.acker.nack(REQUEUE).await;
+            continue;
+        }
+        let message: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
+        let is_reply = message["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"));
+        if is_reply {
+            match serde_json::from_value::<Reply>(message) {
+                Ok(reply) => drop(lock(&shared.waiting).complete(reply)),
+                Err(e) => tracing::warn!("an unreadable reply: {e}"),
+            }
+        } else if let Some(event) = mailbox.event(message) {
+            if mailbox.events.send(event).await.is_err() {
+                // Nobody listens any more: leave the rest queued.
+                let _ = delivery.acker.nack(REQUEUE).await;
+                return;
+            }
+        }
+        // Acknowledged once handed over, so a crash before leaves it queued.
+        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+    }
+}
+
+impl Mailbox {
+    /// The event for a delivery, or `None` for a copy of one already
+    /// handed over (a request retried after a crash may deliver again,
+    /// under the same id) or an unreadable one.
+    fn event(&self, message: Value) -> Option<Event> {
+        let message = match serde_json::from_value::<DeliveryMessage>(message) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!("an unreadable message in the mailbox: {e}");
+                return None;
+            }
+        };
+        let fresh = match &message.message_id {
+            Some(id) => lock(&self.seen).first_time(id),
+            None => true,
+        };
+        Event::from_wire(message).filter(|_| fresh)
+    }
+}

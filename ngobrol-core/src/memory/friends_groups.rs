@@ -1,0 +1,145 @@
+//! [`MemoryStore`]'s friendships, groups and their members.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::error::PortError;
+use crate::ports::{FriendRepository, GroupRecord, GroupRepository};
+use crate::types::{GroupId, GroupName, Username};
+
+#[async_trait]
+impl FriendRepository for MemoryStore {
+    async fn add_friendship(&self, a: &Username, b: &Username) -> Result<(), PortError> {
+        let mut state = self.state();
+        if state.friends.contains(&(a.clone(), b.clone())) {
+            return Err(PortError::Conflict);
+        }
+        state.friends.insert((a.clone(), b.clone()));
+        state.friends.insert((b.clone(), a.clone()));
+        Ok(())
+    }
+
+    async fn are_friends(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
+        Ok(self.state().friends.contains(&(a.clone(), b.clone())))
+    }
+
+    async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError> {
+        Ok(self
+            .state()
+            .friends
+            .iter()
+            .filter(|(a, _)| a == user)
+            .map(|(_, b)| b.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl GroupRepository for MemoryStore {
+    async fn create_group(
+        &self,
+        name: &GroupName,
+        admin: &Username,
+        _created_at: SystemTime,
+    ) -> Result<GroupRecord, PortError> {
+        let mut state = self.state();
+        state.next_group_id += 1;
+        let id = GroupId::new(state.next_group_id);
+        let record = GroupRecord {
+            id,
+            name: name.clone(),
+            admin: admin.clone(),
+        };
+        state.groups.insert(id, record.clone());
+        state.members.insert((id, admin.clone()));
+        Ok(record)
+    }
+
+    async fn find_group(&self, id: GroupId) -> Result<Option<GroupRecord>, PortError> {
+        Ok(self.state().groups.get(&id).cloned())
+    }
+
+    async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError> {
+        let mut state = self.state();
+        // As a database's foreign key does: a group deleted meanwhile.
+        if !state.groups.contains_key(&id) {
+            return Err(PortError::Unavailable(format!("group {id} does not exist")));
+        }
+        if state.members.insert((id, user.clone())) {
+            Ok(())
+        } else {
+            Err(PortError::Conflict)
+        }
+    }
+
+    async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().members.remove(&(id, user.clone())))
+    }
+
+    async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().members.contains(&(id, user.clone())))
+    }
+
+    async fn count_members(&self, id: GroupId) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|(g, _)| *g == id)
+            .count() as u64)
+    }
+
+    async fn count_groups_of(&self, user: &Username) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|(_, u)| u == user)
+            .count() as u64)
+    }
+
+    async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError> {
+        let state = self.state();
+        Ok(state
+            .members
+            .iter()
+            .filter(|(_, u)| u == user)
+            .filter_map(|(id, _)| state.groups.get(id).cloned())
+            .collect())
+    }
+
+    async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError> {
+        let state = self.state();
+        Ok(state
+            .groups
+            .keys()
+            .map(|id| {
+                let members = state
+                    .members
+                    .iter()
+                    .filter(|(g, _)| g == id)
+                    .map(|(_, u)| u.clone())
+                    .collect();
+                (*id, members)
+            })
+            .collect())
+    }
+
+    async fn delete_group(&self, id: GroupId) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let existed = state.groups.remove(&id).is_some();
+        state.members.retain(|(g, _)| *g != id);
+        Ok(existed)
+    }
+
+    async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .groups
+            .values()
+            .filter(|g| g.admin == *user)
+            .count() as u64)
+    }
+}

@@ -1,0 +1,47 @@
+//! In-memory implementations of every port, so the whole service runs in
+//! one process with no broker and no database: for embedding, examples and
+//! fast tests. They keep the ports' contracts (uniqueness, atomicity) with
+//! one lock each; nothing survives the process.
+
+mod friends_groups;
+mod outbound;
+mod request_log;
+mod users_sessions;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::ports::{GroupRecord, RequestKey, SessionRecord, UserRecord};
+use crate::types::{GroupId, TokenHash, Username};
+
+pub use outbound::MemoryOutbound;
+
+#[derive(Debug, Default)]
+struct StoreState {
+    users: HashMap<Username, UserRecord>,
+    sessions: HashMap<TokenHash, SessionRecord>,
+    friends: BTreeSet<(Username, Username)>,
+    groups: BTreeMap<GroupId, GroupRecord>,
+    members: BTreeSet<(GroupId, Username)>,
+    next_group_id: i64,
+    replies: HashMap<RequestKey, (Vec<u8>, SystemTime)>,
+}
+
+/// Every repository, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<StoreState>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, StoreState> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that breaks a contract, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
