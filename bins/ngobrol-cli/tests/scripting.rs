@@ -5,16 +5,24 @@ use std::process::{Command, Output, Stdio};
 
 use ngobrol_testkit::{TestServer, assert_ok};
 
-/// Runs `ngobrol-cli` with `args` to its end (at most 30 s: a hang fails
-/// the test instead of stalling the suite), asserting it succeeds.
-fn cli(server: &TestServer, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
+/// `ngobrol-cli` with `args` on the test's server, every person's password
+/// `rahasia!`, its output piped.
+fn command(server: &TestServer, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"));
+    command
         .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
         .env("NGOBROL_NAMESPACE", server.namespace.as_str())
         .env("NGOBROL_PASSWORD", "rahasia!")
         .args(args)
+        .stdout(Stdio::piped());
+    command
+}
+
+/// Runs `ngobrol-cli` with `args` to its end (at most 30 s: a hang fails
+/// the test instead of stalling the suite), asserting it succeeds.
+fn cli(server: &TestServer, args: &[&str]) -> Output {
+    let mut child = command(server, args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -86,16 +94,9 @@ async fn two_listeners_and_the_chat_window_of_one_person_each_get_every_message(
     assert_ok(&ana.add_friend("budi").await, "add_friend");
 
     let spawn = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_ngobrol-cli"))
-            .env("NGOBROL_AMQP_URL", ngobrol_testkit::amqp_url())
-            .env("NGOBROL_NAMESPACE", server.namespace.as_str())
-            .env("NGOBROL_PASSWORD", "rahasia!")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap()
+        let mut child = command(&server, args);
+        child.stdin(Stdio::piped()).stderr(Stdio::inherit());
+        child.spawn().unwrap()
     };
     let listen = ["--user", "budi", "listen", "--json", "--count", "3"];
     let listeners = [spawn(&listen), spawn(&listen)];
