@@ -16,6 +16,15 @@ fn amqp_url() -> String {
 
 struct Running(Child);
 
+/// Reads `pipe` to its end on a thread of its own.
+fn reader(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -45,6 +54,12 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut server = Running(child);
+    // Read the logs as they come, so a chatty server never blocks on a
+    // full pipe.
+    let readers = [
+        reader(server.0.stdout.take().unwrap()),
+        reader(server.0.stderr.take().unwrap()),
+    ];
 
     // Ready once it consumes its request queue.
     let started = Instant::now();
@@ -76,6 +91,16 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     let reply = client.login("ana", "guest-password").await;
     assert_eq!(reply["status"], "ok", "{reply}");
     let token = client.token().to_owned();
+    // Requests that carry the token: served, refused, and malformed (the
+    // malformed one is logged and dead-lettered).
+    let friends = serde_json::json!({"method": "get_friend", "username": "ana", "token": token});
+    assert_eq!(client.call(friends).await["status"], "ok");
+    let refused = serde_json::json!({"method": "add_friend", "username_from": "ana",
+                                     "username_to": "nobody", "token": token});
+    assert_eq!(client.call(refused).await["code"], "unknown_user");
+    let malformed = serde_json::json!({"method": "quit_from_group", "username": "ana",
+                                       "group_id": "not a number", "token": token});
+    assert_eq!(client.call(malformed).await["code"], "bad_request");
     client.close().await;
 
     let pid = server.0.id().to_string();
@@ -99,22 +124,7 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     };
     assert!(status.success(), "exit status {status}");
 
-    let mut logs = String::new();
-    use std::io::Read;
-    server
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    server
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs: String = readers.into_iter().map(|r| r.join().unwrap()).collect();
     assert!(logs.contains("serving requests"), "{logs}");
     assert!(logs.contains("stopped"), "{logs}");
     assert!(
