@@ -30,6 +30,7 @@
 mod child;
 mod load;
 mod procfs;
+mod recorder;
 mod relay;
 mod report;
 mod serve;
@@ -44,7 +45,8 @@ use ngobrol_core::{Password, PasswordHasher};
 use serde_json::{Value, json};
 
 use crate::child::ChildProcess;
-use crate::load::{Load, Pace, Senders, Storm, Timeline};
+use crate::load::{Load, Pace, Senders, Storm};
+use crate::recorder::Timeline;
 use crate::report::{PhaseReport, Report};
 use crate::setup::{LOGIN_PASSWORD, Plan, populate, remove_broker_objects};
 

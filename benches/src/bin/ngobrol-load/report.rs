@@ -9,8 +9,8 @@ use ngobrol_benches::{Summary, ms};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::load::Measured;
 use crate::procfs::Memory;
+use crate::recorder::Measured;
 use crate::setup::Plan;
 use crate::{Phase, RunArgs};
 
