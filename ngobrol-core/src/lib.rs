@@ -1,7 +1,7 @@
 //! The rules of the ngobrol chat system, with no I/O of their own.
 //!
 //! People register, log in, befriend each other, chat one to one, and
-//! chat in groups. This crate says what each of those operations means and
+//! chat in groups, and scroll back through what was said. This crate says what each of those operations means and
 //! when it is refused, through [`ChatService`]. Everything the rules need
 //! from outside (where users, sessions, friendships and groups are kept,
 //! and how messages reach people) is a port: an async trait in [`ports`].
@@ -58,11 +58,14 @@ pub use error::{ChatError, PortError};
 pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
-    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository, NoticeEvent,
-    Outbound, Repositories, RequestKey, RequestLog, SessionRecord, SessionRepository, UserRecord,
+    Conversation, Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef, GroupRepository,
+    HistoryQuery, HistoryRepository, NoticeEvent, Outbound, Placement, Repositories, RequestKey,
+    RequestLog, Retention, SessionRecord, SessionRepository, StoredMessage, UserRecord,
     UserRepository,
 };
-pub use service::{Auth, ChatService, Login, Ports, ServiceConfig};
+pub use service::{
+    Auth, ChatService, HistoryPage, Login, Peer, Ports, ServiceConfig, SyncPage,
+};
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,
     Username,

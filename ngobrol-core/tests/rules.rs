@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 use mockall::Sequence;
 use mockall::predicate::eq;
 use ngobrol_core::ports::{
-    MockFriendRepository, MockGroupRepository, MockOutbound, MockRequestLog, MockSessionRepository,
-    MockUserRepository,
+    MockFriendRepository, MockGroupRepository, MockHistoryRepository, MockOutbound, MockRequestLog,
+    MockSessionRepository, MockUserRepository,
 };
 use ngobrol_core::{
     Auth, ChatError, ChatService, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord,
-    NoticeEvent, Password, PasswordHasher, PortError, Ports, RateLimit, ServiceConfig, SessionId,
+    NoticeEvent, Password, PasswordHasher, Placement, PortError, Ports, RateLimit, ServiceConfig, SessionId,
     SessionRecord, Token, UserRecord, Username,
 };
 
@@ -43,6 +43,7 @@ struct Mocks {
     sessions: MockSessionRepository,
     friends: MockFriendRepository,
     groups: MockGroupRepository,
+    history: MockHistoryRepository,
     requests: MockRequestLog,
     outbound: MockOutbound,
     config: Option<ServiceConfig>,
@@ -87,12 +88,19 @@ impl Mocks {
             .returning(|_| Ok(1));
     }
 
-    fn service(self) -> ChatService {
+    fn service(mut self) -> ChatService {
+        // The history is the subject of tests of its own (the contract and
+        // tests/history.rs): here it stores whatever it is given.
+        self.history
+            .expect_append_message()
+            .returning(|_, _| Ok(Placement { position: 1, seq: 1 }));
+        self.history.expect_latest_position().returning(|| Ok(0));
         let ports = Ports {
             users: Arc::new(self.users),
             sessions: Arc::new(self.sessions),
             friends: Arc::new(self.friends),
             groups: Arc::new(self.groups),
+            history: Arc::new(self.history),
             requests: Arc::new(self.requests),
             outbound: Arc::new(self.outbound),
         };

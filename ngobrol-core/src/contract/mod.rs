@@ -27,6 +27,7 @@
 //! schema to drop) until the test ends.
 
 mod friends_groups;
+mod history;
 mod request_log;
 mod users_sessions;
 
@@ -42,6 +43,11 @@ pub use friends_groups::{
     friendship_is_mutual_and_unique, groups_administered_are_counted_while_they_exist,
     groups_start_with_their_admin_as_member, hostile_text_round_trips_exactly,
     memberships_are_unique_and_removable,
+};
+pub use history::{
+    an_ended_groups_history_goes_with_it, appended_messages_are_numbered_per_conversation,
+    history_pages_come_oldest_first, retention_removes_the_oldest,
+    sync_gives_what_the_user_may_read,
 };
 pub use request_log::{
     pruning_to_keep_none_forgets_every_reply, the_request_log_keeps_the_first_reply_and_prunes,
@@ -98,6 +104,11 @@ macro_rules! contract_suite {
             deleting_a_group_removes_it_and_its_memberships,
             groups_administered_are_counted_while_they_exist,
             hostile_text_round_trips_exactly,
+            appended_messages_are_numbered_per_conversation,
+            history_pages_come_oldest_first,
+            sync_gives_what_the_user_may_read,
+            an_ended_groups_history_goes_with_it,
+            retention_removes_the_oldest,
             the_request_log_keeps_the_first_reply_and_prunes,
             pruning_to_keep_none_forgets_every_reply,
         );

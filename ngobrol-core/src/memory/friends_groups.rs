@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::PortError;
-use crate::ports::{FriendRepository, GroupRecord, GroupRepository};
+use crate::ports::{Conversation, FriendRepository, GroupRecord, GroupRepository};
 use crate::types::{GroupId, GroupName, Username};
 
 #[async_trait]
@@ -54,6 +54,7 @@ impl GroupRepository for MemoryStore {
         };
         state.groups.insert(id, record.clone());
         state.members.insert((id, admin.clone()));
+        state.joined_after.insert((id, admin.clone()), 0);
         Ok(record)
     }
 
@@ -68,6 +69,8 @@ impl GroupRepository for MemoryStore {
             return Err(PortError::Unavailable(format!("group {id} does not exist")));
         }
         if state.members.insert((id, user.clone())) {
+            let floor = state.history.last_seq(&Conversation::Group(id));
+            state.joined_after.insert((id, user.clone()), floor);
             Ok(())
         } else {
             Err(PortError::Conflict)
@@ -75,7 +78,9 @@ impl GroupRepository for MemoryStore {
     }
 
     async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
-        Ok(self.state().members.remove(&(id, user.clone())))
+        let mut state = self.state();
+        state.joined_after.remove(&(id, user.clone()));
+        Ok(state.members.remove(&(id, user.clone())))
     }
 
     async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
@@ -131,6 +136,8 @@ impl GroupRepository for MemoryStore {
         let mut state = self.state();
         let existed = state.groups.remove(&id).is_some();
         state.members.retain(|(g, _)| *g != id);
+        state.joined_after.retain(|(g, _), _| *g != id);
+        state.history.forget(&Conversation::Group(id));
         Ok(existed)
     }
 

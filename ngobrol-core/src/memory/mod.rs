@@ -4,6 +4,7 @@
 //! one lock each; nothing survives the process.
 
 mod friends_groups;
+mod history;
 mod outbound;
 mod request_log;
 mod users_sessions;
@@ -26,6 +27,9 @@ struct StoreState {
     members: BTreeSet<(GroupId, Username)>,
     next_group_id: i64,
     replies: HashMap<RequestKey, (Vec<u8>, SystemTime)>,
+    /// For each membership: the group's latest `seq` when it began.
+    joined_after: HashMap<(GroupId, Username), u64>,
+    history: history::History,
 }
 
 /// Every repository, in memory.

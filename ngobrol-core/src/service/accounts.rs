@@ -26,6 +26,9 @@ pub struct Login {
     /// already: those seen least recently. Expired sessions the login
     /// cleared away are not listed (they had ended already).
     pub ended: Vec<SessionId>,
+    /// The history's latest position at login: where a device that wants
+    /// what arrives from now on starts to [`sync`](ChatService::sync).
+    pub position: u64,
 }
 
 impl ChatService {
@@ -104,10 +107,12 @@ impl ChatService {
             return Err(error.into());
         }
         let ended = self.end_extra_sessions(username, &session.id, now).await;
+        let position = self.ports.history.latest_position().await?;
         Ok(Login {
             token,
             session: session.id,
             ended,
+            position,
         })
     }
 

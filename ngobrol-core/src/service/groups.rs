@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use super::{Auth, ChatService};
 use crate::error::{ChatError, PortError};
-use crate::ports::{DeliveryBody, GroupRecord, GroupRef, NoticeEvent};
+use crate::ports::{Conversation, DeliveryBody, GroupRecord, GroupRef, NoticeEvent};
 use crate::types::{GroupId, GroupName, Username};
 
 impl ChatService {
@@ -97,7 +97,7 @@ impl ChatService {
         let outbound = &self.ports.outbound;
         outbound.ensure_mailbox(member).await?;
         outbound.subscribe(group, member).await?;
-        let notice = auth.delivery(
+        let mut notice = auth.delivery(
             "joined",
             DeliveryBody::Notice {
                 group: GroupRef {
@@ -110,6 +110,8 @@ impl ChatService {
                 },
             },
         );
+        self.record(&Conversation::Group(group), &mut notice)
+            .await?;
         outbound.deliver_to_group(group, &notice).await?;
         Ok(())
     }
@@ -132,7 +134,7 @@ impl ChatService {
             // The last member left: the group ends, and nobody is told.
             return self.end_group(group).await;
         }
-        let notice = auth.delivery(
+        let mut notice = auth.delivery(
             "left",
             DeliveryBody::Notice {
                 group: GroupRef {
@@ -144,6 +146,8 @@ impl ChatService {
                 },
             },
         );
+        self.record(&Conversation::Group(group), &mut notice)
+            .await?;
         outbound.deliver_to_group(group, &notice).await?;
         Ok(())
     }

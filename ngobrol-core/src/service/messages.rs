@@ -1,8 +1,9 @@
-//! Messages: to a friend, and to a group.
+//! Messages: to a friend, and to a group. Each is stored in its
+//! conversation's history, then delivered.
 
 use super::{Auth, ChatService};
 use crate::error::{ChatError, PortError};
-use crate::ports::{Delivery, DeliveryBody, GroupRef};
+use crate::ports::{Conversation, Delivery, DeliveryBody, GroupRef};
 use crate::types::{GroupId, MessageText, Username};
 
 impl ChatService {
@@ -20,13 +21,17 @@ impl ChatService {
             self.require_user(to).await?;
             return Err(ChatError::NotFriends(to.to_string()));
         }
-        let delivery = auth.delivery(
+        let mut delivery = auth.delivery(
             "direct",
             DeliveryBody::Direct {
                 from: auth.user.clone(),
                 text,
             },
         );
+        // Stored first: what the history holds is what was sent, and a
+        // device that misses the delivery finds it there.
+        self.record(&Conversation::direct(&auth.user, to), &mut delivery)
+            .await?;
         match self.ports.outbound.deliver_to_user(to, &delivery).await {
             Err(PortError::Rejected(_)) => return Err(ChatError::MailboxFull(to.to_string())),
             other => other?,
@@ -50,7 +55,7 @@ impl ChatService {
                 group,
             });
         }
-        let delivery = auth.delivery(
+        let mut delivery = auth.delivery(
             "group",
             DeliveryBody::Group {
                 from: auth.user.clone(),
@@ -61,6 +66,8 @@ impl ChatService {
                 text,
             },
         );
+        self.record(&Conversation::Group(group), &mut delivery)
+            .await?;
         // A full mailbox refuses its copy; the other members have theirs.
         match self.ports.outbound.deliver_to_group(group, &delivery).await {
             Err(PortError::Rejected(_)) => {

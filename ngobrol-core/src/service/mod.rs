@@ -3,17 +3,20 @@
 //!
 //! [`ChatService`] is one type; its methods are spread over this module's
 //! files by what they concern: `accounts` (registering, logging in and
-//! out, authenticating, sessions), `friends`, `groups`, `messages`, and `requests`
+//! out, authenticating, sessions), `friends`, `groups`, `messages`, `history` (scrolling back, and
+//! catching up), and `requests`
 //! (recorded replies of named requests, and routing restored at start-up).
 
 mod accounts;
 mod friends;
 mod groups;
+mod history;
 mod messages;
 mod requests;
 mod validate;
 
 pub use accounts::Login;
+pub use history::{HistoryPage, Peer, SyncPage};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +25,9 @@ use crate::error::ChatError;
 use crate::limits::{RateLimit, RateLimiter};
 use crate::password::PasswordHasher;
 use crate::ports::{
-    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRepository, Outbound, Repositories,
-    RequestLog, SessionRecord, SessionRepository, UserRepository,
+    Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRepository, HistoryRepository,
+    Outbound, Repositories, RequestLog, Retention, SessionRecord, SessionRepository,
+    UserRepository,
 };
 use crate::types::{GroupId, MessageId, MessageText, Token, Username};
 
@@ -61,6 +65,8 @@ pub struct ServiceConfig {
     /// Failed logins and registrations per username: the brake on
     /// password guessing.
     pub auth_failures: RateLimit,
+    /// How long the history keeps messages; the default keeps everything.
+    pub history_retention: Retention,
 }
 
 impl Default for ServiceConfig {
@@ -86,6 +92,7 @@ impl Default for ServiceConfig {
                 burst: 5,
                 per_second: 1.0 / 12.0,
             },
+            history_retention: Retention::default(),
         }
     }
 }
@@ -97,6 +104,7 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionRepository>,
     pub friends: Arc<dyn FriendRepository>,
     pub groups: Arc<dyn GroupRepository>,
+    pub history: Arc<dyn HistoryRepository>,
     pub requests: Arc<dyn RequestLog>,
     pub outbound: Arc<dyn Outbound>,
 }
@@ -109,6 +117,7 @@ impl Ports {
             sessions: store.clone(),
             friends: store.clone(),
             groups: store.clone(),
+            history: store.clone(),
             requests: store,
             outbound,
         }

@@ -84,6 +84,14 @@ impl MessageId {
     }
 }
 
+impl MessageId {
+    /// Reads an id as [`Display`](fmt::Display) writes it; `None` for
+    /// anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(text).ok().map(Self)
+    }
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)

@@ -1,0 +1,182 @@
+//! [`MemoryStore`]'s history of every conversation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::error::PortError;
+use crate::ports::{
+    Conversation, Delivery, HistoryQuery, HistoryRepository, Placement, Retention, StoredMessage,
+};
+use crate::types::{GroupId, MessageId, Username};
+
+/// Every stored message by position, and what each conversation has.
+#[derive(Debug, Default)]
+pub(super) struct History {
+    messages: BTreeMap<u64, StoredMessage>,
+    by_id: HashMap<MessageId, Placement>,
+    /// Each conversation's latest `seq`, and its messages' positions.
+    conversations: HashMap<Conversation, (u64, Vec<u64>)>,
+    last_position: u64,
+}
+
+impl History {
+    /// The conversation's latest `seq`; 0 before its first message.
+    pub fn last_seq(&self, conversation: &Conversation) -> u64 {
+        self.conversations.get(conversation).map_or(0, |(seq, _)| *seq)
+    }
+
+    /// Drops a conversation and its messages (a group that ended).
+    pub fn forget(&mut self, conversation: &Conversation) {
+        if let Some((_, positions)) = self.conversations.remove(conversation) {
+            for position in positions {
+                self.remove(position);
+            }
+        }
+    }
+
+    fn remove(&mut self, position: u64) {
+        if let Some(message) = self.messages.remove(&position) {
+            self.by_id.remove(&message.delivery.id);
+        }
+    }
+
+    fn append(&mut self, conversation: &Conversation, delivery: &Delivery) -> Placement {
+        if let Some(placement) = self.by_id.get(&delivery.id) {
+            return *placement;
+        }
+        self.last_position += 1;
+        let (seq, positions) = self.conversations.entry(conversation.clone()).or_default();
+        *seq += 1;
+        positions.push(self.last_position);
+        let placement = Placement {
+            position: self.last_position,
+            seq: *seq,
+        };
+        let mut delivery = delivery.clone();
+        delivery.placement = Some(placement);
+        self.by_id.insert(delivery.id, placement);
+        self.messages.insert(
+            placement.position,
+            StoredMessage {
+                conversation: conversation.clone(),
+                delivery,
+            },
+        );
+        placement
+    }
+}
+
+#[async_trait]
+impl HistoryRepository for MemoryStore {
+    async fn append_message(
+        &self,
+        conversation: &Conversation,
+        delivery: &Delivery,
+    ) -> Result<Placement, PortError> {
+        Ok(self.state().history.append(conversation, delivery))
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredMessage>, PortError> {
+        let state = self.state();
+        let Some((_, positions)) = state.history.conversations.get(&query.conversation) else {
+            return Ok(Vec::new());
+        };
+        let visible = positions
+            .iter()
+            .filter_map(|p| state.history.messages.get(p))
+            .filter(|m| {
+                let seq = m.placement().seq;
+                seq > query.visible_after
+                    && query.after.is_none_or(|after| seq > after)
+                    && query.before.is_none_or(|before| seq < before)
+            });
+        let page: Vec<StoredMessage> = if query.after.is_some() {
+            visible.take(query.limit).cloned().collect()
+        } else {
+            let mut newest: Vec<_> = visible.rev().take(query.limit).cloned().collect();
+            newest.reverse();
+            newest
+        };
+        Ok(page)
+    }
+
+    async fn sync(
+        &self,
+        user: &Username,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, PortError> {
+        let state = self.state();
+        let page = state
+            .history
+            .messages
+            .range(after + 1..)
+            .map(|(_, m)| m)
+            .filter(|m| match &m.conversation {
+                Conversation::Direct { low, high } => low == user || high == user,
+                Conversation::Group(group) => state
+                    .joined_after
+                    .get(&(*group, user.clone()))
+                    .is_some_and(|floor| m.placement().seq > *floor),
+            })
+            .take(limit)
+            .cloned()
+            .collect();
+        Ok(page)
+    }
+
+    async fn joined_after(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<Option<u64>, PortError> {
+        Ok(self.state().joined_after.get(&(group, user.clone())).copied())
+    }
+
+    async fn latest_position(&self) -> Result<u64, PortError> {
+        Ok(self.state().history.last_position)
+    }
+
+    async fn prune_history(
+        &self,
+        retention: Retention,
+        now: SystemTime,
+    ) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let history = &mut state.history;
+        let mut doomed = Vec::new();
+        if let Some(age) = retention.max_age {
+            let cutoff = now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH);
+            doomed.extend(
+                history
+                    .messages
+                    .iter()
+                    .filter(|(_, m)| m.delivery.sent_at < cutoff)
+                    .map(|(p, _)| *p),
+            );
+        }
+        if let Some(keep) = retention.max_per_conversation {
+            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+            for (_, positions) in history.conversations.values() {
+                let live: Vec<u64> = positions
+                    .iter()
+                    .copied()
+                    .filter(|p| history.messages.contains_key(p))
+                    .collect();
+                doomed.extend(&live[..live.len().saturating_sub(keep)]);
+            }
+        }
+        doomed.sort_unstable();
+        doomed.dedup();
+        for position in &doomed {
+            history.remove(*position);
+        }
+        for (_, positions) in history.conversations.values_mut() {
+            positions.retain(|p| history.messages.contains_key(p));
+        }
+        Ok(doomed.len() as u64)
+    }
+}
