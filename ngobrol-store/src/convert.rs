@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ngobrol_core::{
-    DeviceName, GroupId, GroupName, GroupRecord, SessionId, SessionRecord, TokenHash, Username,
+    Conversation, Delivery, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord, GroupRef,
+    MessageId, MessageText, NoticeEvent, Placement, SessionId, SessionRecord, StoredMessage,
+    TokenHash, Username,
 };
 
 use crate::error::Failure;
@@ -63,5 +65,143 @@ pub(crate) fn group_record(
         id: GroupId::new(id),
         name: GroupName::parse(name).map_err(|e| Failure::Corrupt(e.to_string()))?,
         admin: username(admin)?,
+    })
+}
+
+/// A `messages` row as the store's queries select it: position, seq,
+/// message id, sent at, kind, sender, recipient, group id, group name,
+/// body, actor.
+pub(crate) type MessageRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The columns of a message, from kind on: what a delivery's body is.
+pub(crate) struct MessageColumns {
+    pub kind: &'static str,
+    pub sender: String,
+    pub recipient: Option<String>,
+    pub group_id: Option<i64>,
+    pub group_name: Option<String>,
+    pub body: Option<String>,
+    pub actor: Option<String>,
+}
+
+pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) -> MessageColumns {
+    let name = |u: &Username| u.as_str().to_owned();
+    let group = |g: &GroupRef| (Some(g.id.get()), Some(g.name.as_str().to_owned()));
+    match body {
+        DeliveryBody::Direct { from, text } => MessageColumns {
+            kind: "direct",
+            sender: name(from),
+            recipient: conversation.peer_of(from).map(name),
+            group_id: None,
+            group_name: None,
+            body: Some(text.as_str().to_owned()),
+            actor: None,
+        },
+        DeliveryBody::Group { from, group: g, text } => {
+            let (group_id, group_name) = group(g);
+            MessageColumns {
+                kind: "group",
+                sender: name(from),
+                recipient: None,
+                group_id,
+                group_name,
+                body: Some(text.as_str().to_owned()),
+                actor: None,
+            }
+        }
+        DeliveryBody::Notice { group: g, event } => {
+            let (group_id, group_name) = group(g);
+            let (kind, member, actor) = match event {
+                NoticeEvent::Joined { member, by } => ("joined", member, Some(name(by))),
+                NoticeEvent::Left { member } => ("left", member, None),
+            };
+            MessageColumns {
+                kind,
+                sender: name(member),
+                recipient: None,
+                group_id,
+                group_name,
+                body: None,
+                actor,
+            }
+        }
+    }
+}
+
+pub(crate) fn stored_message(
+    (position, seq, id, sent_at, kind, sender, recipient, group_id, group_name, body, actor): MessageRow,
+) -> Result<StoredMessage, Failure> {
+    let corrupt = |what: &str| Failure::Corrupt(format!("message {id}: {what}"));
+    let text = |body: Option<String>| {
+        // Stored texts met the limit of their day; read back whole.
+        MessageText::parse(body.ok_or_else(|| corrupt("no text"))?, usize::MAX)
+            .map_err(|e| corrupt(&e.to_string()))
+    };
+    let group = || -> Result<GroupRef, Failure> {
+        Ok(GroupRef {
+            id: GroupId::new(group_id.ok_or_else(|| corrupt("no group"))?),
+            name: GroupName::parse(group_name.clone().ok_or_else(|| corrupt("no group name"))?)
+                .map_err(|e| corrupt(&e.to_string()))?,
+        })
+    };
+    let sender = username(sender)?;
+    let (conversation, body) = match kind.as_str() {
+        "direct" => {
+            let to = username(recipient.clone().ok_or_else(|| corrupt("no recipient"))?)?;
+            let conversation = Conversation::direct(&sender, &to);
+            let body = DeliveryBody::Direct {
+                from: sender,
+                text: text(body)?,
+            };
+            (conversation, body)
+        }
+        "group" => {
+            let group = group()?;
+            let conversation = Conversation::Group(group.id);
+            let body = DeliveryBody::Group {
+                from: sender,
+                group,
+                text: text(body)?,
+            };
+            (conversation, body)
+        }
+        "joined" | "left" => {
+            let group = group()?;
+            let event = match actor {
+                Some(by) if kind == "joined" => NoticeEvent::Joined {
+                    member: sender,
+                    by: username(by)?,
+                },
+                None if kind == "left" => NoticeEvent::Left { member: sender },
+                _ => return Err(corrupt("a notice without its actor")),
+            };
+            (Conversation::Group(group.id), DeliveryBody::Notice { group, event })
+        }
+        other => return Err(corrupt(&format!("unknown kind {other:?}"))),
+    };
+    let message_id = MessageId::parse(&id).ok_or_else(|| corrupt("an unreadable id"))?;
+    Ok(StoredMessage {
+        conversation,
+        delivery: Delivery {
+            id: message_id,
+            sent_at: from_millis(sent_at),
+            body,
+            placement: Some(Placement {
+                position: position.unsigned_abs(),
+                seq: seq.unsigned_abs(),
+            }),
+        },
     })
 }

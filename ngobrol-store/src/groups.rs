@@ -10,7 +10,7 @@ use ngobrol_core::{GroupId, GroupName, GroupRecord, GroupRepository, PortError, 
 use crate::conn::WriteTransaction;
 use crate::convert::{group_record, to_millis, username};
 use crate::open::Store;
-use crate::schema::{chat_groups, memberships};
+use crate::schema::{chat_groups, conversations, memberships, messages};
 
 #[async_trait]
 impl GroupRepository for Store {
@@ -64,13 +64,24 @@ impl GroupRepository for Store {
     async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError> {
         let name = user.as_str().to_owned();
         with_conn!(self, |conn| {
-            diesel::insert_into(memberships::table)
-                .values((
-                    memberships::group_id.eq(id.get()),
-                    memberships::username.eq(name),
-                ))
-                .execute(conn)?;
-            Ok(())
+            conn.write_transaction(|conn| {
+                // The member's view of the history starts after the
+                // group's latest message.
+                let joined_after = conversations::table
+                    .filter(conversations::group_id.eq(id.get()))
+                    .select(conversations::last_seq)
+                    .get_result::<i64>(conn)
+                    .optional()?
+                    .unwrap_or(0);
+                diesel::insert_into(memberships::table)
+                    .values((
+                        memberships::group_id.eq(id.get()),
+                        memberships::username.eq(name),
+                        memberships::joined_after.eq(joined_after),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })
         })
     }
 
@@ -164,6 +175,16 @@ impl GroupRepository for Store {
                 // The schema cascades, but not on a SQLite connection with
                 // foreign keys off (the bulk writer's): say it outright.
                 diesel::delete(memberships::table.filter(memberships::group_id.eq(id.get())))
+                    .execute(conn)?;
+                // Its history goes with it.
+                let conversation = conversations::table
+                    .filter(conversations::group_id.eq(id.get()))
+                    .select(conversations::id);
+                diesel::delete(
+                    messages::table.filter(messages::conversation_id.eq_any(conversation)),
+                )
+                .execute(conn)?;
+                diesel::delete(conversations::table.filter(conversations::group_id.eq(id.get())))
                     .execute(conn)?;
                 let deleted = diesel::delete(chat_groups::table.find(id.get())).execute(conn)?;
                 Ok(deleted > 0)

@@ -30,6 +30,7 @@ mod error;
 pub mod fixtures;
 mod friends;
 mod groups;
+mod history;
 mod open;
 mod request_log;
 mod schema;

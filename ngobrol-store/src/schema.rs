@@ -41,6 +41,35 @@ diesel::table! {
     memberships (group_id, username) {
         group_id -> BigInt,
         username -> Text,
+        joined_after -> BigInt,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        user_low -> Nullable<Text>,
+        user_high -> Nullable<Text>,
+        group_id -> Nullable<BigInt>,
+        last_seq -> BigInt,
+        last_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (position) {
+        position -> BigInt,
+        conversation_id -> BigInt,
+        seq -> BigInt,
+        message_id -> Text,
+        sent_at -> BigInt,
+        kind -> Text,
+        sender -> Text,
+        recipient -> Nullable<Text>,
+        group_id -> Nullable<BigInt>,
+        group_name -> Nullable<Text>,
+        body -> Nullable<Text>,
+        actor -> Nullable<Text>,
     }
 }
 
@@ -54,10 +83,13 @@ diesel::table! {
 }
 
 diesel::joinable!(memberships -> chat_groups (group_id));
+diesel::joinable!(messages -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     friendships,
     chat_groups,
-    memberships
+    memberships,
+    conversations,
+    messages
 );

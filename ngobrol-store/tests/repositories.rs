@@ -150,8 +150,9 @@ async fn reopening_a_migrated_store_works(f: Fixture) {
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Undoes the newest migration (several sessions per user) on the
-/// fixture's database, then writes sessions as the schema before it had
+/// Undoes the migrations down to and including the one of several
+/// sessions per user (the history's comes after it) on the fixture's
+/// database, then writes sessions as the schema before it had
 /// them, by raw SQL; `rows` are (token hash, username).
 fn sessions_before_devices(backend: Backend, url: &str, rows: &[(String, &str)]) {
     let values: Vec<String> = rows
@@ -165,12 +166,16 @@ fn sessions_before_devices(backend: Backend, url: &str, rows: &[(String, &str)])
     let reverted = match backend {
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(url).unwrap();
+            let history = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+            assert!(history.to_string().ends_with("000004"), "reverted {history}");
             let version = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             diesel::sql_query(insert).execute(&mut conn).unwrap();
             version.to_string()
         }
         Backend::Postgres => {
             let mut conn = PgConnection::establish(url).unwrap();
+            let history = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+            assert!(history.to_string().ends_with("000004"), "reverted {history}");
             let version = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             diesel::sql_query(insert).execute(&mut conn).unwrap();
             version.to_string()

@@ -1,0 +1,3 @@
+ALTER TABLE memberships DROP COLUMN joined_after;
+DROP TABLE messages;
+DROP TABLE conversations;
