@@ -17,7 +17,7 @@ use ngobrol_amqp::wire::{
 };
 use ngobrol_core::{
     Delivery, DeliveryBody, GroupId, GroupName, GroupRef, MessageId, MessageText, NoticeEvent,
-    Username,
+    Placement, Username,
 };
 use serde_json::json;
 
@@ -107,6 +107,7 @@ fn replies() -> Vec<(&'static str, Encode)> {
         token: TOKEN.into(),
         session_id: Some("0123456789abcdef0123456789abcdef".into()),
         ended_sessions: Vec::new(),
+        cursor: Some(1_234_567),
     };
     let friends = GetFriendReply {
         usernames: (0..20).map(|i| format!("friend{i:02}")).collect(),
@@ -178,6 +179,10 @@ fn deliveries() -> Vec<(&'static str, Delivery)> {
         id: MessageId::generate(),
         sent_at: SystemTime::now(),
         body,
+        placement: Some(Placement {
+            position: 1_234_567,
+            seq: 4_321,
+        }),
     };
     vec![
         (

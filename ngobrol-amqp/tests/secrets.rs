@@ -4,9 +4,9 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, CreateGroup, GetFriend, GetGroup, GetSessions, Login, LoginReply,
-    Logout, LogoutAll, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup,
-    decode_request,
+    AddFriend, AddMemberToGroup, CreateGroup, GetFriend, GetGroup, GetHistory, GetSessions, Login,
+    LoginReply, Logout, LogoutAll, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup,
+    SyncRequest, decode_request,
 };
 use serde_json::json;
 
@@ -93,6 +93,23 @@ fn every_request() -> Vec<Request> {
             token: TOKEN.into(),
         }
         .into(),
+        GetHistory {
+            username: name(),
+            token: TOKEN.into(),
+            with: Some("budi".into()),
+            group_id: None,
+            after: None,
+            before: Some(9),
+            limit: Some(10),
+        }
+        .into(),
+        SyncRequest {
+            username: name(),
+            token: TOKEN.into(),
+            after: 4,
+            limit: None,
+        }
+        .into(),
     ]
 }
 
@@ -134,6 +151,7 @@ fn replies_print_no_token() {
             token: TOKEN.into(),
             session_id: Some("0123456789abcdef0123456789abcdef".into()),
             ended_sessions: Vec::new(),
+            cursor: None,
         },
     );
     assert!(String::from_utf8(reply.encode()).unwrap().contains(TOKEN));

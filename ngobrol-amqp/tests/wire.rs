@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use ngobrol_amqp::wire::{DeliveryMessage, Reply, Request, Status, decode_request};
 use ngobrol_core::{
     ChatError, Delivery, DeliveryBody, GroupId, GroupName, GroupRef, MessageId, MessageText,
-    NoticeEvent, Username,
+    NoticeEvent, Placement, Username,
 };
 use serde_json::{Value, json};
 
@@ -141,6 +141,7 @@ fn deliveries_have_the_original_fields_plus_id_and_time() {
             from: ana.clone(),
             text: MessageText::parse("halo", 10).unwrap(),
         },
+        placement: None,
     };
     assert_eq!(
         serde_json::to_value(DeliveryMessage::from_delivery(&direct)).unwrap(),
@@ -149,6 +150,17 @@ fn deliveries_have_the_original_fields_plus_id_and_time() {
             "message_id": id.to_string(), "sent_at": "2025-11-26T04:06:40.123Z",
         })
     );
+    // Once stored, it says where it is in the history.
+    let stored = Delivery {
+        placement: Some(Placement {
+            position: 900,
+            seq: 7,
+        }),
+        ..direct.clone()
+    };
+    let value = serde_json::to_value(DeliveryMessage::from_delivery(&stored)).unwrap();
+    assert_eq!((value["cursor"].clone(), value["seq"].clone()), (json!(900), json!(7)));
+    assert!(value.get("username_to").is_none(), "a delivery is to its reader");
 
     let grouped = Delivery {
         body: DeliveryBody::Group {

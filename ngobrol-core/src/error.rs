@@ -69,6 +69,10 @@ pub enum ChatError {
     /// at all (not 32 lower-case hexadecimal characters).
     #[error("there is no such session of yours")]
     UnknownSession,
+    /// A request whose fields are well-formed but do not go together (for
+    /// a history: neither a friend nor a group named, or both).
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// Something outside the rules failed (the store or the broker). The
     /// text is for logs; clients are told only that it was internal.
     #[error("internal error: {0}")]
@@ -104,6 +108,7 @@ impl ChatError {
             Self::RequestIdConflict => "request_id_conflict",
             Self::InvalidDeviceName(_) => "invalid_device_name",
             Self::UnknownSession => "unknown_session",
+            Self::BadRequest(_) => "bad_request",
             Self::Internal(_) => "internal",
         }
     }

@@ -36,6 +36,7 @@ commands:
   /invite <group id> <user>   add someone to a group you created
   /leave <group id>           leave a group
   /gmsg <group id> <text>     message a group
+  /history <user|#group> [n]  the last n messages (20) of a conversation
   /help                       this list
   /quit                       leave";
 
@@ -375,6 +376,28 @@ impl Chat {
                     .await
                     .map_err(refused)?;
                 Ok(format!("sent to group #{group}"))
+            }
+            "/history" if !rest.is_empty() => {
+                let (with, count) = split_word(rest);
+                let peer = crate::parse_peer(with)?;
+                let count = match count {
+                    "" => 20,
+                    n => n
+                        .parse()
+                        .map_err(|_| format!("error: {n:?} is not a number of messages"))?,
+                };
+                let messages = crate::latest(self.session()?, &peer, count)
+                    .await
+                    .map_err(refused)?;
+                if messages.is_empty() {
+                    return Ok(format!("no messages with {}", escape(with)));
+                }
+                let lines: Vec<String> = messages.iter().map(describe_event).collect();
+                Ok(format!(
+                    "history with {}:\n{}",
+                    escape(with),
+                    lines.join("\n")
+                ))
             }
             _ => Err(format!("error: unknown command {line:?}; type /help")),
         }

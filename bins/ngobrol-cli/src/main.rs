@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Event};
+use ngobrol_amqp::client::{
+    Client, ClientError, ClientOptions, Event, LoginOptions, Page, Peer, Session,
+};
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
 
 use crate::sanitize::escape;
@@ -84,6 +86,22 @@ enum Command {
         /// Stop after this many messages.
         #[arg(long)]
         count: Option<usize>,
+        /// Begin with what the server stored after this cursor (the
+        /// `cursor` of a message printed with --json by an earlier run),
+        /// so nothing between two runs is missed.
+        #[arg(long)]
+        since: Option<u64>,
+    },
+    /// Print the latest messages of a conversation, oldest first.
+    History {
+        /// A friend's name, or #<group id>.
+        with: String,
+        /// How many messages, at most.
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -151,10 +169,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = sent.map_err(failed)?;
             println!("sent {}", escape(&id.unwrap_or_default()));
         }
-        Command::Listen { json, count } => {
-            let device = cli.device.as_deref().or(Some("ngobrol-cli listen"));
+        Command::Listen { json, count, since } => {
+            let device = cli.device.as_deref().unwrap_or("ngobrol-cli listen");
+            let mut login = LoginOptions::default().device(device);
+            if let Some(cursor) = since {
+                login = login.since(cursor);
+            }
             let (_session, mut events) = client
-                .login_as(&user, &password, device)
+                .login_with(&user, &password, &login)
                 .await
                 .map_err(failed)?;
             let mut seen = 0;
@@ -172,8 +194,65 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 seen += 1;
             }
         }
+        Command::History { with, count, json } => {
+            let peer = parse_peer(&with).map_err(|e| anyhow!(e))?;
+            let device = cli.device.as_deref().or(Some("ngobrol-cli history"));
+            let (session, _) = client
+                .login_as(&user, &password, device)
+                .await
+                .map_err(failed)?;
+            let messages = latest(&session, &peer, count).await;
+            let _ = session.logout().await;
+            for event in messages.map_err(failed)? {
+                if json {
+                    println!("{}", sanitize::json(&serde_json::to_string(&event)?));
+                } else {
+                    println!("{}", describe_event(&event));
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// A conversation as the CLI names it: `#12` is group 12, anything else
+/// a user.
+pub(crate) fn parse_peer(word: &str) -> Result<Peer, String> {
+    match word.strip_prefix('#') {
+        Some(id) => id
+            .parse()
+            .map(Peer::Group)
+            .map_err(|_| format!("error: {word:?} is not a group (#<id>, see /groups)")),
+        None if word.is_empty() => Err("error: name a friend or #<group id>".into()),
+        None => Ok(Peer::User(word.to_owned())),
+    }
+}
+
+/// The latest `count` messages of a conversation, oldest first, read a
+/// page (at most 100) at a time backwards.
+pub(crate) async fn latest(
+    session: &Session,
+    with: &Peer,
+    count: usize,
+) -> Result<Vec<Event>, ClientError> {
+    let mut pages = Vec::new();
+    let mut left = count;
+    let mut page = Page::Latest(1);
+    while left > 0 {
+        let size = left.min(100) as u32;
+        page = match page {
+            Page::Before(seq, _) => Page::Before(seq, size),
+            _ => Page::Latest(size),
+        };
+        let history = session.history(with, page).await?;
+        left = left.saturating_sub(history.messages.len());
+        pages.push(history.messages);
+        match history.next {
+            Some(seq) => page = Page::Before(seq, size),
+            None => break,
+        }
+    }
+    Ok(pages.into_iter().rev().flatten().collect())
 }
 
 /// The time part (HH:MM:SS, UTC) of an event's `sent_at`, or now.
@@ -189,12 +268,22 @@ fn clock(sent_at: Option<&str>) -> String {
 /// one line and holds no terminal control sequence.
 pub(crate) fn describe_event(event: &Event) -> String {
     match event {
-        Event::Direct(m) => format!(
-            "[{}] {}: {}",
-            clock(m.sent_at.as_deref()),
-            escape(&m.from),
-            escape(&m.text)
-        ),
+        Event::Direct(m) => match &m.to {
+            // From the history, which holds both sides of a conversation.
+            Some(to) => format!(
+                "[{}] {} -> {}: {}",
+                clock(m.sent_at.as_deref()),
+                escape(&m.from),
+                escape(to),
+                escape(&m.text)
+            ),
+            None => format!(
+                "[{}] {}: {}",
+                clock(m.sent_at.as_deref()),
+                escape(&m.from),
+                escape(&m.text)
+            ),
+        },
         Event::Group(m) => format!(
             "[{}] [{} #{}] {}: {}",
             clock(m.sent_at.as_deref()),
@@ -238,9 +327,21 @@ mod tests {
         vec![
             Event::Direct(DirectMessage {
                 from: evil(),
+                to: None,
                 text: evil(),
                 message_id: Some(evil()),
                 sent_at: Some(format!("2024-01-01T{}", evil())),
+                cursor: None,
+                seq: None,
+            }),
+            Event::Direct(DirectMessage {
+                from: evil(),
+                to: Some(evil()),
+                text: evil(),
+                message_id: None,
+                sent_at: None,
+                cursor: Some(7),
+                seq: Some(3),
             }),
             Event::Group(GroupMessage {
                 from: evil(),
@@ -249,6 +350,8 @@ mod tests {
                 text: evil(),
                 message_id: None,
                 sent_at: Some(evil()),
+                cursor: None,
+                seq: None,
             }),
             Event::Notice(GroupNotice {
                 group_id: 7,
@@ -258,6 +361,8 @@ mod tests {
                 member: None,
                 message_id: None,
                 sent_at: None,
+                cursor: None,
+                seq: None,
             }),
             Event::Notice(GroupNotice {
                 group_id: 7,
@@ -267,6 +372,8 @@ mod tests {
                 member: Some(evil()),
                 message_id: None,
                 sent_at: None,
+                cursor: None,
+                seq: None,
             }),
         ]
     }

@@ -115,6 +115,12 @@ pub(crate) fn problems(args: &Args) -> Vec<String> {
         " (10 years)",
     ));
     check(within(
+        "history-max-age-days",
+        args.history_max_age_days,
+        0..=36_500,
+        " (0 keeps messages for ever)",
+    ));
+    check(within(
         "database-connections",
         args.database_connections,
         DATABASE_CONNECTIONS,
@@ -246,6 +252,10 @@ mod tests {
                 "--token-ttl-hours (NGOBROL_TOKEN_TTL_HOURS) must be between 1 and 87600 (10 years), got 18446744073709551615",
             ),
             (&["--token-ttl-hours", "0"], "--token-ttl-hours"),
+            (
+                &["--history-max-age-days", "40000"],
+                "--history-max-age-days (NGOBROL_HISTORY_MAX_AGE_DAYS) must be between 0 and 36500 (0 keeps messages for ever), got 40000",
+            ),
             (
                 &["--database-connections", "0"],
                 "--database-connections (NGOBROL_DATABASE_CONNECTIONS) must be between 1 and 1000",

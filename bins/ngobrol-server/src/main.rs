@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Language, Namespace, Server, ServerConfig, redact_url};
-use ngobrol_core::{RateLimit, ServiceConfig};
+use ngobrol_core::{RateLimit, Retention, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -123,6 +123,16 @@ struct Args {
     #[arg(long, env = "NGOBROL_TOKEN_TTL_HOURS", default_value_t = rules().token_ttl.as_secs() / 3600)]
     token_ttl_hours: u64,
 
+    /// How many days the history keeps messages (1 to 36500), or 0 to keep
+    /// them for ever (the default).
+    #[arg(long, env = "NGOBROL_HISTORY_MAX_AGE_DAYS", default_value_t = 0)]
+    history_max_age_days: u64,
+
+    /// How many of each conversation's newest messages the history keeps
+    /// (at least 1), or 0 to keep them all (the default).
+    #[arg(long, env = "NGOBROL_HISTORY_MAX_PER_CONVERSATION", default_value_t = 0)]
+    history_max_per_conversation: u64,
+
     /// The most database connections (1 to 1000).
     #[arg(long, env = "NGOBROL_DATABASE_CONNECTIONS", default_value_t = StoreOptions::default().max_connections)]
     database_connections: u32,
@@ -195,6 +205,12 @@ fn settings(args: Args) -> Result<Settings, Vec<String>> {
         auth_failures: RateLimit {
             burst: args.auth_failure_burst,
             ..ServiceConfig::default().auth_failures
+        },
+        history_retention: Retention {
+            max_age: (args.history_max_age_days > 0)
+                .then(|| Duration::from_secs(args.history_max_age_days.saturating_mul(86_400))),
+            max_per_conversation: (args.history_max_per_conversation > 0)
+                .then_some(args.history_max_per_conversation),
         },
         ..ServiceConfig::default()
     };

@@ -10,13 +10,24 @@ use tokio::sync::mpsc;
 
 use crate::wire::DeliveryMessage;
 
-/// A message from one user to the session's user.
+/// A message from one user to another: to the session's user, or, in a
+/// history or sync page, possibly from them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DirectMessage {
     pub from: String,
+    /// The recipient, in history and sync pages; `None` in a delivery
+    /// (it is the session's user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     pub text: String,
     pub message_id: Option<String>,
     pub sent_at: Option<String>,
+    /// Where the message is in the stored history (see [`Event::cursor`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// Its number in its conversation (see [`Event::seq`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// A message to a group the session's user is in (their own included).
@@ -28,6 +39,10 @@ pub struct GroupMessage {
     pub text: String,
     pub message_id: Option<String>,
     pub sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// A notice from the server to a group: someone joined or left.
@@ -43,6 +58,10 @@ pub struct GroupNotice {
     pub member: Option<String>,
     pub message_id: Option<String>,
     pub sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// Something that arrived for the session's user, apart from replies.
@@ -58,7 +77,38 @@ pub enum Event {
 }
 
 impl Event {
-    pub(super) fn from_wire(message: DeliveryMessage) -> Option<Self> {
+    /// The id the server gave the message, if it gave one (ngobrol does).
+    pub fn message_id(&self) -> Option<&str> {
+        match self {
+            Event::Direct(m) => m.message_id.as_deref(),
+            Event::Group(m) => m.message_id.as_deref(),
+            Event::Notice(m) => m.message_id.as_deref(),
+        }
+    }
+
+    /// The message's place among all the server stored: a
+    /// [`Session::sync`](super::Session::sync) from it gives what came
+    /// after, and [`LoginOptions::since`](super::LoginOptions::since)
+    /// resumes a later login there. `None` from a server without history.
+    pub fn cursor(&self) -> Option<u64> {
+        match self {
+            Event::Direct(m) => m.cursor,
+            Event::Group(m) => m.cursor,
+            Event::Notice(m) => m.cursor,
+        }
+    }
+
+    /// The message's number in its conversation: the cursor of
+    /// [`Session::history`](super::Session::history).
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Event::Direct(m) => m.seq,
+            Event::Group(m) => m.seq,
+            Event::Notice(m) => m.seq,
+        }
+    }
+
+    pub(crate) fn from_wire(message: DeliveryMessage) -> Option<Self> {
         let DeliveryMessage {
             method,
             username_from,
@@ -69,6 +119,9 @@ impl Event {
             sent_at,
             notice,
             notice_event,
+            username_to,
+            cursor,
+            seq,
         } = message;
         let (event, member) = match notice_event {
             Some(fields) => (Some(fields.event), Some(fields.member)),
@@ -78,9 +131,12 @@ impl Event {
         let event = match (method.as_str(), group_id_to) {
             ("send_client", _) => Event::Direct(DirectMessage {
                 from: username_from,
+                to: username_to,
                 text: message,
                 message_id,
                 sent_at,
+                cursor,
+                seq,
             }),
             // The original server marks notices only by their sender.
             ("send_group", Some(group_id)) if notice || username_from == "admin" => {
@@ -92,6 +148,8 @@ impl Event {
                     member,
                     message_id,
                     sent_at,
+                    cursor,
+                    seq,
                 })
             }
             ("send_group", Some(group_id)) => Event::Group(GroupMessage {
@@ -101,6 +159,8 @@ impl Event {
                 text: message,
                 message_id,
                 sent_at,
+                cursor,
+                seq,
             }),
             _ => return None,
         };

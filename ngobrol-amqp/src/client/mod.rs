@@ -31,6 +31,14 @@
 //! order. Once a server has shown that it echoes ids, replies are matched
 //! by id alone. Every wait ends after [`ClientOptions::timeout`].
 //!
+//! A session of a server that keeps a history (ngobrol) catches up by
+//! itself: at login and after every reconnection it asks `sync` for what
+//! was stored since its resume point (the login's cursor, or
+//! [`LoginOptions::since`]) and hands that over before what arrives live,
+//! dropping what it handed over already by message id. So the events a
+//! program reads have no gaps and no repeats, whichever devices of the
+//! user were online meanwhile.
+//!
 //! The parts: [`options`](ClientOptions) and errors, events, reply
 //! matching, the connection with its reconnection and mailboxes, and the
 //! call; each method's own call is defined with the method in
@@ -51,15 +59,17 @@ use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 pub use events::{DirectMessage, Event, Events, GroupMessage, GroupNotice};
-pub use options::{ClientError, ClientOptions};
+pub use options::{ClientError, ClientOptions, LoginOptions};
 pub use session::Session;
 
+pub use crate::methods::get_history::{History, Page, Peer};
+pub use crate::methods::sync::SyncPage;
 pub use crate::wire::{ErrorCode, GroupEntry, SessionEntry};
 
 use crate::methods::Method;
 use crate::secret::Secret;
 use link::Shared;
-use mailbox::{Mailbox, SessionRoute};
+use mailbox::{CatchUp, Mailbox, Resume, SessionRoute};
 
 /// How many events wait for the program to read them before the client
 /// stops taking more from the broker.
@@ -106,6 +116,7 @@ impl Client {
         username: &str,
         token: Secret,
         session_id: Option<String>,
+        resume_from: Option<u64>,
     ) -> Result<(Session, Events), ClientError> {
         let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
         let names = &self.shared.options.namespace;
@@ -115,6 +126,10 @@ impl Client {
                     exchange: names.user_exchange(username),
                     offline: names.offline_exchange(username),
                     backlog: names.user_queue(username),
+                    catch_up: resume_from.map(|cursor| CatchUp {
+                        token: token.clone(),
+                        resume: std::sync::Mutex::new(Resume::from(cursor)),
+                    }),
                 };
                 (names.session_queue(id), Some(route))
             }

@@ -44,6 +44,34 @@ impl std::fmt::Debug for ClientOptions {
     }
 }
 
+/// How to log in: see [`Client::login_with`](super::Client::login_with).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginOptions {
+    /// A name for the device (1 to 64 characters), shown in the user's
+    /// session list.
+    pub device: Option<String>,
+    /// Resume from this history cursor (an [`Event::cursor`](super::Event::cursor)
+    /// a program kept from an earlier session): the session's events begin
+    /// with what was stored after it. By default, a session's events begin
+    /// with its login.
+    pub since: Option<u64>,
+}
+
+impl LoginOptions {
+    /// The device's name.
+    pub fn device(mut self, name: impl Into<String>) -> Self {
+        self.device = Some(name.into());
+        self
+    }
+
+    /// Where in the history to resume.
+    pub fn since(mut self, cursor: u64) -> Self {
+        self.since = Some(cursor);
+        self
+    }
+}
+
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use lapin::options::{
@@ -16,7 +17,8 @@ use serde_json::Value;
 use super::ClientError;
 use super::events::Event;
 use super::link::{Shared, lock};
-use super::mailbox::Mailbox;
+use super::mailbox::{CatchUp, Mailbox};
+use crate::methods::sync::SyncRequest;
 use crate::wire::{DeliveryMessage, Reply};
 
 pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, lapin::Error> {
@@ -30,9 +32,11 @@ pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, 
         .await
 }
 
-/// A session's messages: first what waited in the user's mailbox, then,
-/// in order after it, what reaches the session's own queue (bound before
-/// the backlog was counted, so nothing falls between).
+/// A session's messages: first what waited in the user's mailbox, then
+/// what the server's history holds since the session's resume point
+/// (what reached other devices while this one was away), then, in order
+/// after it, what reaches the session's own queue (bound before the
+/// backlog was counted, so nothing falls between). Each message once.
 pub(super) async fn read_session(
     shared: Arc<Shared>,
     channel: Channel,
@@ -45,6 +49,13 @@ pub(super) async fn read_session(
         tracing::warn!("cannot read the mailbox's backlog: {e}");
     }
     let _ = backlog.close(200, "backlog read".into()).await;
+    if let Some(catch_up) = mailbox.route.as_ref().and_then(|r| r.catch_up.as_ref())
+        && let Err(e) = sync_missed(&shared, &mailbox, catch_up).await
+    {
+        // The resume point stays where it was: the next connection
+        // tries again from there.
+        tracing::warn!("cannot catch up with the server's history: {e}");
+    }
     let consumer = match consume(&channel, &mailbox.queue).await {
         Ok(consumer) => consumer,
         Err(e) => return tracing::warn!("cannot read the session's queue: {e}"),
@@ -154,6 +165,42 @@ pub(super) async fn empty_backlog(
     Ok(())
 }
 
+/// Hands over, page by page, what the history holds for the user after
+/// the session's resume point, as the session's queue would have: not the
+/// user's own direct messages (those reach the recipient's queues only).
+async fn sync_missed(
+    shared: &Shared,
+    mailbox: &Mailbox,
+    catch_up: &CatchUp,
+) -> Result<(), ClientError> {
+    let mut after = lock(&catch_up.resume).point(Instant::now());
+    loop {
+        let request = SyncRequest {
+            username: mailbox.user.clone(),
+            token: catch_up.token.clone(),
+            after,
+            limit: None,
+        };
+        let page = shared.call(request).await?;
+        for message in page.messages {
+            let own = message.method == "send_client" && message.username_from == mailbox.user;
+            if own || mailbox.closed.load(Ordering::Relaxed) {
+                continue;
+            }
+            if let Some(event) = mailbox.event_of(message)
+                && mailbox.events.send(event).await.is_err()
+            {
+                return Ok(());
+            }
+        }
+        lock(&catch_up.resume).synced(page.cursor);
+        if !page.more {
+            return Ok(());
+        }
+        after = page.cursor;
+    }
+}
+
 /// Hands what arrives in a mailbox on: replies to the calls waiting for
 /// them, deliveries (each id once) to the session's events.
 pub(super) async fn route_mailbox(
@@ -197,17 +244,28 @@ impl Mailbox {
     /// handed over (a request retried after a crash may deliver again,
     /// under the same id) or an unreadable one.
     fn event(&self, message: Value) -> Option<Event> {
-        let message = match serde_json::from_value::<DeliveryMessage>(message) {
-            Ok(message) => message,
+        match serde_json::from_value::<DeliveryMessage>(message) {
+            Ok(message) => self.event_of(message),
             Err(e) => {
                 tracing::warn!("an unreadable message in the mailbox: {e}");
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// [`event`](Self::event) of a decoded message; notes its cursor for
+    /// resuming.
+    fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
         let fresh = match &message.message_id {
             Some(id) => lock(&self.seen).first_time(id),
             None => true,
         };
+        if let (Some(cursor), Some(catch_up)) = (
+            message.cursor,
+            self.route.as_ref().and_then(|r| r.catch_up.as_ref()),
+        ) {
+            lock(&catch_up.resume).delivered(cursor, Instant::now());
+        }
         Event::from_wire(message).filter(|_| fresh)
     }
 }

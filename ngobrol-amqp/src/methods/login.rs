@@ -32,6 +32,10 @@ pub struct LoginReply {
     /// as allowed (those seen least recently go).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<String>,
+    /// Extension: the history's latest `cursor` at login; a `sync` from
+    /// it gives what was stored since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
 }
 
 impl Method for Login {
@@ -70,6 +74,7 @@ impl crate::server::Execute for Login {
             token: login.token.expose().into(),
             session_id: Some(login.session.to_string()),
             ended_sessions: login.ended.iter().map(ToString::to_string).collect(),
+            cursor: Some(login.position),
         };
         Ok((Said::LoggedIn, body))
     }
@@ -95,14 +100,33 @@ impl crate::client::Client {
         password: &str,
         device: Option<&str>,
     ) -> Result<(crate::client::Session, crate::client::Events), crate::client::ClientError> {
+        let options = crate::client::LoginOptions {
+            device: device.map(str::to_owned),
+            ..Default::default()
+        };
+        self.login_with(username, password, &options).await
+    }
+
+    /// [`login`](Self::login) with options: a device name, and where in
+    /// the history to resume (the events then start with what was stored
+    /// after that cursor).
+    pub async fn login_with(
+        &self,
+        username: &str,
+        password: &str,
+        options: &crate::client::LoginOptions,
+    ) -> Result<(crate::client::Session, crate::client::Events), crate::client::ClientError> {
         let request = Login {
             username: username.to_owned(),
             password: password.into(),
             queue_name: None,
-            device: device.map(str::to_owned),
+            device: options.device.clone(),
         };
         let reply = self.call(request).await?;
-        self.open_session(username, reply.token, reply.session_id)
+        // A server without history (the original) gives no cursor: then
+        // there is nothing to catch up from.
+        let resume_from = reply.cursor.map(|now| options.since.unwrap_or(now));
+        self.open_session(username, reply.token, reply.session_id, resume_from)
             .await
     }
 }

@@ -20,6 +20,7 @@ pub mod add_member_to_group;
 pub mod create_group;
 pub mod get_friend;
 pub mod get_group;
+pub mod get_history;
 pub mod get_sessions;
 pub mod login;
 pub mod logout;
@@ -28,6 +29,7 @@ pub mod quit_from_group;
 pub mod register;
 pub mod send_client;
 pub mod send_group;
+pub mod sync;
 
 /// One method of the protocol: what the wire, the server and the client
 /// need to know of it.
@@ -221,4 +223,6 @@ protocol! {
     logout::Logout,
     logout_all::LogoutAll,
     get_sessions::GetSessions,
+    get_history::GetHistory,
+    sync::SyncRequest,
 }

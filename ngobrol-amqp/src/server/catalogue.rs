@@ -26,6 +26,8 @@ pub(crate) enum Said {
     LoggedOut,
     LoggedOutAll { count: usize },
     SessionsListed { count: usize },
+    HistoryRead { count: usize },
+    Synced { count: usize },
 }
 
 impl Said {
@@ -51,6 +53,8 @@ impl Said {
             Said::LoggedOut => "Logout berhasil. Token ini tidak berlaku lagi.".into(),
             Said::LoggedOutAll { count } => format!("{count} sesi berhasil diakhiri."),
             Said::SessionsListed { .. } => "Sesi berhasil diambil.".into(),
+            Said::HistoryRead { .. } => "Riwayat berhasil diambil.".into(),
+            Said::Synced { count } => format!("{count} pesan berhasil diambil."),
         }
     }
 
@@ -69,6 +73,8 @@ impl Said {
             Said::LoggedOut => "Logged out; the token no longer works.".into(),
             Said::LoggedOutAll { count } => format!("Ended {count} sessions."),
             Said::SessionsListed { count } => format!("{count} sessions."),
+            Said::HistoryRead { count } => format!("{count} messages."),
+            Said::Synced { count } => format!("{count} messages to catch up on."),
         }
     }
 }
@@ -100,7 +106,9 @@ fn indonesian_refusal(method: &str, error: &ChatError) -> String {
         E::UnknownGroup(_) => "Group tidak ditemukan.".into(),
         E::NotGroupAdmin(_) => "Hanya admin yang boleh menambahkan anggota grup ini.".into(),
         E::AlreadyMember { user, .. } => format!("{user} sudah merupakan anggota grup."),
-        E::NotMember { .. } if method == "send_group" => "Kamu bukan anggota grup ini.".into(),
+        E::NotMember { .. } if matches!(method, "send_group" | "get_history") => {
+            "Kamu bukan anggota grup ini.".into()
+        }
         E::NotMember { user, .. } => format!("{user} bukan member grup. Ngapain keluar?"),
         other => indonesian_limit(other),
     }
@@ -136,6 +144,7 @@ fn indonesian_limit(error: &ChatError) -> String {
             format!("Server sedang sibuk. Coba lagi dalam {} ms.", wait(retry_after))
         }
         E::RequestIdConflict => "request_id ini sudah dipakai untuk permintaan lain.".into(),
+        E::BadRequest(why) => format!("Permintaan tidak valid: {why}."),
         _ => "Server sedang bermasalah. Coba lagi nanti.".into(),
     }
 }

@@ -78,6 +78,9 @@ impl Server {
             self.config.dedup_window,
             self.config.dedup_capacity,
         ));
+        let retention = tokio::spawn(super::retention::prune_history(
+            self.handler.service.clone(),
+        ));
         let mut dispatcher = Dispatcher::start(&self.handler, &self.config);
         self.ready.send_replace(true);
         info!(queue = %self.config.namespace.request_queue(), "serving requests");
@@ -86,6 +89,7 @@ impl Server {
         let outcome = dispatcher.run(consumer, shutdown).await;
         self.ready.send_replace(false);
         pruning.abort();
+        retention.abort();
         if outcome.is_ok() {
             info!("shutting down: no new requests; finishing those in flight");
             if let Err(e) = channel

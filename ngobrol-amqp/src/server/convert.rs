@@ -1,6 +1,6 @@
 //! From the core's values to the wire's messages.
 
-use ngobrol_core::{ChatError, Delivery, DeliveryBody, NoticeEvent, Username};
+use ngobrol_core::{ChatError, Delivery, DeliveryBody, NoticeEvent, StoredMessage, Username};
 use serde::Serialize;
 
 use super::catalogue;
@@ -91,7 +91,20 @@ impl DeliveryMessage {
             sent_at,
             notice,
             notice_event: notice_event(&delivery.body),
+            username_to: None,
+            cursor: delivery.placement.map(|p| p.position),
+            seq: delivery.placement.map(|p| p.seq),
         }
+    }
+
+    /// The wire message of a stored message, as history and sync pages
+    /// carry it: a direct message names its recipient.
+    pub fn from_stored_in(lang: Language, stored: &StoredMessage) -> Self {
+        let mut message = Self::from_delivery_in(lang, &stored.delivery);
+        if let DeliveryBody::Direct { from, .. } = &stored.delivery.body {
+            message.username_to = stored.conversation.peer_of(from).map(ToString::to_string);
+        }
+        message
     }
 }
 

@@ -27,6 +27,7 @@ mod handler;
 mod hints;
 mod mailboxes;
 mod outbound;
+mod retention;
 mod routing;
 mod settle;
 

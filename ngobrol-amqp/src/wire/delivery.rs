@@ -28,6 +28,18 @@ pub struct DeliveryMessage {
     /// is a sentence for people, in the server's language).
     #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
     pub notice_event: Option<NoticeFields>,
+    /// Extension, in `get_history` and `sync` pages: a direct message's
+    /// recipient (the page may hold the reader's own messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_to: Option<String>,
+    /// Extension: the message's place among all those stored, the cursor
+    /// of `sync`. Absent from a message not stored (none, from ngobrol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// Extension: the message's number in its conversation (1, 2, 3…),
+    /// the cursor of `get_history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// The fields of a notice that say what happened.
