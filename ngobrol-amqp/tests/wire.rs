@@ -159,8 +159,14 @@ fn deliveries_have_the_original_fields_plus_id_and_time() {
         ..direct.clone()
     };
     let value = serde_json::to_value(DeliveryMessage::from_delivery(&stored)).unwrap();
-    assert_eq!((value["cursor"].clone(), value["seq"].clone()), (json!(900), json!(7)));
-    assert!(value.get("username_to").is_none(), "a delivery is to its reader");
+    assert_eq!(
+        (value["cursor"].clone(), value["seq"].clone()),
+        (json!(900), json!(7))
+    );
+    assert!(
+        value.get("username_to").is_none(),
+        "a delivery is to its reader"
+    );
 
     let grouped = Delivery {
         body: DeliveryBody::Group {

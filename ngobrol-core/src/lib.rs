@@ -63,9 +63,7 @@ pub use ports::{
     RequestLog, Retention, SessionRecord, SessionRepository, StoredMessage, UserRecord,
     UserRepository,
 };
-pub use service::{
-    Auth, ChatService, HistoryPage, Login, Peer, Ports, ServiceConfig, SyncPage,
-};
+pub use service::{Auth, ChatService, HistoryPage, Login, Peer, Ports, ServiceConfig, SyncPage};
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,
     Username,

@@ -304,7 +304,10 @@ impl Delivery {
 pub enum Conversation {
     /// Two users' conversation; `low` sorts before `high` (byte order), so
     /// that each pair has one conversation whoever writes.
-    Direct { low: Username, high: Username },
+    Direct {
+        low: Username,
+        high: Username,
+    },
     Group(GroupId),
 }
 
@@ -431,8 +434,7 @@ pub trait HistoryRepository: Send + Sync {
 
     /// Removes what `retention` does not keep, as of `now`, and returns how
     /// many messages went. With [`Retention::default`], nothing goes.
-    async fn prune_history(&self, retention: Retention, now: SystemTime)
-    -> Result<u64, PortError>;
+    async fn prune_history(&self, retention: Retention, now: SystemTime) -> Result<u64, PortError>;
 }
 
 /// The outbound side: mailboxes, group routing and delivery.

@@ -122,7 +122,10 @@ async fn only_friends_and_members_read_a_conversation() {
         .chat
         .history(&cici, &Peer::Group(group), None, None, 10)
         .await;
-    assert!(matches!(outside, Err(ChatError::NotMember { .. })), "{outside:?}");
+    assert!(
+        matches!(outside, Err(ChatError::NotMember { .. })),
+        "{outside:?}"
+    );
     let missing = w
         .chat
         .history(&cici, &Peer::Group(GroupId::new(999)), None, None, 10)
@@ -189,7 +192,11 @@ async fn pages_have_cursors_both_ways_and_at_most_a_hundred() {
     let mut seen = Vec::new();
     let mut after = Some(0);
     while let Some(cursor) = after {
-        let page = w.chat.history(&ana, &peer, Some(cursor), None, 40).await.unwrap();
+        let page = w
+            .chat
+            .history(&ana, &peer, Some(cursor), None, 40)
+            .await
+            .unwrap();
         seen.extend(page.messages.iter().map(|m| m.placement().seq));
         after = page.next;
     }
@@ -232,7 +239,10 @@ async fn sync_catches_a_device_up_across_conversations() {
     }
     // The joined notice, 180 messages, and budi's own.
     assert_eq!(got.len(), 182);
-    assert!(got.windows(2).all(|w| w[0].placement().position < w[1].placement().position));
+    assert!(
+        got.windows(2)
+            .all(|w| w[0].placement().position < w[1].placement().position)
+    );
     assert_eq!(texts(&got)[181], "budi: from my other device");
     let again = w.chat.sync(&device, cursor, 100).await.unwrap();
     assert!(again.messages.is_empty());

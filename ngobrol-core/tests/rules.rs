@@ -13,8 +13,8 @@ use ngobrol_core::ports::{
 };
 use ngobrol_core::{
     Auth, ChatError, ChatService, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord,
-    NoticeEvent, Password, PasswordHasher, Placement, PortError, Ports, RateLimit, ServiceConfig, SessionId,
-    SessionRecord, Token, UserRecord, Username,
+    NoticeEvent, Password, PasswordHasher, Placement, PortError, Ports, RateLimit, ServiceConfig,
+    SessionId, SessionRecord, Token, UserRecord, Username,
 };
 
 fn user(name: &str) -> Username {
@@ -91,9 +91,12 @@ impl Mocks {
     fn service(mut self) -> ChatService {
         // The history is the subject of tests of its own (the contract and
         // tests/history.rs): here it stores whatever it is given.
-        self.history
-            .expect_append_message()
-            .returning(|_, _| Ok(Placement { position: 1, seq: 1 }));
+        self.history.expect_append_message().returning(|_, _| {
+            Ok(Placement {
+                position: 1,
+                seq: 1,
+            })
+        });
         self.history.expect_latest_position().returning(|| Ok(0));
         let ports = Ports {
             users: Arc::new(self.users),

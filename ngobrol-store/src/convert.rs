@@ -109,7 +109,11 @@ pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) 
             body: Some(text.as_str().to_owned()),
             actor: None,
         },
-        DeliveryBody::Group { from, group: g, text } => {
+        DeliveryBody::Group {
+            from,
+            group: g,
+            text,
+        } => {
             let (group_id, group_name) = group(g);
             MessageColumns {
                 kind: "group",
@@ -187,7 +191,10 @@ pub(crate) fn stored_message(
                 None if kind == "left" => NoticeEvent::Left { member: sender },
                 _ => return Err(corrupt("a notice without its actor")),
             };
-            (Conversation::Group(group.id), DeliveryBody::Notice { group, event })
+            (
+                Conversation::Group(group.id),
+                DeliveryBody::Notice { group, event },
+            )
         }
         other => return Err(corrupt(&format!("unknown kind {other:?}"))),
     };

@@ -220,7 +220,10 @@ impl HistoryRepository for Store {
                         .or(conversations::user_high.eq(&name)),
                 )
                 .filter(conversations::last_position.gt(after))
-                .select((conversations::id, 0i64.into_sql::<diesel::sql_types::BigInt>()))
+                .select((
+                    conversations::id,
+                    0i64.into_sql::<diesel::sql_types::BigInt>(),
+                ))
                 .load(conn)?;
             scope.extend(
                 memberships::table
@@ -281,11 +284,7 @@ impl HistoryRepository for Store {
         })
     }
 
-    async fn prune_history(
-        &self,
-        retention: Retention,
-        now: SystemTime,
-    ) -> Result<u64, PortError> {
+    async fn prune_history(&self, retention: Retention, now: SystemTime) -> Result<u64, PortError> {
         let mut removed = 0;
         if let Some(age) = retention.max_age {
             let cutoff = to_millis(now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH));

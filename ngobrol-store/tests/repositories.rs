@@ -167,7 +167,10 @@ fn sessions_before_devices(backend: Backend, url: &str, rows: &[(String, &str)])
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(url).unwrap();
             let history = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-            assert!(history.to_string().ends_with("000004"), "reverted {history}");
+            assert!(
+                history.to_string().ends_with("000004"),
+                "reverted {history}"
+            );
             let version = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
             diesel::sql_query(insert).execute(&mut conn).unwrap();
             version.to_string()
@@ -175,7 +178,10 @@ fn sessions_before_devices(backend: Backend, url: &str, rows: &[(String, &str)])
         Backend::Postgres => {
             let mut conn = PgConnection::establish(url).unwrap();
             let history = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-            assert!(history.to_string().ends_with("000004"), "reverted {history}");
+            assert!(
+                history.to_string().ends_with("000004"),
+                "reverted {history}"
+            );
             let version = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
             diesel::sql_query(insert).execute(&mut conn).unwrap();
             version.to_string()

@@ -88,8 +88,32 @@ impl PrivateBroker {
     }
 
     fn ctl(&self, command: &str) {
-        let status = self.rabbitmqctl(command).expect("rabbitmqctl runs");
-        assert!(status.success(), "rabbitmqctl {command} failed");
+        self.ctl_args(&[command]);
+    }
+
+    fn ctl_args(&self, args: &[&str]) {
+        let status = std::process::Command::new("rabbitmqctl")
+            .args(["-n", &self.node])
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("rabbitmqctl runs");
+        assert!(status.success(), "rabbitmqctl {args:?} failed");
+    }
+
+    /// Adds a broker user with every right on the default vhost, and
+    /// returns the URL that connects as them.
+    pub fn add_user(&self, user: &str, password: &str) -> String {
+        self.ctl_args(&["add_user", user, password]);
+        self.ctl_args(&["set_permissions", "-p", "/", user, ".*", ".*", ".*"]);
+        format!("amqp://{user}:{password}@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Closes every connection of that broker user, as a network failure
+    /// would; the broker stays up.
+    pub fn close_connections_of(&self, user: &str) {
+        self.ctl_args(&["close_all_user_connections", user, "closed by the test"]);
     }
 
     fn wait_until_listening(&self) {

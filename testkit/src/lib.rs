@@ -22,7 +22,7 @@ mod server;
 
 pub use broker::PrivateBroker;
 pub use raw::RawClient;
-pub use server::{TestServer, remove_broker_objects, remove_session_queues};
+pub use server::{Database, TestServer, remove_broker_objects, remove_session_queues};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 

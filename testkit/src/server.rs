@@ -11,7 +11,72 @@ use ngobrol_store::{Store, StoreOptions};
 
 use crate::{RawClient, WAIT, amqp_url, connect, fresh_namespace};
 
-/// A server on the real broker with its own namespace and SQLite file.
+/// Which store a [`TestServer`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh schema of the PostgreSQL database at
+    /// `NGOBROL_TEST_DATABASE_URL` (default
+    /// `postgres://postgres@127.0.0.1:5432/test`), dropped at the end.
+    Postgres,
+}
+
+/// A test's database, removed when dropped.
+enum TestDatabase {
+    /// The directory holds the file; it goes when dropped.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        base_url: String,
+        schema: String,
+    },
+}
+
+impl TestDatabase {
+    /// A fresh database and the URL of a store on it.
+    fn create(database: Database) -> (Self, String) {
+        match database {
+            Database::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = dir.path().join("ngobrol.sqlite3");
+                let url = url.to_str().unwrap().to_owned();
+                (TestDatabase::Sqlite { _dir: dir }, url)
+            }
+            Database::Postgres => {
+                use diesel::{Connection, PgConnection, RunQueryDsl};
+                let base_url = std::env::var("NGOBROL_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+                let mut admin = PgConnection::establish(&base_url).unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {base_url} does not answer ({e}); start it or set NGOBROL_TEST_DATABASE_URL")
+                });
+                let schema = format!("ngobrol_test_{}", uuid::Uuid::new_v4().simple());
+                diesel::sql_query(format!("CREATE SCHEMA \"{schema}\""))
+                    .execute(&mut admin)
+                    .unwrap();
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                (TestDatabase::Postgres { base_url, schema }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        if let TestDatabase::Postgres { base_url, schema } = self
+            && let Ok(mut conn) = PgConnection::establish(base_url)
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// A server on the real broker with its own namespace and store (a SQLite
+/// file, or a PostgreSQL schema).
 pub struct TestServer {
     pub namespace: Namespace,
     pub store: Arc<Store>,
@@ -20,7 +85,8 @@ pub struct TestServer {
     service_config: ServiceConfig,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    /// Last: the store's connections close before its database goes.
+    _database: TestDatabase,
 }
 
 impl TestServer {
@@ -46,18 +112,34 @@ impl TestServer {
         Self::start_configured(server_config, service_config).await
     }
 
-    async fn start_configured(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            Store::open(
-                dir.path().join("ngobrol.sqlite3").to_str().unwrap(),
-                &StoreOptions::default(),
-            )
-            .unwrap(),
-        );
+    /// A server with default settings on the given store.
+    pub async fn start_on(database: Database) -> Self {
         let server_config = ServerConfig {
-            amqp_url: amqp_url(),
-            ..server_config
+            namespace: fresh_namespace(),
+            ..ServerConfig::default()
+        };
+        Self::start_on_configured(database, server_config, ServiceConfig::default()).await
+    }
+
+    async fn start_configured(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
+        Self::start_on_configured(Database::Sqlite, server_config, service_config).await
+    }
+
+    async fn start_on_configured(
+        database: Database,
+        server_config: ServerConfig,
+        service_config: ServiceConfig,
+    ) -> Self {
+        let (database, url) = TestDatabase::create(database);
+        let store = Arc::new(Store::open(&url, &StoreOptions::default()).unwrap());
+        // The test broker, unless the test chose another (a private one).
+        let server_config = if server_config.amqp_url == ServerConfig::default().amqp_url {
+            ServerConfig {
+                amqp_url: amqp_url(),
+                ..server_config
+            }
+        } else {
+            server_config
         };
         // Production hashing would make every test that logs in crawl: the
         // minimum, unless the test asked for a count of its own.
@@ -77,7 +159,7 @@ impl TestServer {
             service_config,
             shutdown: None,
             task: None,
-            _dir: dir,
+            _database: database,
         };
         server.launch().await;
         server

@@ -130,7 +130,11 @@ struct Args {
 
     /// How many of each conversation's newest messages the history keeps
     /// (at least 1), or 0 to keep them all (the default).
-    #[arg(long, env = "NGOBROL_HISTORY_MAX_PER_CONVERSATION", default_value_t = 0)]
+    #[arg(
+        long,
+        env = "NGOBROL_HISTORY_MAX_PER_CONVERSATION",
+        default_value_t = 0
+    )]
     history_max_per_conversation: u64,
 
     /// The most database connections (1 to 1000).

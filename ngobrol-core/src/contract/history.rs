@@ -90,10 +90,16 @@ pub async fn appended_messages_are_numbered_per_conversation<S: Repositories>(s:
     assert!(placed.windows(2).all(|w| w[0].position < w[1].position));
     assert_eq!(s.latest_position().await.unwrap(), placed[3].position);
     // The same delivery again: a retried request.
-    assert_eq!(s.append_message(&ana_budi, &first).await.unwrap(), placed[0]);
+    assert_eq!(
+        s.append_message(&ana_budi, &first).await.unwrap(),
+        placed[0]
+    );
     assert_eq!(s.latest_position().await.unwrap(), placed[3].position);
 
-    let all = s.history(&page(ana_budi.clone(), Some(0), None)).await.unwrap();
+    let all = s
+        .history(&page(ana_budi.clone(), Some(0), None))
+        .await
+        .unwrap();
     assert_eq!(texts(&all), ["satu", "tiga", "empat"]);
     let mut expected = first;
     expected.placement = Some(placed[0]);
@@ -117,7 +123,10 @@ pub async fn history_pages_come_oldest_first<S: Repositories>(s: Arc<S>) {
     assert_eq!(seqs(&earlier), [5, 6, 7]);
     let start = s.history(&page(chat.clone(), Some(2), None)).await.unwrap();
     assert_eq!(seqs(&start), [3, 4, 5]);
-    let between = s.history(&page(chat.clone(), Some(3), Some(6))).await.unwrap();
+    let between = s
+        .history(&page(chat.clone(), Some(3), Some(6)))
+        .await
+        .unwrap();
     assert_eq!(seqs(&between), [4, 5]);
     let floor = HistoryQuery {
         visible_after: 8,
@@ -125,7 +134,12 @@ pub async fn history_pages_come_oldest_first<S: Repositories>(s: Arc<S>) {
     };
     assert_eq!(seqs(&s.history(&floor).await.unwrap()), [9, 10]);
     let other = Conversation::direct(&user("ana"), &user("ana"));
-    assert!(s.history(&page(other, None, None)).await.unwrap().is_empty());
+    assert!(
+        s.history(&page(other, None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Sync gives a user their direct conversations (both ways) and, of each
@@ -143,10 +157,7 @@ pub async fn sync_gives_what_the_user_may_read<S: Repositories>(s: Arc<S>) {
         .await
         .unwrap();
     s.add_member(group, &user("cici")).await.unwrap();
-    assert_eq!(
-        s.joined_after(group, &user("cici")).await.unwrap(),
-        Some(1)
-    );
+    assert_eq!(s.joined_after(group, &user("cici")).await.unwrap(), Some(1));
     assert_eq!(s.joined_after(group, &user("ana")).await.unwrap(), Some(0));
     assert_eq!(s.joined_after(group, &user("budi")).await.unwrap(), None);
     let joined = Delivery::new(DeliveryBody::Notice {
@@ -190,7 +201,10 @@ pub async fn sync_gives_what_the_user_may_read<S: Repositories>(s: Arc<S>) {
         texts(&ana),
         ["before cici", "notice", "to budi", "hi all", "cici gone"]
     );
-    assert!(ana.windows(2).all(|w| w[0].placement().position < w[1].placement().position));
+    assert!(
+        ana.windows(2)
+            .all(|w| w[0].placement().position < w[1].placement().position)
+    );
     let budi = read("budi", 0, 100).await;
     assert_eq!(texts(&budi), ["to budi", "from cici"]);
     // Paged: from the cursor of the last message read.
@@ -202,10 +216,7 @@ pub async fn sync_gives_what_the_user_may_read<S: Repositories>(s: Arc<S>) {
     assert!(read("ana", latest, 10).await.is_empty());
     // Cici joins again: she sees what comes from now on.
     s.add_member(group, &user("cici")).await.unwrap();
-    assert_eq!(
-        s.joined_after(group, &user("cici")).await.unwrap(),
-        Some(4)
-    );
+    assert_eq!(s.joined_after(group, &user("cici")).await.unwrap(), Some(4));
     s.append_message(&in_g, &in_group(group, "ana", "welcome back"))
         .await
         .unwrap();
@@ -228,7 +239,12 @@ pub async fn an_ended_groups_history_goes_with_it<S: Repositories>(s: Arc<S>) {
         .await
         .unwrap();
     assert!(s.delete_group(group).await.unwrap());
-    assert!(s.history(&page(in_g, Some(0), None)).await.unwrap().is_empty());
+    assert!(
+        s.history(&page(in_g, Some(0), None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(s.sync(&user("ana"), 0, 10).await.unwrap().is_empty());
 }
 

@@ -25,7 +25,9 @@ pub(super) struct History {
 impl History {
     /// The conversation's latest `seq`; 0 before its first message.
     pub fn last_seq(&self, conversation: &Conversation) -> u64 {
-        self.conversations.get(conversation).map_or(0, |(seq, _)| *seq)
+        self.conversations
+            .get(conversation)
+            .map_or(0, |(seq, _)| *seq)
     }
 
     /// Drops a conversation and its messages (a group that ended).
@@ -133,18 +135,18 @@ impl HistoryRepository for MemoryStore {
         group: GroupId,
         user: &Username,
     ) -> Result<Option<u64>, PortError> {
-        Ok(self.state().joined_after.get(&(group, user.clone())).copied())
+        Ok(self
+            .state()
+            .joined_after
+            .get(&(group, user.clone()))
+            .copied())
     }
 
     async fn latest_position(&self) -> Result<u64, PortError> {
         Ok(self.state().history.last_position)
     }
 
-    async fn prune_history(
-        &self,
-        retention: Retention,
-        now: SystemTime,
-    ) -> Result<u64, PortError> {
+    async fn prune_history(&self, retention: Retention, now: SystemTime) -> Result<u64, PortError> {
         let mut state = self.state();
         let history = &mut state.history;
         let mut doomed = Vec::new();

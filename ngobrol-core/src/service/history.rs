@@ -91,8 +91,7 @@ impl ChatService {
             }
             Peer::Group(group) => {
                 self.require_group(*group).await?;
-                let Some(floor) = self.ports.history.joined_after(*group, &auth.user).await?
-                else {
+                let Some(floor) = self.ports.history.joined_after(*group, &auth.user).await? else {
                     return Err(ChatError::NotMember {
                         user: auth.user.to_string(),
                         group: *group,
@@ -141,7 +140,11 @@ impl ChatService {
     pub async fn sync(&self, auth: &Auth, after: u64, limit: usize) -> Result<SyncPage, ChatError> {
         self.authorize(auth).await?;
         let limit = limit.clamp(1, MAX_PAGE);
-        let mut messages = self.ports.history.sync(&auth.user, after, limit + 1).await?;
+        let mut messages = self
+            .ports
+            .history
+            .sync(&auth.user, after, limit + 1)
+            .await?;
         let more = messages.len() > limit;
         messages.truncate(limit);
         let cursor = messages.last().map_or(after, |m| m.placement().position);
