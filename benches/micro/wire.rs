@@ -108,6 +108,7 @@ fn replies() -> Vec<(&'static str, Encode)> {
         session_id: Some("0123456789abcdef0123456789abcdef".into()),
         ended_sessions: Vec::new(),
         cursor: Some(1_234_567),
+        mailbox_shared: false,
     };
     let friends = GetFriendReply {
         usernames: (0..20).map(|i| format!("friend{i:02}")).collect(),

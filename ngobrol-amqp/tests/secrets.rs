@@ -27,6 +27,7 @@ fn every_request() -> Vec<Request> {
             password: PASSWORD.into(),
             queue_name: Some("amq.gen-x".into()),
             device: Some("laptop".into()),
+            session_queue: true,
         }
         .into(),
         AddFriend {
@@ -152,6 +153,7 @@ fn replies_print_no_token() {
             session_id: Some("0123456789abcdef0123456789abcdef".into()),
             ended_sessions: Vec::new(),
             cursor: None,
+            mailbox_shared: false,
         },
     );
     assert!(String::from_utf8(reply.encode()).unwrap().contains(TOKEN));

@@ -96,9 +96,54 @@ async fn every_online_device_gets_every_message_once_in_order() {
     );
     assert_eq!(texts(&mut phone, 1).await, ["sentinel"]);
     assert_eq!(texts(&mut laptop, 1).await, ["sentinel"]);
-    // While a device is online, the mailbox is left alone: the devices got
-    // it all (the original client would see what comes while none is).
-    assert_eq!(budi_raw.recv_within(Duration::from_millis(200)).await, None);
+    // Budi's original client (his first login) is one more device: his
+    // mailbox got it all too, once, in order.
+    let mut mailbox = Vec::new();
+    while let Some(message) = budi_raw.recv_within(Duration::from_millis(500)).await {
+        if message["username_from"] == "ana" {
+            mailbox.push(message["message"].as_str().unwrap().to_owned());
+        }
+    }
+    sent.push("sentinel".into());
+    assert_eq!(mailbox, sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_client_and_a_device_of_ours_each_get_everything() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    // Budi is offline everywhere: it waits for the device that comes first.
+    assert_ok(&ana.send_client("budi", "while away").await, "send_client");
+    let (_c, _phone, mut phone) = device(&server, "budi", "phone").await;
+    assert_eq!(texts(&mut phone, 1).await, ["while away"]);
+    // Now he opens the original client as well (a login without
+    // `session_queue`): from then on both get every message.
+    let mut original = server.client().await;
+    let login = original.login("budi", "rahasia!").await;
+    assert_ok(&login, "login");
+    for i in 0..5 {
+        assert_ok(
+            &ana.send_client("budi", &format!("m{i}")).await,
+            "send_client",
+        );
+    }
+    let expected: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts(&mut phone, 5).await, expected);
+    let mut mailbox = Vec::new();
+    while mailbox.len() < 5 {
+        let message = original.recv().await;
+        mailbox.push(message["message"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(mailbox, expected);
+    // A device of ours that logs in now leaves the mailbox to the
+    // original client.
+    let (_c2, _laptop, mut laptop) = device(&server, "budi", "laptop").await;
+    assert_ok(&ana.send_client("budi", "sentinel").await, "send_client");
+    assert_eq!(texts(&mut laptop, 1).await, ["sentinel"]);
+    assert_eq!(original.recv().await["message"], "sentinel");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

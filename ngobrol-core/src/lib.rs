@@ -63,7 +63,9 @@ pub use ports::{
     RequestLog, Retention, SessionRecord, SessionRepository, StoredMessage, UserRecord,
     UserRepository,
 };
-pub use service::{Auth, ChatService, HistoryPage, Login, Peer, Ports, ServiceConfig, SyncPage};
+pub use service::{
+    Auth, ChatService, HistoryPage, Login, Peer, Ports, Reader, ServiceConfig, SyncPage,
+};
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,
     Username,

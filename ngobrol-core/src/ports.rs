@@ -66,6 +66,18 @@ pub trait UserRepository: Send + Sync {
 
     /// The user of that name, if there is one.
     async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, PortError>;
+
+    /// Notes whether `user` reads their mailbox with a client of the
+    /// original protocol (one that knows nothing of sessions' own
+    /// queues), and returns whether that changed. A user not stored is no
+    /// error: nothing changes.
+    async fn set_mailbox_reader(&self, user: &Username, reads: bool) -> Result<bool, PortError>;
+
+    /// Whether `user` is noted as reading their mailbox.
+    async fn is_mailbox_reader(&self, user: &Username) -> Result<bool, PortError>;
+
+    /// Every user noted as reading their mailbox, by name.
+    async fn mailbox_readers(&self) -> Result<Vec<Username>, PortError>;
 }
 
 /// Sessions, keyed by token hash and by id; a user may have many.
@@ -463,6 +475,12 @@ pub trait Outbound: Send + Sync {
     /// mailbox that does not exist is already removed.
     async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError>;
 
+    /// Whether `user`'s mailbox gets every delivery to them (`true`: a
+    /// client of the original protocol reads it, as one more device) or
+    /// only those made while none of their sessions is online (`false`,
+    /// the default: the devices' own queues get the rest). Idempotent.
+    async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError>;
+
     /// Makes sure the group has its delivery channel. Idempotent, and
     /// always called before the first member is subscribed.
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError>;
@@ -485,14 +503,20 @@ pub trait Outbound: Send + Sync {
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError>;
 
     /// Brings the whole routing in line with the store at once: every
-    /// group's channel, every member's mailbox, every subscription. The
+    /// group's channel, every member's mailbox, every subscription, and
+    /// the mailboxes shared with a client of the original protocol. The
     /// default does it one call at a time; an implementation that can
     /// pipeline (the broker's) should, since a store may hold thousands of
     /// groups and this runs at every start.
     async fn restore_routing(
         &self,
         memberships: &[(GroupId, Vec<Username>)],
+        mailbox_readers: &[Username],
     ) -> Result<(), PortError> {
+        for user in mailbox_readers {
+            self.ensure_mailbox(user).await?;
+            self.share_mailbox(user, true).await?;
+        }
         for (group, members) in memberships {
             self.create_group_channel(*group).await?;
             for member in members {

@@ -199,6 +199,10 @@ impl Outbound for NoChannels {
         self.0.close_session_mailbox(session).await
     }
 
+    async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {
+        self.0.share_mailbox(user, shared).await
+    }
+
     async fn create_group_channel(&self, _group: GroupId) -> Result<(), PortError> {
         Err(PortError::Unavailable("broker: channel closed".into()))
     }

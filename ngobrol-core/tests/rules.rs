@@ -98,6 +98,16 @@ impl Mocks {
             })
         });
         self.history.expect_latest_position().returning(|| Ok(0));
+        // Users of the original client's mailbox: tests/sessions.rs.
+        self.users
+            .expect_is_mailbox_reader()
+            .returning(|_| Ok(false));
+        self.users
+            .expect_set_mailbox_reader()
+            .returning(|_, _| Ok(false));
+        self.users
+            .expect_mailbox_readers()
+            .returning(|| Ok(Vec::new()));
         let ports = Ports {
             users: Arc::new(self.users),
             sessions: Arc::new(self.sessions),
@@ -1432,9 +1442,9 @@ async fn restore_routing_hands_the_stores_memberships_to_the_outbound_side() {
         .returning(move || Ok(stored.clone()));
     m.outbound
         .expect_restore_routing()
-        .withf(move |given| given == memberships.as_slice())
+        .withf(move |given, readers| given == memberships.as_slice() && readers.is_empty())
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     assert_eq!(m.service().restore_routing().await.unwrap(), 1);
 }
 
@@ -1444,7 +1454,11 @@ async fn the_default_restore_makes_channels_before_subscriptions() {
     use ngobrol_core::memory::MemoryOutbound;
     let outbound = MemoryOutbound::new();
     let memberships = vec![(GroupId::new(1), vec![user("ana"), user("budi")])];
-    outbound.restore_routing(&memberships).await.unwrap();
+    outbound
+        .restore_routing(&memberships, &[user("cici")])
+        .await
+        .unwrap();
+    assert!(outbound.is_mailbox_shared(&user("cici")));
     assert!(outbound.is_subscribed(GroupId::new(1), &user("ana")));
     assert!(outbound.is_subscribed(GroupId::new(1), &user("budi")));
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
 use ngobrol_core::{
     Auth, ChatError, ChatService, DeviceName, Login, Outbound, Password, PasswordHasher, Ports,
-    RateLimit, ServiceConfig, SessionId, SessionRecord, SessionRepository, Token, Username,
+    RateLimit, Reader, ServiceConfig, SessionId, SessionRecord, SessionRepository, Token,
+    UserRepository, Username,
 };
 
 fn user(name: &str) -> Username {
@@ -365,4 +366,35 @@ async fn the_cap_is_configurable() {
         .await
         .unwrap_err();
     assert_eq!(err, ChatError::InvalidToken);
+}
+
+#[tokio::test]
+async fn a_login_of_the_original_client_shares_the_mailbox_until_logout_all() {
+    let w = World::new();
+    w.register("ana").await;
+    let password = Password::new("rahasia!");
+    let sdk = w.chat.login(&user("ana"), &password, None).await.unwrap();
+    assert!(!sdk.mailbox_shared);
+    assert!(!w.outbound.is_mailbox_shared(&user("ana")));
+    let original = w
+        .chat
+        .login_reading(&user("ana"), &password, None, Reader::Mailbox)
+        .await
+        .unwrap();
+    assert!(original.mailbox_shared);
+    assert!(w.outbound.is_mailbox_shared(&user("ana")));
+    // Devices of ours logging in now are told to leave the mailbox alone.
+    let later = w.chat.login(&user("ana"), &password, None).await.unwrap();
+    assert!(later.mailbox_shared);
+    // The share is restored with the routing, and ends with logout_all.
+    let fresh = MemoryOutbound::new();
+    fresh
+        .restore_routing(&[], &w.store.mailbox_readers().await.unwrap())
+        .await
+        .unwrap();
+    assert!(fresh.is_mailbox_shared(&user("ana")));
+    let auth = Auth::new(user("ana"), later.token);
+    w.chat.logout_all(&auth).await.unwrap();
+    assert!(!w.outbound.is_mailbox_shared(&user("ana")));
+    assert!(w.store.mailbox_readers().await.unwrap().is_empty());
 }

@@ -5,6 +5,7 @@ diesel::table! {
         username -> Text,
         password_hash -> Text,
         created_at -> BigInt,
+        reads_mailbox -> Bool,
     }
 }
 

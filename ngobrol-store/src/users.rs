@@ -50,6 +50,45 @@ impl UserRepository for Store {
             .transpose()
         })
     }
+
+    async fn set_mailbox_reader(&self, user: &Username, reads: bool) -> Result<bool, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let changed = diesel::update(
+                users::table
+                    .filter(users::username.eq(name))
+                    .filter(users::reads_mailbox.ne(reads)),
+            )
+            .set(users::reads_mailbox.eq(reads))
+            .execute(conn)?;
+            Ok(changed > 0)
+        })
+    }
+
+    async fn is_mailbox_reader(&self, user: &Username) -> Result<bool, PortError> {
+        let name = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let reads = users::table
+                .find(name)
+                .select(users::reads_mailbox)
+                .get_result::<bool>(conn)
+                .optional()?;
+            Ok(reads.unwrap_or(false))
+        })
+    }
+
+    async fn mailbox_readers(&self) -> Result<Vec<Username>, PortError> {
+        with_conn!(self, |conn| {
+            users::table
+                .filter(users::reads_mailbox.eq(true))
+                .select(users::username)
+                .order(users::username.asc())
+                .load::<String>(conn)?
+                .into_iter()
+                .map(username)
+                .collect()
+        })
+    }
 }
 
 /// The columns of a [`SessionRow`], in its order.

@@ -55,8 +55,9 @@ pub(super) struct SessionRoute {
     pub exchange: String,
     /// Its alternate exchange (to the mailbox, while no device is online).
     pub offline: String,
-    /// The user's mailbox: what waited there is handed over first.
-    pub backlog: String,
+    /// The user's mailbox, when what waits there is this device's to hand
+    /// over first: not when a client of the original protocol reads it.
+    pub backlog: Option<String>,
     /// How the session catches up from the server's history, when the
     /// server keeps one.
     pub catch_up: Option<CatchUp>,

@@ -117,6 +117,7 @@ impl Client {
         token: Secret,
         session_id: Option<String>,
         resume_from: Option<u64>,
+        take_backlog: bool,
     ) -> Result<(Session, Events), ClientError> {
         let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
         let names = &self.shared.options.namespace;
@@ -125,7 +126,7 @@ impl Client {
                 let route = SessionRoute {
                     exchange: names.user_exchange(username),
                     offline: names.offline_exchange(username),
-                    backlog: names.user_queue(username),
+                    backlog: take_backlog.then(|| names.user_queue(username)),
                     catch_up: resume_from.map(|cursor| CatchUp {
                         token: token.clone(),
                         resume: std::sync::Mutex::new(Resume::from(cursor)),

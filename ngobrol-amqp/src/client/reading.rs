@@ -43,8 +43,8 @@ pub(super) async fn read_session(
     backlog: Channel,
     mailbox: Arc<Mailbox>,
 ) {
-    if let Some(route) = &mailbox.route
-        && let Err(e) = empty_backlog(&backlog, &route.backlog, &mailbox, &shared).await
+    if let Some(queue) = mailbox.route.as_ref().and_then(|r| r.backlog.as_ref())
+        && let Err(e) = empty_backlog(&backlog, queue, &mailbox, &shared).await
     {
         tracing::warn!("cannot read the mailbox's backlog: {e}");
     }

@@ -17,6 +17,14 @@ pub struct Login {
     /// characters), shown in `get_sessions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Extension: true from a client that reads the session's own queue
+    /// `<ns>.session.<id>` (ngobrol's SDK). A login without it is of a
+    /// client that reads the user's mailbox `<ns>_<username>`, as the
+    /// original protocol has it: from then on that mailbox gets every
+    /// delivery to the user, whichever other devices are online, until
+    /// `logout_all`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session_queue: bool,
 }
 
 /// The body of `login_reply`: the token, `""` in an error reply.
@@ -36,6 +44,10 @@ pub struct LoginReply {
     /// it gives what was stored since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
+    /// Extension: true when a client of the original protocol reads the
+    /// user's mailbox, so a device of ours must not take what waits there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mailbox_shared: bool,
 }
 
 impl Method for Login {
@@ -69,12 +81,21 @@ impl crate::server::Execute for Login {
             .map(ngobrol_core::DeviceName::parse)
             .transpose()?;
         let password = ngobrol_core::Password::new(self.password.into_exposed());
-        let login = cx.chat.login(&user, &password, device).await?;
+        let reader = if self.session_queue {
+            ngobrol_core::Reader::SessionQueue
+        } else {
+            ngobrol_core::Reader::Mailbox
+        };
+        let login = cx
+            .chat
+            .login_reading(&user, &password, device, reader)
+            .await?;
         let body = LoginReply {
             token: login.token.expose().into(),
             session_id: Some(login.session.to_string()),
             ended_sessions: login.ended.iter().map(ToString::to_string).collect(),
             cursor: Some(login.position),
+            mailbox_shared: login.mailbox_shared,
         };
         Ok((Said::LoggedIn, body))
     }
@@ -121,12 +142,20 @@ impl crate::client::Client {
             password: password.into(),
             queue_name: None,
             device: options.device.clone(),
+            session_queue: true,
         };
         let reply = self.call(request).await?;
         // A server without history (the original) gives no cursor: then
         // there is nothing to catch up from.
         let resume_from = reply.cursor.map(|now| options.since.unwrap_or(now));
-        self.open_session(username, reply.token, reply.session_id, resume_from)
-            .await
+        let backlog = !reply.mailbox_shared;
+        self.open_session(
+            username,
+            reply.token,
+            reply.session_id,
+            resume_from,
+            backlog,
+        )
+        .await
     }
 }

@@ -7,6 +7,11 @@
 //! `<ns>_<name>`, where it waits (the original client reads that queue,
 //! and our SDK empties it when a device comes online). Group exchanges are
 //! bound to members' exchanges, not to their queues.
+//!
+//! A user who logs in with a client of the original protocol (a login
+//! that does not say it reads a session queue) has their mailbox bound to
+//! their exchange as well, so it gets every delivery, like any device,
+//! whether or not other devices are online; `logout_all` unbinds it.
 
 use lapin::options::{
     ExchangeBindOptions, ExchangeDeclareOptions, ExchangeUnbindOptions, QueueBindOptions,
@@ -60,6 +65,40 @@ impl AmqpOutbound {
             return Ok(exchange);
         }
         self.declare_mailbox(user).await
+    }
+
+    /// Binds the user's mailbox to their exchange (`shared`: it gets every
+    /// delivery), or unbinds it (it gets what the alternate exchange sends
+    /// while no device is online).
+    pub(super) async fn bind_mailbox(
+        &self,
+        user: &Username,
+        shared: bool,
+    ) -> Result<(), PortError> {
+        let exchange = self.user_exchange(user).await?;
+        let channel = self.topology().await?;
+        let queue = self.names.user_queue(user);
+        let done = if shared {
+            channel
+                .queue_bind(
+                    queue.into(),
+                    exchange.into(),
+                    "".into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+        } else {
+            channel
+                .queue_unbind(
+                    queue.into(),
+                    exchange.into(),
+                    "".into(),
+                    FieldTable::default(),
+                )
+                .await
+        };
+        done.map_err(unavailable)
     }
 
     /// Routes the group's deliveries to the user's exchange.

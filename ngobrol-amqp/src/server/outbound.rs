@@ -322,11 +322,21 @@ impl Outbound for AmqpOutbound {
         )))
     }
 
+    async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {
+        self.bind_mailbox(user, shared).await
+    }
+
     async fn restore_routing(
         &self,
         memberships: &[(GroupId, Vec<Username>)],
+        mailbox_readers: &[Username],
     ) -> Result<(), PortError> {
-        self.restore(memberships).await
+        self.restore(memberships).await?;
+        // Few users, one by one.
+        for user in mailbox_readers {
+            self.bind_mailbox(user, true).await?;
+        }
+        Ok(())
     }
 
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {

@@ -284,3 +284,26 @@ pub async fn touching_a_session_sets_its_last_seen<S: Repositories>(s: Arc<S>) {
     s.touch_session(&touched.token_hash, at).await.unwrap();
     assert_eq!(s.find_session(&touched.token_hash).await.unwrap(), None);
 }
+
+/// Who reads their mailbox with the original client is noted per user,
+/// set and cleared with word of whether it changed, and listed by name;
+/// an unknown user changes nothing.
+pub async fn mailbox_readers_are_noted_and_cleared<S: Repositories>(s: Arc<S>) {
+    for name in ["budi", "ana", "cici"] {
+        s.insert_user(&new_user(name)).await.unwrap();
+    }
+    assert!(!s.is_mailbox_reader(&user("ana")).await.unwrap());
+    assert!(s.set_mailbox_reader(&user("ana"), true).await.unwrap());
+    assert!(!s.set_mailbox_reader(&user("ana"), true).await.unwrap());
+    assert!(s.set_mailbox_reader(&user("budi"), true).await.unwrap());
+    assert!(s.is_mailbox_reader(&user("ana")).await.unwrap());
+    assert_eq!(
+        s.mailbox_readers().await.unwrap(),
+        vec![user("ana"), user("budi")]
+    );
+    assert!(s.set_mailbox_reader(&user("ana"), false).await.unwrap());
+    assert!(!s.set_mailbox_reader(&user("ana"), false).await.unwrap());
+    assert_eq!(s.mailbox_readers().await.unwrap(), vec![user("budi")]);
+    assert!(!s.set_mailbox_reader(&user("nobody"), true).await.unwrap());
+    assert!(!s.is_mailbox_reader(&user("nobody")).await.unwrap());
+}

@@ -30,6 +30,7 @@ struct StoreState {
     /// For each membership: the group's latest `seq` when it began.
     joined_after: HashMap<(GroupId, Username), u64>,
     history: history::History,
+    mailbox_readers: BTreeSet<Username>,
 }
 
 /// Every repository, in memory.

@@ -22,6 +22,7 @@ struct OutboundState {
     sessions: BTreeMap<SessionId, SessionMailbox>,
     closed_sessions: Vec<SessionId>,
     channels: BTreeMap<GroupId, BTreeSet<Username>>,
+    shared_mailboxes: BTreeSet<Username>,
 }
 
 impl OutboundState {
@@ -72,6 +73,12 @@ impl MemoryOutbound {
             .get_mut(session)
             .map(|mailbox| mailbox.deliveries.drain(..).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether `user`'s mailbox is shared with a client of the original
+    /// protocol ([`Outbound::share_mailbox`]).
+    pub fn is_mailbox_shared(&self, user: &Username) -> bool {
+        self.state().shared_mailboxes.contains(user)
     }
 
     /// Whether the session's mailbox is open.
@@ -139,6 +146,18 @@ impl Outbound for MemoryOutbound {
         let mut state = self.state();
         state.sessions.remove(session);
         state.closed_sessions.push(session.clone());
+        Ok(())
+    }
+
+    async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {
+        // The user's mailbox here gets every delivery anyway; what is
+        // noted is whether it was shared, for tests to see.
+        let mut state = self.state();
+        if shared {
+            state.shared_mailboxes.insert(user.clone());
+        } else {
+            state.shared_mailboxes.remove(user);
+        }
         Ok(())
     }
 

@@ -23,6 +23,26 @@ impl UserRepository for MemoryStore {
     async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, PortError> {
         Ok(self.state().users.get(username).cloned())
     }
+
+    async fn set_mailbox_reader(&self, user: &Username, reads: bool) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if !state.users.contains_key(user) {
+            return Ok(false);
+        }
+        Ok(if reads {
+            state.mailbox_readers.insert(user.clone())
+        } else {
+            state.mailbox_readers.remove(user)
+        })
+    }
+
+    async fn is_mailbox_reader(&self, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().mailbox_readers.contains(user))
+    }
+
+    async fn mailbox_readers(&self) -> Result<Vec<Username>, PortError> {
+        Ok(self.state().mailbox_readers.iter().cloned().collect())
+    }
 }
 
 #[async_trait]

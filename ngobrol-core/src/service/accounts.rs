@@ -29,6 +29,22 @@ pub struct Login {
     /// The history's latest position at login: where a device that wants
     /// what arrives from now on starts to [`sync`](ChatService::sync).
     pub position: u64,
+    /// Whether the user's mailbox gets every delivery, because a client
+    /// of the original protocol reads it: then a device of ours must leave
+    /// it alone.
+    pub mailbox_shared: bool,
+}
+
+/// Which queue the client that logs in reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reader {
+    /// Its session's own queue (ngobrol's SDK); the user's mailbox gets
+    /// only what arrives while none of the user's devices is online.
+    #[default]
+    SessionQueue,
+    /// The user's mailbox, as the original protocol has it: from now on
+    /// the mailbox gets every delivery to the user, until `logout_all`.
+    Mailbox,
 }
 
 impl ChatService {
@@ -75,6 +91,18 @@ impl ChatService {
         password: &Password,
         device: Option<DeviceName>,
     ) -> Result<Login, ChatError> {
+        self.login_reading(username, password, device, Reader::SessionQueue)
+            .await
+    }
+
+    /// [`login`](Self::login) for a client that reads `reader`.
+    pub async fn login_reading(
+        &self,
+        username: &Username,
+        password: &Password,
+        device: Option<DeviceName>,
+        reader: Reader,
+    ) -> Result<Login, ChatError> {
         if password.expose().len() > self.config.max_password_bytes {
             return Err(ChatError::InvalidCredentials);
         }
@@ -108,11 +136,17 @@ impl ChatService {
         }
         let ended = self.end_extra_sessions(username, &session.id, now).await;
         let position = self.ports.history.latest_position().await?;
+        if reader == Reader::Mailbox && self.ports.users.set_mailbox_reader(username, true).await? {
+            self.ports.outbound.share_mailbox(username, true).await?;
+        }
+        let mailbox_shared =
+            reader == Reader::Mailbox || self.ports.users.is_mailbox_reader(username).await?;
         Ok(Login {
             token,
             session: session.id,
             ended,
             position,
+            mailbox_shared,
         })
     }
 
@@ -187,6 +221,16 @@ impl ChatService {
                 .await?;
         }
         let ended = self.ports.sessions.delete_sessions_of(&auth.user).await?;
+        // No client reads the mailbox for the user any more: it goes back
+        // to holding what arrives while no device is online.
+        if self
+            .ports
+            .users
+            .set_mailbox_reader(&auth.user, false)
+            .await?
+        {
+            self.ports.outbound.share_mailbox(&auth.user, false).await?;
+        }
         // Sessions opened since the listing (a login meanwhile).
         for id in &ended {
             if !listed.iter().any(|s| s.id == *id) {

@@ -15,7 +15,7 @@ mod messages;
 mod requests;
 mod validate;
 
-pub use accounts::Login;
+pub use accounts::{Login, Reader};
 pub use history::{HistoryPage, Peer, SyncPage};
 
 use std::sync::Arc;

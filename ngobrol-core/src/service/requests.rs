@@ -43,7 +43,11 @@ impl ChatService {
     /// state (a fresh broker). Returns the number of groups.
     pub async fn restore_routing(&self) -> Result<usize, ChatError> {
         let memberships = self.ports.groups.all_memberships().await?;
-        self.ports.outbound.restore_routing(&memberships).await?;
+        let readers = self.ports.users.mailbox_readers().await?;
+        self.ports
+            .outbound
+            .restore_routing(&memberships, &readers)
+            .await?;
         Ok(memberships.len())
     }
 }

@@ -402,6 +402,7 @@ impl Load {
                 password: storm.password.as_str().into(),
                 queue_name: Some(self.reply_queue.clone()),
                 device: None,
+                session_queue: true,
             });
             let correlation = format!("{phase}:{}:{i}:{}:", bucket(now), self.recorder.nanos(now));
             let properties = BasicProperties::default()

@@ -1,0 +1,2 @@
+DROP INDEX users_reading_mailbox;
+ALTER TABLE users DROP COLUMN reads_mailbox;
