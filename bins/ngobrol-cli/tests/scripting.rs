@@ -149,3 +149,113 @@ async fn two_listeners_and_the_chat_window_of_one_person_each_get_every_message(
     drop(stdin);
     let _ = window.wait();
 }
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// A `listen` run that stopped resumes with `--since` from the cursor it
+/// printed last, and gets what came meanwhile once, though another device
+/// of the person's was online all along; `history` and `/history` print
+/// both sides of the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_resumes_with_since_and_history_prints_both_sides() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    // Budi's chat window stays online throughout.
+    let mut window = command(&server, &["--user", "budi"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdin = window.stdin.take().unwrap();
+    writeln!(stdin, "rahasia!").unwrap();
+    let mut lines = BufReader::new(window.stdout.take().unwrap()).lines();
+    let mut wait_for = |needle: &str| loop {
+        let line = lines.next().expect("the window printed").unwrap();
+        if line.contains(needle) {
+            return line;
+        }
+    };
+    wait_for("logged in as budi");
+
+    let listener = command(
+        &server,
+        &["--user", "budi", "listen", "--json", "--count", "2"],
+    )
+    .stdin(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    // Once the listener is in (the window's session and its own), two
+    // messages.
+    let budi = ngobrol_core::Username::parse("budi").unwrap();
+    let started = std::time::Instant::now();
+    while ngobrol_core::SessionRepository::sessions_of(&*server.store, &budi)
+        .await
+        .unwrap()
+        .len()
+        < 2
+    {
+        assert!(started.elapsed() < ngobrol_testkit::WAIT, "no listener");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for i in 0..2 {
+        cli(&server, &["--user", "ana", "send", "--to", "budi", &format!("m{i}")]);
+    }
+    let first = listener.wait_with_output().unwrap();
+    let first = json_lines(&first);
+    assert_eq!(first[1]["text"], "m1");
+    let cursor = first[1]["cursor"].as_u64().expect("a cursor in each line");
+
+    // The listener is gone; three more arrive (the window gets them).
+    for i in 2..5 {
+        cli(&server, &["--user", "ana", "send", "--to", "budi", &format!("m{i}")]);
+    }
+    wait_for("ana: m4");
+    let resumed = cli(
+        &server,
+        &[
+            "--user",
+            "budi",
+            "listen",
+            "--json",
+            "--count",
+            "3",
+            "--since",
+            &cursor.to_string(),
+        ],
+    );
+    let texts: Vec<_> = json_lines(&resumed)
+        .iter()
+        .map(|line| line["text"].clone())
+        .collect();
+    assert_eq!(texts, ["m2", "m3", "m4"]);
+
+    cli(&server, &["--user", "budi", "send", "--to", "ana", "siap"]);
+    let history = cli(&server, &["--user", "budi", "history", "ana", "--count", "3"]);
+    let history = String::from_utf8(history.stdout).unwrap();
+    let printed: Vec<_> = history.lines().collect();
+    assert_eq!(printed.len(), 3, "{history}");
+    assert!(printed[0].ends_with("ana -> budi: m3"), "{history}");
+    assert!(printed[2].ends_with("budi -> ana: siap"), "{history}");
+
+    writeln!(stdin, "/history ana 2").unwrap();
+    wait_for("history with ana:");
+    assert!(wait_for("m4").ends_with("ana -> budi: m4"));
+    assert!(wait_for("siap").ends_with("budi -> ana: siap"));
+    writeln!(stdin, "/history #99").unwrap();
+    assert!(wait_for("error").contains("error"));
+    writeln!(stdin, "/quit").unwrap();
+    drop(stdin);
+    let _ = window.wait();
+}
