@@ -14,7 +14,8 @@ use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ngobrol_core::{
-    GroupId, GroupName, GroupRecord, SessionId, SessionRecord, Token, UserRecord, Username,
+    Conversation, Delivery, GroupId, GroupName, GroupRecord, SessionId, SessionRecord, Token,
+    UserRecord, Username,
 };
 use ngobrol_store::fixtures::{Batch, BulkGroup, BulkWriter};
 
@@ -162,6 +163,12 @@ impl FixtureBatch<'_, '_> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         self.batch.groups(&groups, SystemTime::now())?;
         Ok(groups.iter().map(|g| g.members.len()).sum())
+    }
+
+    /// Messages appended to their conversations' histories, in order.
+    /// Returns how many.
+    pub fn messages(&mut self, stored: &[(Conversation, Delivery)]) -> anyhow::Result<usize> {
+        Ok(self.batch.messages(stored)?)
     }
 
     /// A session for each user, valid for a day; returns the tokens, in

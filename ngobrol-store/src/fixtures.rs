@@ -50,12 +50,16 @@ use std::time::SystemTime;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use ngobrol_core::{GroupRecord, SessionRecord, UserRecord, Username};
+use std::collections::HashMap;
 
-use crate::convert::to_millis;
+use ngobrol_core::{Conversation, Delivery, GroupRecord, SessionRecord, UserRecord, Username};
+
+use crate::convert::{message_columns, to_millis};
 use crate::error::StoreError;
 use crate::open::{Backend, Location, migrated_postgres, migrated_sqlite};
-use crate::schema::{chat_groups, friendships, memberships, sessions, users};
+use crate::schema::{
+    chat_groups, conversations, friendships, memberships, messages, sessions, users,
+};
 
 /// The most rows one insert statement carries. At seven columns a row at
 /// most (sessions), a statement binds at most 7,000 values: well within
@@ -149,12 +153,14 @@ impl BulkWriter {
             Conn::Sqlite(conn) => conn.immediate_transaction(|conn| {
                 work(&mut Batch {
                     conn: BatchConn::Sqlite(conn),
+                    conversations: HashMap::new(),
                 })
                 .map_err(Abort::Work)
             }),
             Conn::Postgres(conn) => conn.transaction(|conn| {
                 work(&mut Batch {
                     conn: BatchConn::Postgres(conn),
+                    conversations: HashMap::new(),
                 })
                 .map_err(Abort::Work)
             }),
@@ -174,6 +180,9 @@ enum BatchConn<'a> {
 /// The writes of one [`BulkWriter::transaction`].
 pub struct Batch<'a> {
     conn: BatchConn<'a>,
+    /// The conversations messages were written to: their row's id and
+    /// latest `seq`.
+    conversations: HashMap<Conversation, (i64, i64)>,
 }
 
 impl std::fmt::Debug for Batch<'_> {
@@ -322,6 +331,117 @@ impl Batch<'_> {
             self.advance_group_ids()?;
         }
         Ok(groups.len())
+    }
+
+    /// Appends the messages to their conversations' histories, in order,
+    /// as [`append_message`](ngobrol_core::HistoryRepository::append_message)
+    /// would one by one: each gets its conversation's next `seq` and the
+    /// next position; the conversations' counts are brought up to date
+    /// before it returns. Returns how many.
+    pub fn messages(&mut self, stored: &[(Conversation, Delivery)]) -> Result<usize, FixtureError> {
+        let mut touched = std::collections::HashSet::new();
+        for chunk in stored.chunks(ROWS_PER_STATEMENT) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (conversation, delivery) in chunk {
+                let (id, seq) = self.next_seq(conversation)?;
+                touched.insert(id);
+                let columns = message_columns(conversation, &delivery.body);
+                rows.push((
+                    messages::conversation_id.eq(id),
+                    messages::seq.eq(seq),
+                    messages::message_id.eq(delivery.id.to_string()),
+                    messages::sent_at.eq(to_millis(delivery.sent_at)),
+                    messages::kind.eq(columns.kind),
+                    messages::sender.eq(columns.sender),
+                    messages::recipient.eq(columns.recipient),
+                    messages::group_id.eq(columns.group_id),
+                    messages::group_name.eq(columns.group_name),
+                    messages::body.eq(columns.body),
+                    messages::actor.eq(columns.actor),
+                ));
+            }
+            on_conn!(self, |conn| diesel::insert_into(messages::table)
+                .values(&rows)
+                .execute(conn))?;
+        }
+        self.finish_messages(touched)?;
+        Ok(stored.len())
+    }
+
+    /// The conversation's row id and the `seq` for its next message,
+    /// making the row if there is none.
+    fn next_seq(&mut self, conversation: &Conversation) -> Result<(i64, i64), FixtureError> {
+        if let Some((id, seq)) = self.conversations.get_mut(conversation) {
+            *seq += 1;
+            return Ok((*id, *seq));
+        }
+        let (low, high, group) = match conversation {
+            Conversation::Direct { low, high } => (
+                Some(low.as_str().to_owned()),
+                Some(high.as_str().to_owned()),
+                None,
+            ),
+            Conversation::Group(group) => (None, None, Some(group.get())),
+        };
+        let found = on_conn!(self, |conn| {
+            let query = conversations::table
+                .select((conversations::id, conversations::last_seq))
+                .into_boxed();
+            let query = match (&low, &high, group) {
+                (Some(low), Some(high), _) => query
+                    .filter(conversations::user_low.eq(low.clone()))
+                    .filter(conversations::user_high.eq(high.clone())),
+                (_, _, group) => query.filter(conversations::group_id.eq(group)),
+            };
+            query.get_result::<(i64, i64)>(conn).optional()
+        })?;
+        let (id, last) = match found {
+            Some(found) => found,
+            None => {
+                let id = on_conn!(self, |conn| diesel::insert_into(conversations::table)
+                    .values((
+                        conversations::user_low.eq(&low),
+                        conversations::user_high.eq(&high),
+                        conversations::group_id.eq(group),
+                    ))
+                    .returning(conversations::id)
+                    .get_result::<i64>(conn))?;
+                (id, 0)
+            }
+        };
+        self.conversations
+            .insert(conversation.clone(), (id, last + 1));
+        Ok((id, last + 1))
+    }
+
+    /// Writes the latest `seq` and position of each conversation in
+    /// `touched`.
+    fn finish_messages(
+        &mut self,
+        touched: std::collections::HashSet<i64>,
+    ) -> Result<(), FixtureError> {
+        let latest: Vec<(i64, i64)> = self
+            .conversations
+            .values()
+            .filter(|(id, _)| touched.contains(id))
+            .copied()
+            .collect();
+        for (id, seq) in latest {
+            on_conn!(self, |conn| {
+                let position = messages::table
+                    .filter(messages::conversation_id.eq(id))
+                    .select(diesel::dsl::max(messages::position))
+                    .get_result::<Option<i64>>(conn)?
+                    .unwrap_or(0);
+                diesel::update(conversations::table.find(id))
+                    .set((
+                        conversations::last_seq.eq(seq),
+                        conversations::last_position.eq(position),
+                    ))
+                    .execute(conn)
+            })?;
+        }
+        Ok(())
     }
 
     /// Moves PostgreSQL's id sequence past the ids written by hand, which

@@ -14,7 +14,8 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ngobrol_core::contract;
 use ngobrol_core::{
-    DeviceName, FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository, PortError,
+    Conversation, Delivery, DeliveryBody, DeviceName, FriendRepository, GroupId, GroupName,
+    GroupRecord, GroupRepository, HistoryQuery, HistoryRepository, MessageText, PortError,
     SessionId, SessionRecord, SessionRepository, Token, UserRecord, UserRepository, Username,
 };
 use ngobrol_store::fixtures::{BulkGroup, BulkWriter, FixtureError, ROWS_PER_STATEMENT};
@@ -121,6 +122,7 @@ suite!(
     sessions_from_before_devices_get_ids_from_their_token_hashes,
     bulk_fixtures_read_back_through_the_repositories,
     a_failed_bulk_transaction_writes_nothing,
+    bulk_messages_are_numbered_as_appends_number_them,
 );
 
 fn user(name: &str) -> Username {
@@ -411,4 +413,50 @@ async fn a_failed_bulk_transaction_writes_nothing(f: Fixture) {
     }
     assert_eq!(f.store.find_user(&user("ana")).await.unwrap(), None);
     assert_eq!(f.store.find_user(&user("budi")).await.unwrap(), None);
+}
+
+/// Messages written in bulk (over more than one statement, in two
+/// transactions) are numbered per conversation and positioned in order,
+/// as appends would have; appends after them go on from there.
+async fn bulk_messages_are_numbered_as_appends_number_them(f: Fixture) {
+    for name in ["ana", "budi"] {
+        f.store.insert_user(&new_user(name)).await.unwrap();
+    }
+    let chat = Conversation::direct(&user("ana"), &user("budi"));
+    let message = |i: usize| {
+        Delivery::new(DeliveryBody::Direct {
+            from: user(if i % 2 == 0 { "ana" } else { "budi" }),
+            text: MessageText::parse(format!("m{i}"), 100).unwrap(),
+        })
+    };
+    let first: Vec<_> = (0..ROWS_PER_STATEMENT + 5)
+        .map(|i| (chat.clone(), message(i)))
+        .collect();
+    let second: Vec<_> = (ROWS_PER_STATEMENT + 5..ROWS_PER_STATEMENT + 10)
+        .map(|i| (chat.clone(), message(i)))
+        .collect();
+    let written = bulk(&f.url, move |w| {
+        let a = w.transaction(|b| b.messages(&first)).unwrap();
+        let b = w.transaction(|b| b.messages(&second)).unwrap();
+        a + b
+    })
+    .await;
+    assert_eq!(written, ROWS_PER_STATEMENT + 10);
+    let next = f.store.append_message(&chat, &message(9999)).await.unwrap();
+    assert_eq!(next.seq as usize, ROWS_PER_STATEMENT + 11);
+    assert_eq!(f.store.latest_position().await.unwrap(), next.position);
+    let query = HistoryQuery {
+        conversation: chat.clone(),
+        visible_after: 0,
+        after: None,
+        before: None,
+        limit: 3,
+    };
+    let newest = f.store.history(&query).await.unwrap();
+    let seqs: Vec<u64> = newest.iter().map(|m| m.placement().seq).collect();
+    let n = ROWS_PER_STATEMENT as u64;
+    assert_eq!(seqs, [n + 9, n + 10, n + 11]);
+    let synced = f.store.sync(&user("budi"), 0, 5).await.unwrap();
+    assert_eq!(synced.len(), 5);
+    assert_eq!(synced[0].placement().seq, 1);
 }

@@ -210,7 +210,10 @@ async fn listen_resumes_with_since_and_history_prints_both_sides() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     for i in 0..2 {
-        cli(&server, &["--user", "ana", "send", "--to", "budi", &format!("m{i}")]);
+        cli(
+            &server,
+            &["--user", "ana", "send", "--to", "budi", &format!("m{i}")],
+        );
     }
     let first = listener.wait_with_output().unwrap();
     let first = json_lines(&first);
@@ -219,7 +222,10 @@ async fn listen_resumes_with_since_and_history_prints_both_sides() {
 
     // The listener is gone; three more arrive (the window gets them).
     for i in 2..5 {
-        cli(&server, &["--user", "ana", "send", "--to", "budi", &format!("m{i}")]);
+        cli(
+            &server,
+            &["--user", "ana", "send", "--to", "budi", &format!("m{i}")],
+        );
     }
     wait_for("ana: m4");
     let resumed = cli(
@@ -242,7 +248,10 @@ async fn listen_resumes_with_since_and_history_prints_both_sides() {
     assert_eq!(texts, ["m2", "m3", "m4"]);
 
     cli(&server, &["--user", "budi", "send", "--to", "ana", "siap"]);
-    let history = cli(&server, &["--user", "budi", "history", "ana", "--count", "3"]);
+    let history = cli(
+        &server,
+        &["--user", "budi", "history", "ana", "--count", "3"],
+    );
     let history = String::from_utf8(history.stdout).unwrap();
     let printed: Vec<_> = history.lines().collect();
     assert_eq!(printed.len(), 3, "{history}");
