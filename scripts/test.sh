@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the store against SQLite and
-# PostgreSQL, the server, SDK and CLI over the real RabbitMQ, and every
-# example (examples/tests/examples.rs). Starts (or installs) RabbitMQ and
+# PostgreSQL, the server, SDK and CLI over the real RabbitMQ (the server's
+# suites twice: on a SQLite store, then on PostgreSQL), and every example
+# (examples/tests/examples.rs). Starts (or installs) RabbitMQ and
 # PostgreSQL first when they are not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,11 @@ trap 'rm -f "$log"' EXIT
 # Every test binary runs even when one fails, so one run shows them all.
 status=0
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+# The server's own suites once more with the store on PostgreSQL (a fresh
+# schema per test server; the binaries are those just built).
+NGOBROL_TEST_STORE=postgres cargo test --locked --no-fail-fast -p ngobrol-amqp \
+  --test protocol --test reliability --test sessions --test security --test hardening \
+  2>&1 | tee -a "$log" || status=$?
 
 read -r passed failed < <(awk '/^test result:/ {
   for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }

@@ -51,6 +51,36 @@ async fn a_repeated_request_id_takes_effect_once_and_gets_the_first_reply() {
     assert_eq!(groups["groups"].as_array().unwrap().len(), 1);
 }
 
+/// The record of a named request outlives the server: after a restart
+/// (the store opened again) and on a second server sharing the store and
+/// the request queue, the same request is answered from the record and
+/// takes no effect again; the recipient's raw mailbox holds one copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_request_is_remembered_across_a_restart_and_a_second_server() {
+    let mut server = TestServer::start().await;
+    let mut ana = server.client().await;
+    let mut budi = server.client().await;
+    ana.sign_up("ana").await;
+    budi.sign_up("budi").await;
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    let send = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                      "message": "sekali", "token": ana.token(), "request_id": "r-restart"});
+    let first = ana.call(send.clone()).await;
+    assert_ok(&first, "send_client");
+    server.restart().await;
+    assert_eq!(ana.call(send.clone()).await, first, "after the restart");
+    // Two servers on one store consume the queue by turns: several tries
+    // reach both.
+    let second = server.second().await;
+    for _ in 0..4 {
+        assert_eq!(ana.call(send.clone()).await, first, "on either server");
+    }
+    assert_ok(&ana.send_client("budi", "sentinel").await, "send_client");
+    assert_eq!(budi.recv().await["message"], "sekali");
+    assert_eq!(budi.recv().await["message"], "sentinel", "one copy only");
+    drop(second);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_amqp_message_id_names_a_request_too() {
     let server = TestServer::start().await;

@@ -81,7 +81,7 @@ pub(crate) type MessageRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
-    Option<String>,
+    Option<Vec<u8>>,
     Option<String>,
 );
 
@@ -92,7 +92,8 @@ pub(crate) struct MessageColumns {
     pub recipient: Option<String>,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
-    pub body: Option<String>,
+    /// The text's UTF-8 bytes.
+    pub body: Option<Vec<u8>>,
     pub actor: Option<String>,
 }
 
@@ -106,7 +107,7 @@ pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) 
             recipient: conversation.peer_of(from).map(name),
             group_id: None,
             group_name: None,
-            body: Some(text.as_str().to_owned()),
+            body: Some(text.as_str().as_bytes().to_vec()),
             actor: None,
         },
         DeliveryBody::Group {
@@ -121,7 +122,7 @@ pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) 
                 recipient: None,
                 group_id,
                 group_name,
-                body: Some(text.as_str().to_owned()),
+                body: Some(text.as_str().as_bytes().to_vec()),
                 actor: None,
             }
         }
@@ -148,10 +149,11 @@ pub(crate) fn stored_message(
     (position, seq, id, sent_at, kind, sender, recipient, group_id, group_name, body, actor): MessageRow,
 ) -> Result<StoredMessage, Failure> {
     let corrupt = |what: &str| Failure::Corrupt(format!("message {id}: {what}"));
-    let text = |body: Option<String>| {
+    let text = |body: Option<Vec<u8>>| {
+        let bytes = body.ok_or_else(|| corrupt("no text"))?;
+        let text = String::from_utf8(bytes).map_err(|_| corrupt("text not UTF-8"))?;
         // Stored texts met the limit of their day; read back whole.
-        MessageText::parse(body.ok_or_else(|| corrupt("no text"))?, usize::MAX)
-            .map_err(|e| corrupt(&e.to_string()))
+        MessageText::parse(text, usize::MAX).map_err(|e| corrupt(&e.to_string()))
     };
     let group = || -> Result<GroupRef, Failure> {
         Ok(GroupRef {

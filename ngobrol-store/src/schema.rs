@@ -69,7 +69,7 @@ diesel::table! {
         recipient -> Nullable<Text>,
         group_id -> Nullable<BigInt>,
         group_name -> Nullable<Text>,
-        body -> Nullable<Text>,
+        body -> Nullable<Binary>,
         actor -> Nullable<Text>,
     }
 }

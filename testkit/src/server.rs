@@ -22,6 +22,18 @@ pub enum Database {
     Postgres,
 }
 
+impl Database {
+    /// The store of test servers that do not choose one:
+    /// `NGOBROL_TEST_STORE=postgres` for PostgreSQL, else SQLite.
+    pub fn from_env() -> Self {
+        match std::env::var("NGOBROL_TEST_STORE").as_deref() {
+            Ok("postgres") => Database::Postgres,
+            Ok("sqlite") | Err(_) => Database::Sqlite,
+            Ok(other) => panic!("NGOBROL_TEST_STORE={other:?}: say sqlite or postgres"),
+        }
+    }
+}
+
 /// A test's database, removed when dropped.
 enum TestDatabase {
     /// The directory holds the file; it goes when dropped.
@@ -32,6 +44,8 @@ enum TestDatabase {
         base_url: String,
         schema: String,
     },
+    /// Another test server's: it removes it.
+    Shared,
 }
 
 impl TestDatabase {
@@ -81,6 +95,8 @@ pub struct TestServer {
     pub namespace: Namespace,
     pub store: Arc<Store>,
     pub users: Arc<Mutex<Vec<String>>>,
+    /// The store's URL: a SQLite path or a PostgreSQL URL with its schema.
+    pub store_url: String,
     server_config: ServerConfig,
     service_config: ServiceConfig,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -122,7 +138,7 @@ impl TestServer {
     }
 
     async fn start_configured(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
-        Self::start_on_configured(Database::Sqlite, server_config, service_config).await
+        Self::start_on_configured(Database::from_env(), server_config, service_config).await
     }
 
     async fn start_on_configured(
@@ -155,6 +171,7 @@ impl TestServer {
             namespace: server_config.namespace.clone(),
             store,
             users: Arc::new(Mutex::new(Vec::new())),
+            store_url: url,
             server_config,
             service_config,
             shutdown: None,
@@ -204,11 +221,32 @@ impl TestServer {
         }
     }
 
-    /// Stops the server and starts a new one on the same store and
-    /// namespace, as after a process restart.
+    /// Stops the server and starts a new one on the same store (opened
+    /// again, as a new process would) and namespace, as after a restart.
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.store = Arc::new(Store::open(&self.store_url, &StoreOptions::default()).unwrap());
         self.launch().await;
+    }
+
+    /// A second server on the same store (opened afresh) and namespace, as
+    /// another process started with the same command would be: both
+    /// consume the one request queue. This one leaves the broker objects
+    /// and the database to the first.
+    pub async fn second(&self) -> TestServer {
+        let mut server = Self {
+            namespace: self.namespace.clone(),
+            store: Arc::new(Store::open(&self.store_url, &StoreOptions::default()).unwrap()),
+            users: Arc::new(Mutex::new(Vec::new())),
+            store_url: self.store_url.clone(),
+            server_config: self.server_config.clone(),
+            service_config: self.service_config.clone(),
+            shutdown: None,
+            task: None,
+            _database: TestDatabase::Shared,
+        };
+        server.launch().await;
+        server
     }
 
     /// A new client of this server, as the original client connects.
@@ -221,6 +259,10 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if matches!(self._database, TestDatabase::Shared) {
+            // A second server: the first cleans up.
+            return;
         }
         // Remove this test's queues and exchanges from the shared broker.
         let ns = self.namespace.clone();

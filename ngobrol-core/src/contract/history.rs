@@ -299,3 +299,17 @@ pub async fn retention_removes_the_oldest<S: Repositories>(s: Arc<S>) {
         ["c2", "c3", "c4"]
     );
 }
+
+/// A message's text comes back byte for byte, whatever it holds: NUL and
+/// other control characters, quotes, SQL, any script.
+pub async fn hostile_message_text_round_trips<S: Repositories>(s: Arc<S>) {
+    users(s.as_ref(), &["ana", "budi"]).await;
+    let hostile =
+        "nul\0 bell\x07 esc\x1b[2J '); DROP TABLE messages; -- \"q\" \\ 🙂 ü 日本 \u{202e}rtl";
+    let chat = Conversation::direct(&user("ana"), &user("budi"));
+    let sent = direct("ana", hostile);
+    s.append_message(&chat, &sent).await.unwrap();
+    let read = s.history(&page(chat, Some(0), None)).await.unwrap();
+    assert_eq!(texts(&read), [hostile]);
+    assert_eq!(read[0].delivery.id, sent.id);
+}

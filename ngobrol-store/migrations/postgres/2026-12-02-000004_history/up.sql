@@ -19,7 +19,9 @@ CREATE INDEX conversations_by_user_high ON conversations (user_high);
 -- position orders every message ever stored (the sync cursor); seq
 -- numbers a conversation's (the history cursor). kind is direct, group,
 -- joined or left; sender is the author, or the member a notice is about;
--- recipient is a direct message's; actor is who added a member.
+-- recipient is a direct message's; actor is who added a member. body is
+-- the text's UTF-8 bytes: a message may hold any character, NUL included,
+-- which a PostgreSQL TEXT cannot.
 CREATE TABLE messages (
     position        BIGSERIAL PRIMARY KEY,
     conversation_id BIGINT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
@@ -31,7 +33,7 @@ CREATE TABLE messages (
     recipient       TEXT,
     group_id        BIGINT,
     group_name      TEXT,
-    body            TEXT,
+    body            BYTEA,
     actor           TEXT,
     UNIQUE (conversation_id, seq)
 );
