@@ -135,6 +135,13 @@ impl PrivateBroker {
         self.ctl("stop_app");
     }
 
+    /// Forgets everything the node holds: queues, their messages,
+    /// exchanges, bindings (after [`stop_app`](Self::stop_app), before
+    /// [`start_app`](Self::start_app)).
+    pub fn reset(&self) {
+        self.ctl("reset");
+    }
+
     /// Starts the broker again, with the data it had.
     pub fn start_app(&self) {
         self.ctl("start_app");
