@@ -17,10 +17,12 @@ use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
 use serde_json::Value;
 
 mod broker;
+mod faults;
 mod raw;
 mod server;
 
 pub use broker::PrivateBroker;
+pub use faults::{Fault, Faults, FaultyStore};
 pub use raw::RawClient;
 pub use server::{Database, TestServer, remove_broker_objects, remove_session_queues};
 

@@ -9,7 +9,7 @@ use ngobrol_core::{
 };
 use ngobrol_store::{Store, StoreOptions};
 
-use crate::{RawClient, WAIT, amqp_url, connect, fresh_namespace};
+use crate::{Faults, FaultyStore, RawClient, WAIT, amqp_url, connect, fresh_namespace};
 
 /// Which store a [`TestServer`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +101,8 @@ pub struct TestServer {
     service_config: ServiceConfig,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// When set, the server runs on the store through a [`FaultyStore`].
+    faults: Option<Faults>,
     /// Last: the store's connections close before its database goes.
     _database: TestDatabase,
 }
@@ -126,6 +128,17 @@ impl TestServer {
             ..server_config
         };
         Self::start_configured(server_config, service_config).await
+    }
+
+    /// A server whose store meets the faults the test injects through the
+    /// returned [`Faults`] (none at first).
+    pub async fn start_faulty() -> (Self, Faults) {
+        let faults = Faults::default();
+        let mut server = Self::start().await;
+        server.stop().await;
+        server.faults = Some(faults.clone());
+        server.launch().await;
+        (server, faults)
     }
 
     /// A server with default settings on the given store.
@@ -176,6 +189,7 @@ impl TestServer {
             service_config,
             shutdown: None,
             task: None,
+            faults: None,
             _database: database,
         };
         server.launch().await;
@@ -185,11 +199,14 @@ impl TestServer {
     async fn launch(&mut self) {
         // Fail loudly, with the reason, when the broker is missing.
         connect().await.close(200, "probe".into()).await.ok();
-        let server = Server::build(
-            self.store.clone(),
-            self.service_config.clone(),
-            self.server_config.clone(),
-        )
+        let (rules, config) = (self.service_config.clone(), self.server_config.clone());
+        let server = match &self.faults {
+            Some(faults) => {
+                let store = FaultyStore::new(self.store.clone(), faults.clone());
+                Server::build(Arc::new(store), rules, config)
+            }
+            None => Server::build(self.store.clone(), rules, config),
+        }
         .unwrap();
         let mut ready = server.ready();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -243,6 +260,7 @@ impl TestServer {
             service_config: self.service_config.clone(),
             shutdown: None,
             task: None,
+            faults: None,
             _database: TestDatabase::Shared,
         };
         server.launch().await;
@@ -257,8 +275,14 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        // A server that ended before the test did (a panic, or a fatal
+        // error it logged) fails the test, unless the test failed already.
+        let ended = self.task.as_ref().is_some_and(|task| task.is_finished());
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if ended && !std::thread::panicking() {
+            panic!("the test's server stopped during the test (see its log above)");
         }
         if matches!(self._database, TestDatabase::Shared) {
             // A second server: the first cleans up.
