@@ -116,7 +116,11 @@ async fn adding_a_member_subscribes_them_and_tells_the_whole_group() {
         member: user("budi"),
         by: user("ana"),
     };
-    assert_eq!(w.notices("budi"), vec![joined.clone()], "the new member too");
+    assert_eq!(
+        w.notices("budi"),
+        vec![joined.clone()],
+        "the new member too"
+    );
     assert_eq!(w.notices("ana"), vec![joined]);
 }
 

@@ -194,6 +194,28 @@ impl RawClient {
         }
     }
 
+    /// Asserts that nothing but replies came to the user's queue: the user
+    /// asks for their friends, a request of their own answered in that
+    /// queue, and nothing may come before its reply (whatever the server
+    /// delivered for requests answered earlier is in the queue before it).
+    /// A sentinel, where waiting for a quiet moment would pass when the
+    /// unwanted message was merely late.
+    #[track_caller]
+    pub fn assert_nothing_arrived(&mut self) -> impl Future<Output = ()> + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            let request = json!({"method": "get_friend", "username": self.user(),
+                                 "token": self.token()});
+            let reply = self.call(request).await;
+            assert_eq!(reply["status"], "ok", "{reply}");
+            assert!(
+                self.pending.is_empty(),
+                "at {caller}: arrived before the sentinel's reply: {:?}",
+                self.pending
+            );
+        }
+    }
+
     /// Sends `request` and returns its reply from the user's queue; other
     /// messages that arrive first are kept for [`recv`](Self::recv).
     pub async fn call(&mut self, request: Value) -> Value {
