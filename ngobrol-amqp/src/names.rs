@@ -90,8 +90,9 @@ impl Namespace {
         format!("{}.session.{}", self.0, session)
     }
 
-    /// The exchange whose existence says the broker's routing has this
-    /// version's layout (users' exchanges between groups and mailboxes).
+    /// The durable queue whose one message says the broker's routing has
+    /// this version's layout (users' exchanges between groups and
+    /// mailboxes).
     pub fn layout_marker(&self) -> String {
         format!("{}.layout.2", self.0)
     }

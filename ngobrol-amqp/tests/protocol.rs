@@ -2,7 +2,6 @@
 //! the way the original console client drives it. Each test has its own
 //! namespace, so tests run in parallel and never see each other's queues.
 
-
 use ngobrol_testkit::{TestServer, assert_error, assert_ok};
 use serde_json::json;
 

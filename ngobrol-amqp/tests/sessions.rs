@@ -205,3 +205,54 @@ async fn logout_ends_one_session_and_logout_all_ends_every_one() {
     assert_eq!(raw.call(request).await["code"], "invalid_token");
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+/// A broker from before users' exchanges (group exchanges bound straight
+/// to mailboxes, no layout marker): at start-up the server removes the old
+/// bindings once, so while a device is online a group message reaches the
+/// device and nothing piles up in the mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_earlier_layouts_bindings_are_removed_once_at_start_up() {
+    use lapin::options::{QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
+    use lapin::types::FieldTable;
+
+    let mut server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    let group = ana.create_group("g").await["group_id"].as_i64().unwrap();
+    assert_ok(&ana.add_member(group, "budi").await, "add_member_to_group");
+    server.stop().await;
+    // As the earlier version left it.
+    let conn = ngobrol_testkit::connect().await;
+    let channel = conn.create_channel().await.unwrap();
+    let ns = server.namespace.clone();
+    channel
+        .queue_delete(ns.layout_marker().into(), QueueDeleteOptions::default())
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            ns.user_queue("budi").into(),
+            ns.group_exchange(group).into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    server.restart().await;
+
+    let (_c, _phone, mut phone) = device(&server, "budi", "phone").await;
+    assert_ok(&ana.send_group(group, "sekali").await, "send_group");
+    assert_eq!(texts(&mut phone, 1).await, ["sekali"]);
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let mailbox = channel
+        .queue_declare(ns.user_queue("budi").into(), passive, FieldTable::default())
+        .await
+        .unwrap();
+    assert_eq!(mailbox.message_count(), 0, "nothing went to the mailbox");
+    conn.close(200, "done".into()).await.unwrap();
+}

@@ -327,15 +327,20 @@ impl Drop for TestServer {
 pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[GroupId]) {
     let conn = connect().await;
     let ch = conn.create_channel().await.unwrap();
-    let mut queues = vec![ns.request_queue(), ns.dead_letter_queue()];
+    let mut queues = vec![
+        ns.request_queue(),
+        ns.dead_letter_queue(),
+        ns.layout_marker(),
+    ];
     queues.extend(users.iter().map(|u| ns.user_queue(u)));
     for q in queues {
         let _ = ch
             .queue_delete(q.into(), QueueDeleteOptions::default())
             .await;
     }
-    let mut exchanges: Vec<String> = users.iter().map(|u| ns.user_exchange(u)).collect();
-    exchanges.push(ns.layout_marker());
+    let exchanges = users
+        .iter()
+        .flat_map(|u| [ns.user_exchange(u), ns.offline_exchange(u)]);
     for exchange in exchanges {
         let _ = ch
             .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())

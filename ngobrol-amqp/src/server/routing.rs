@@ -111,35 +111,30 @@ impl AmqpOutbound {
 
     /// Once per broker: an earlier version bound group exchanges straight
     /// to members' mailboxes; now they go through the members' exchanges,
-    /// so the old bindings would deliver twice. They are removed (one
-    /// round trip each: `queue.unbind` has no `nowait`), then a marker
-    /// exchange says it was done.
+    /// and the old bindings would put every group message in the mailbox
+    /// even while the member's devices are online (the broker delivers to
+    /// a queue once however many paths lead there, so it is no duplicate,
+    /// but the mailbox would fill). They are removed (one
+    /// round trip each: `queue.unbind` has no `nowait`), then one message
+    /// in the marker queue `<ns>.layout.2` says it was done. The marker is
+    /// a queue because declaring one that exists is no error, and its
+    /// message count says whether the move was made: probing for an
+    /// exchange passively would close a channel with an error, logged by
+    /// the AMQP library at every first start.
     async fn migrate_layout(&self, memberships: &Memberships) -> Result<(), PortError> {
         let marker = self.names.layout_marker();
-        let link = self.link()?;
-        let probe = link
-            .connection
-            .create_channel()
-            .await
-            .map_err(unavailable)?;
-        let passive = ExchangeDeclareOptions {
-            passive: true,
-            ..ExchangeDeclareOptions::default()
-        };
-        let present = probe
-            .exchange_declare(
+        let channel = self.topology().await?;
+        let declared = channel
+            .queue_declare(
                 marker.as_str().into(),
-                ExchangeKind::Fanout,
-                passive,
+                QueueDeclareOptions::durable(),
                 FieldTable::default(),
             )
             .await
-            .is_ok();
-        let _ = probe.close(200, "probed".into()).await;
-        if present {
+            .map_err(unavailable)?;
+        if declared.message_count() > 0 {
             return Ok(());
         }
-        let channel = self.topology().await?;
         for (group, members) in memberships {
             for member in members {
                 channel
@@ -153,14 +148,9 @@ impl AmqpOutbound {
                     .map_err(unavailable)?;
             }
         }
-        channel
-            .exchange_declare(
-                marker.into(),
-                ExchangeKind::Fanout,
-                durable_fanout(),
-                FieldTable::default(),
-            )
+        let persistent = lapin::BasicProperties::default().with_delivery_mode(2);
+        self.publish("", &marker, b"layout 2", persistent, false)
             .await
-            .map_err(unavailable)
+            .map(drop)
     }
 }
