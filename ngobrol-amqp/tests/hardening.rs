@@ -8,7 +8,7 @@ use lapin::ExchangeKind;
 use lapin::options::{BasicGetOptions, ExchangeDeclareOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use ngobrol_amqp::ServerConfig;
-use ngobrol_core::{RateLimit, ServiceConfig};
+use ngobrol_core::{Clock, RateLimit, ServiceConfig};
 use ngobrol_testkit::{RawClient, TestServer, WAIT, assert_error, assert_ok};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -40,11 +40,13 @@ async fn a_reused_request_id_with_another_body_is_refused_not_answered_from_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_30_wrong_passwords_hashes_at_most_the_burst_and_the_owner_gets_back_in() {
+    let clock = Clock::manual();
     let rules = ServiceConfig {
         auth_failures: RateLimit {
             burst: 5,
             per_second: 2.0,
         },
+        clock: clock.clone(),
         ..ServiceConfig::default()
     };
     let server = TestServer::start_with(ServerConfig::default(), rules).await;
@@ -77,20 +79,14 @@ async fn a_burst_of_30_wrong_passwords_hashes_at_most_the_burst_and_the_owner_ge
     assert!(hashed <= 5, "{hashed} guesses were checked: {codes:?}");
     assert_eq!(hashed + refused, 30, "{codes:?}");
 
-    // The attacker stops; the owner is in again within a few refills (the
-    // budget grows back at 2 per second), not minutes.
-    let started = Instant::now();
-    loop {
-        let reply = owner.login("ana", "rahasia!").await;
-        if reply["status"] == "ok" {
-            break;
-        }
-        assert_error(&reply, "login", "rate_limited");
-        let wait = reply["retry_after_ms"].as_u64().unwrap();
-        assert!(wait <= 1_000, "told to wait {wait} ms");
-        assert!(started.elapsed() < Duration::from_secs(10), "locked out");
-        tokio::time::sleep(Duration::from_millis(wait)).await;
-    }
+    // The attacker stops; the owner is in again after the wait they are
+    // told (the budget grows back at 2 per second), not minutes.
+    let reply = owner.login("ana", "rahasia!").await;
+    assert_error(&reply, "login", "rate_limited");
+    let wait = reply["retry_after_ms"].as_u64().unwrap();
+    assert!((1..=500).contains(&wait), "told to wait {wait} ms");
+    clock.advance(Duration::from_millis(wait));
+    assert_ok(&owner.login("ana", "rahasia!").await, "login");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,22 +6,25 @@
 use std::time::Duration;
 
 use ngobrol_amqp::ServerConfig;
-use ngobrol_core::{RateLimit, ServiceConfig};
+use ngobrol_core::{Clock, RateLimit, ServiceConfig};
 use ngobrol_testkit::{TestServer, assert_error, assert_ok};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_tokens_are_refused() {
+    let clock = Clock::manual();
     let rules = ServiceConfig {
-        token_ttl: Duration::from_millis(700),
+        token_ttl: Duration::from_secs(3600),
+        clock: clock.clone(),
         ..ServiceConfig::default()
     };
     let server = TestServer::start_with(ServerConfig::default(), rules).await;
     let mut ana = server.client().await;
     ana.sign_up("ana").await;
     let request = json!({"method": "get_friend", "username": "ana", "token": ana.token()});
+    clock.advance(Duration::from_secs(3599));
     assert_ok(&ana.call(request.clone()).await, "get_friend");
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    clock.advance(Duration::from_secs(1));
     assert_error(&ana.call(request).await, "get_friend", "invalid_token");
 }
 
@@ -139,11 +142,13 @@ async fn passwords_are_bounded_at_both_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_rate_limit_kicks_in_and_recovers() {
+    let clock = Clock::manual();
     let rules = ServiceConfig {
         request_rate: RateLimit {
             burst: 3,
             per_second: 4.0,
         },
+        clock: clock.clone(),
         ..ServiceConfig::default()
     };
     let server = TestServer::start_with(ServerConfig::default(), rules).await;
@@ -158,8 +163,11 @@ async fn the_request_rate_limit_kicks_in_and_recovers() {
     let refused = ana.call(request).await;
     assert_error(&refused, "get_group", "rate_limited");
     let wait = refused["retry_after_ms"].as_u64().expect("a retry hint");
-    assert!((1..=250).contains(&wait), "{refused}");
-    tokio::time::sleep(Duration::from_millis(wait + 20)).await;
+    assert_eq!(wait, 250, "one request's worth at 4 per second: {refused}");
+    clock.advance(Duration::from_millis(249));
+    let request = ask(&ana);
+    assert_error(&ana.call(request).await, "get_group", "rate_limited");
+    clock.advance(Duration::from_millis(1));
     let request = ask(&ana);
     assert_ok(&ana.call(request).await, "get_group");
 }

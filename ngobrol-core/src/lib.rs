@@ -44,6 +44,7 @@
 //! ports runs on itself ([`memory`] here, the SQL store in
 //! `ngobrol-store`). With `mock`, [`ports`] has mockall mocks of each port.
 
+pub mod clock;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod error;
@@ -54,6 +55,7 @@ pub mod ports;
 pub mod service;
 pub mod types;
 
+pub use clock::Clock;
 pub use error::{ChatError, PortError};
 pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;

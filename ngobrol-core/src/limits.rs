@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+
 /// A token bucket's shape: up to `burst` requests at once, refilled at
 /// `per_second`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,15 +35,22 @@ struct Bucket {
 pub struct RateLimiter {
     limit: RateLimit,
     buckets: Mutex<HashMap<String, Bucket>>,
+    clock: Clock,
 }
 
 const MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> Self {
+        Self::with_clock(limit, Clock::system())
+    }
+
+    /// A limiter that goes by `clock`.
+    pub fn with_clock(limit: RateLimit, clock: Clock) -> Self {
         Self {
             limit,
             buckets: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
@@ -75,7 +84,7 @@ impl RateLimiter {
         if self.limit.per_second.is_infinite() {
             return;
         }
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(bucket) = buckets.get(key).copied() {
             let tokens = (self.refilled(bucket, now) + 1.0).min(f64::from(self.limit.burst));
@@ -93,7 +102,7 @@ impl RateLimiter {
         if self.limit.per_second.is_infinite() {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             let full = f64::from(self.limit.burst);

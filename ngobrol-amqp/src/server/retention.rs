@@ -1,6 +1,6 @@
 //! Applying the history's retention now and then.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use ngobrol_core::ChatService;
 use tracing::{debug, warn};
@@ -17,7 +17,7 @@ pub(super) async fn prune_history(service: ChatService) {
     let mut every = tokio::time::interval(EVERY);
     loop {
         every.tick().await;
-        match service.prune_history(SystemTime::now()).await {
+        match service.prune_history(service.config().clock.now()).await {
             Ok(0) => {}
             Ok(removed) => debug!(removed, "pruned the history"),
             Err(e) => warn!("cannot prune the history: {e}"),

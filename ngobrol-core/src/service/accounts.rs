@@ -68,7 +68,7 @@ impl ChatService {
         let record = UserRecord {
             username: username.clone(),
             password_hash,
-            created_at: SystemTime::now(),
+            created_at: self.config.clock.now(),
         };
         match self.ports.users.insert_user(&record).await {
             Err(PortError::Conflict) => return Err(ChatError::UsernameTaken),
@@ -119,7 +119,7 @@ impl ChatService {
             return Err(ChatError::InvalidCredentials);
         }
         let token = Token::generate()?;
-        let now = SystemTime::now();
+        let now = self.config.clock.now();
         let session = SessionRecord {
             id: SessionId::generate()?,
             token_hash: token.hash(),
@@ -156,7 +156,7 @@ impl ChatService {
     pub async fn authenticate(&self, auth: &Auth) -> Result<SessionRecord, ChatError> {
         let hash = auth.token.hash();
         let session = self.ports.sessions.find_session(&hash).await?;
-        let now = SystemTime::now();
+        let now = self.config.clock.now();
         let mut session = match session {
             Some(s)
                 if bool::from(
@@ -244,7 +244,7 @@ impl ChatService {
     /// included, oldest issued first.
     pub async fn sessions(&self, auth: &Auth) -> Result<Vec<SessionRecord>, ChatError> {
         self.authorize(auth).await?;
-        let now = SystemTime::now();
+        let now = self.config.clock.now();
         let mut sessions = self.ports.sessions.sessions_of(&auth.user).await?;
         sessions.retain(|s| s.expires_at > now);
         Ok(sessions)

@@ -1,7 +1,5 @@
 //! Groups: creating them, listing them, joining and leaving.
 
-use std::time::SystemTime;
-
 use super::{Auth, ChatService};
 use crate::error::{ChatError, PortError};
 use crate::ports::{Conversation, DeliveryBody, GroupRecord, GroupRef, NoticeEvent};
@@ -22,7 +20,7 @@ impl ChatService {
         let group = self
             .ports
             .groups
-            .create_group(name, &auth.user, SystemTime::now())
+            .create_group(name, &auth.user, self.config.clock.now())
             .await?;
         if let Err(error) = self.route_new_group(group.id, &auth.user).await {
             self.undo_create_group(group.id).await;

@@ -21,6 +21,7 @@ pub use history::{HistoryPage, Peer, SyncPage};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::ChatError;
 use crate::limits::{RateLimit, RateLimiter};
 use crate::password::PasswordHasher;
@@ -67,6 +68,9 @@ pub struct ServiceConfig {
     pub auth_failures: RateLimit,
     /// How long the history keeps messages; the default keeps everything.
     pub history_retention: Retention,
+    /// The time the rules go by (expiry, last seen, rate limits): the
+    /// system's by default; tests move a [`Clock::manual`] by hand.
+    pub clock: Clock,
 }
 
 impl Default for ServiceConfig {
@@ -93,6 +97,7 @@ impl Default for ServiceConfig {
                 per_second: 1.0 / 12.0,
             },
             history_retention: Retention::default(),
+            clock: Clock::system(),
         }
     }
 }
@@ -188,8 +193,14 @@ impl ChatService {
         Ok(Self {
             ports,
             hasher,
-            requests: Arc::new(RateLimiter::new(config.request_rate)),
-            auth_failures: Arc::new(RateLimiter::new(config.auth_failures)),
+            requests: Arc::new(RateLimiter::with_clock(
+                config.request_rate,
+                config.clock.clone(),
+            )),
+            auth_failures: Arc::new(RateLimiter::with_clock(
+                config.auth_failures,
+                config.clock.clone(),
+            )),
             config: Arc::new(config),
         })
     }

@@ -25,14 +25,17 @@ impl ChatService {
         Ok(self
             .ports
             .requests
-            .record_reply(key, reply, SystemTime::now())
+            .record_reply(key, reply, self.config.clock.now())
             .await?)
     }
 
     /// Forgets recorded replies older than `window`, then all but the
     /// newest `keep`.
     pub async fn prune_replies(&self, window: Duration, keep: u64) -> Result<u64, ChatError> {
-        let before = SystemTime::now()
+        let before = self
+            .config
+            .clock
+            .now()
             .checked_sub(window)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         Ok(self.ports.requests.prune(before, keep).await?)
