@@ -4,9 +4,10 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, CreateGroup, GetFriend, GetGroup, GetHistory, GetSessions, Login,
-    LoginReply, Logout, LogoutAll, QuitFromGroup, Register, Reply, Request, SendClient, SendGroup,
-    SyncRequest, decode_request,
+    AddFriend, AddMemberToGroup, CreateGroup, DeleteGroup, GetFriend, GetGroup, GetGroupMembers,
+    GetHistory, GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, QuitFromGroup,
+    Register, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest, TransferAdmin,
+    decode_request,
 };
 use serde_json::json;
 
@@ -109,6 +110,39 @@ fn every_request() -> Vec<Request> {
             token: TOKEN.into(),
             after: 4,
             limit: None,
+        }
+        .into(),
+        GetGroupMembers {
+            username: name(),
+            group_id: 1,
+            token: TOKEN.into(),
+        }
+        .into(),
+        KickMember {
+            username: name(),
+            group_id: 1,
+            member: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        TransferAdmin {
+            username: name(),
+            group_id: 1,
+            member: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        RenameGroup {
+            username: name(),
+            group_id: 1,
+            group_name: "baru".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        DeleteGroup {
+            username: name(),
+            group_id: 1,
+            token: TOKEN.into(),
         }
         .into(),
     ]

@@ -175,6 +175,15 @@ pub trait GroupRepository: Send + Sync {
     /// The groups `user` is a member of, by id.
     async fn groups_of(&self, user: &Username) -> Result<Vec<GroupRecord>, PortError>;
 
+    /// The group's members, sorted by name (none for no such group).
+    async fn members_of(&self, id: GroupId) -> Result<Vec<Username>, PortError>;
+
+    /// Makes `admin` the group's admin; false when there is no such group.
+    async fn set_admin(&self, id: GroupId, admin: &Username) -> Result<bool, PortError>;
+
+    /// Gives the group a new name; false when there is no such group.
+    async fn rename_group(&self, id: GroupId, name: &GroupName) -> Result<bool, PortError>;
+
     /// Every group with its members, by group id: what the outbound side
     /// needs to rebuild its routing at start-up.
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError>;
@@ -259,6 +268,15 @@ pub enum NoticeEvent {
     Joined { member: Username, by: Username },
     /// `member` left the group.
     Left { member: Username },
+    /// The admin `by` removed `member` from the group.
+    Removed { member: Username, by: Username },
+    /// `member` is the group's admin now, made so by the admin before,
+    /// `by`.
+    AdminChanged { member: Username, by: Username },
+    /// The admin `by` gave the group the name it now has.
+    Renamed { by: Username },
+    /// The admin `by` closed the group: it is deleted.
+    Closed { by: Username },
 }
 
 /// What the server delivers to users.

@@ -131,6 +131,11 @@ pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) 
             let (kind, member, actor) = match event {
                 NoticeEvent::Joined { member, by } => ("joined", member, Some(name(by))),
                 NoticeEvent::Left { member } => ("left", member, None),
+                NoticeEvent::Removed { member, by } => ("removed", member, Some(name(by))),
+                NoticeEvent::AdminChanged { member, by } => ("admin", member, Some(name(by))),
+                // About the group itself: who did it is its subject.
+                NoticeEvent::Renamed { by } => ("renamed", by, None),
+                NoticeEvent::Closed { by } => ("closed", by, None),
             };
             MessageColumns {
                 kind,
@@ -183,14 +188,24 @@ pub(crate) fn stored_message(
             };
             (conversation, body)
         }
-        "joined" | "left" => {
+        "joined" | "left" | "removed" | "admin" | "renamed" | "closed" => {
             let group = group()?;
-            let event = match actor {
-                Some(by) if kind == "joined" => NoticeEvent::Joined {
+            let event = match (kind.as_str(), actor) {
+                ("joined", Some(by)) => NoticeEvent::Joined {
                     member: sender,
                     by: username(by)?,
                 },
-                None if kind == "left" => NoticeEvent::Left { member: sender },
+                ("removed", Some(by)) => NoticeEvent::Removed {
+                    member: sender,
+                    by: username(by)?,
+                },
+                ("admin", Some(by)) => NoticeEvent::AdminChanged {
+                    member: sender,
+                    by: username(by)?,
+                },
+                ("left", None) => NoticeEvent::Left { member: sender },
+                ("renamed", None) => NoticeEvent::Renamed { by: sender },
+                ("closed", None) => NoticeEvent::Closed { by: sender },
                 _ => return Err(corrupt("a notice without its actor")),
             };
             (

@@ -146,6 +146,39 @@ impl GroupRepository for Store {
         })
     }
 
+    async fn members_of(&self, id: GroupId) -> Result<Vec<Username>, PortError> {
+        with_conn!(self, |conn| {
+            memberships::table
+                .filter(memberships::group_id.eq(id.get()))
+                .select(memberships::username)
+                .order(memberships::username.asc())
+                .load::<String>(conn)?
+                .into_iter()
+                .map(username)
+                .collect()
+        })
+    }
+
+    async fn set_admin(&self, id: GroupId, admin: &Username) -> Result<bool, PortError> {
+        let admin = admin.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let changed = diesel::update(chat_groups::table.find(id.get()))
+                .set(chat_groups::admin.eq(admin))
+                .execute(conn)?;
+            Ok(changed > 0)
+        })
+    }
+
+    async fn rename_group(&self, id: GroupId, name: &GroupName) -> Result<bool, PortError> {
+        let name = name.as_str().to_owned();
+        with_conn!(self, |conn| {
+            let changed = diesel::update(chat_groups::table.find(id.get()))
+                .set(chat_groups::name.eq(name))
+                .execute(conn)?;
+            Ok(changed > 0)
+        })
+    }
+
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError> {
         with_conn!(self, |conn| {
             let groups = chat_groups::table

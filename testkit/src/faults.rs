@@ -128,6 +128,9 @@ faulty!(GroupRepository {
     fn count_members(&self, id: GroupId) -> u64;
     fn count_groups_of(&self, user: &Username) -> u64;
     fn groups_of(&self, user: &Username) -> Vec<GroupRecord>;
+    fn members_of(&self, id: GroupId) -> Vec<Username>;
+    fn set_admin(&self, id: GroupId, admin: &Username) -> bool;
+    fn rename_group(&self, id: GroupId, name: &GroupName) -> bool;
     fn all_memberships(&self) -> Vec<(GroupId, Vec<Username>)>;
     fn delete_group(&self, id: GroupId) -> bool;
     fn count_groups_administered(&self, user: &Username) -> u64;

@@ -18,18 +18,23 @@ use crate::wire::Body;
 pub mod add_friend;
 pub mod add_member_to_group;
 pub mod create_group;
+pub mod delete_group;
 pub mod get_friend;
 pub mod get_group;
+pub mod get_group_members;
 pub mod get_history;
 pub mod get_sessions;
+pub mod kick_member;
 pub mod login;
 pub mod logout;
 pub mod logout_all;
 pub mod quit_from_group;
 pub mod register;
+pub mod rename_group;
 pub mod send_client;
 pub mod send_group;
 pub mod sync;
+pub mod transfer_admin;
 
 /// One method of the protocol: what the wire, the server and the client
 /// need to know of it.
@@ -225,4 +230,9 @@ protocol! {
     get_sessions::GetSessions,
     get_history::GetHistory,
     sync::SyncRequest,
+    get_group_members::GetGroupMembers,
+    kick_member::KickMember,
+    transfer_admin::TransferAdmin,
+    rename_group::RenameGroup,
+    delete_group::DeleteGroup,
 }

@@ -28,6 +28,11 @@ pub(crate) enum Said {
     SessionsListed { count: usize },
     HistoryRead { count: usize },
     Synced { count: usize },
+    MembersListed { count: usize },
+    MemberRemoved { member: String, group: i64 },
+    AdminTransferred { member: String, group: i64 },
+    GroupRenamed { name: String, group: i64 },
+    GroupClosed { group: i64 },
 }
 
 impl Said {
@@ -55,6 +60,13 @@ impl Said {
             Said::SessionsListed { .. } => "Sesi berhasil diambil.".into(),
             Said::HistoryRead { .. } => "Riwayat berhasil diambil.".into(),
             Said::Synced { count } => format!("{count} pesan berhasil diambil."),
+            Said::MembersListed { .. } => "Anggota grup berhasil diambil.".into(),
+            Said::MemberRemoved { member, .. } => format!("{member} berhasil dikeluarkan."),
+            Said::AdminTransferred { member, .. } => format!("{member} sekarang admin grup."),
+            Said::GroupRenamed { name, .. } => {
+                format!("Nama grup berhasil diganti menjadi {name}.")
+            }
+            Said::GroupClosed { .. } => "Grup berhasil ditutup.".into(),
         }
     }
 
@@ -75,6 +87,15 @@ impl Said {
             Said::SessionsListed { count } => format!("{count} sessions."),
             Said::HistoryRead { count } => format!("{count} messages."),
             Said::Synced { count } => format!("{count} messages to catch up on."),
+            Said::MembersListed { count } => format!("{count} members."),
+            Said::MemberRemoved { member, group } => {
+                format!("Removed {member} from group {group}.")
+            }
+            Said::AdminTransferred { member, group } => {
+                format!("{member} is now the admin of group {group}.")
+            }
+            Said::GroupRenamed { name, group } => format!("Group {group} is now called {name}."),
+            Said::GroupClosed { group } => format!("Closed group {group}."),
         }
     }
 }
@@ -106,8 +127,13 @@ fn indonesian_refusal(method: &str, error: &ChatError) -> String {
         E::UnknownGroup(_) => "Group tidak ditemukan.".into(),
         E::NotGroupAdmin(_) => "Hanya admin yang boleh menambahkan anggota grup ini.".into(),
         E::AlreadyMember { user, .. } => format!("{user} sudah merupakan anggota grup."),
-        E::NotMember { .. } if matches!(method, "send_group" | "get_history") => {
+        E::NotMember { .. }
+            if matches!(method, "send_group" | "get_history" | "get_group_members") =>
+        {
             "Kamu bukan anggota grup ini.".into()
+        }
+        E::NotMember { user, .. } if matches!(method, "kick_member" | "transfer_admin") => {
+            format!("{user} bukan anggota grup ini.")
         }
         E::NotMember { user, .. } => format!("{user} bukan member grup. Ngapain keluar?"),
         other => indonesian_limit(other),
@@ -165,6 +191,12 @@ pub(crate) fn notice(lang: Language, event: &NoticeEvent, group: &GroupName) -> 
         (Language::En, event) => event.describe(group),
         (_, NoticeEvent::Joined { member, .. }) => format!("{member} telah masuk ke dalam grup."),
         (_, NoticeEvent::Left { member }) => format!("{member} telah keluar dari grup."),
+        (_, NoticeEvent::Removed { member, .. }) => {
+            format!("{member} telah dikeluarkan dari grup.")
+        }
+        (_, NoticeEvent::AdminChanged { member, .. }) => format!("{member} sekarang admin grup."),
+        (_, NoticeEvent::Renamed { .. }) => format!("Nama grup sekarang {group}."),
+        (_, NoticeEvent::Closed { .. }) => format!("Grup {group} telah ditutup."),
     }
 }
 

@@ -122,6 +122,27 @@ fn notice_event(body: &DeliveryBody) -> Option<NoticeFields> {
                 member: member.to_string(),
                 by: None,
             },
+            NoticeEvent::Removed { member, by } => NoticeFields {
+                event: "removed".into(),
+                member: member.to_string(),
+                by: Some(by.to_string()),
+            },
+            NoticeEvent::AdminChanged { member, by } => NoticeFields {
+                event: "admin_changed".into(),
+                member: member.to_string(),
+                by: Some(by.to_string()),
+            },
+            // About the group: its member field names who did it.
+            NoticeEvent::Renamed { by } => NoticeFields {
+                event: "renamed".into(),
+                member: by.to_string(),
+                by: Some(by.to_string()),
+            },
+            NoticeEvent::Closed { by } => NoticeFields {
+                event: "closed".into(),
+                member: by.to_string(),
+                by: Some(by.to_string()),
+            },
         }),
         _ => None,
     }

@@ -115,6 +115,36 @@ impl GroupRepository for MemoryStore {
             .collect())
     }
 
+    async fn members_of(&self, id: GroupId) -> Result<Vec<Username>, PortError> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|(g, _)| *g == id)
+            .map(|(_, u)| u.clone())
+            .collect())
+    }
+
+    async fn set_admin(&self, id: GroupId, admin: &Username) -> Result<bool, PortError> {
+        Ok(match self.state().groups.get_mut(&id) {
+            Some(group) => {
+                group.admin = admin.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn rename_group(&self, id: GroupId, name: &GroupName) -> Result<bool, PortError> {
+        Ok(match self.state().groups.get_mut(&id) {
+            Some(group) => {
+                group.name = name.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn all_memberships(&self) -> Result<Vec<(GroupId, Vec<Username>)>, PortError> {
         let state = self.state();
         Ok(state

@@ -167,6 +167,10 @@ impl ChatService {
     /// the deletion; then the deletion wins (the addition fails in the
     /// store or binds to a channel about to go), as if the addition had
     /// come after.
+    pub(super) async fn end_group_now(&self, group: GroupId) -> Result<(), ChatError> {
+        self.end_group(group).await
+    }
+
     async fn end_group(&self, group: GroupId) -> Result<(), ChatError> {
         self.ports.groups.delete_group(group).await?;
         self.delete_channel_of_ended_group(group).await;
@@ -216,6 +220,14 @@ impl NoticeEvent {
                 format!("{member} was added to {group} by {by}")
             }
             NoticeEvent::Left { member } => format!("{member} left {group}"),
+            NoticeEvent::Removed { member, by } => {
+                format!("{member} was removed from {group} by {by}")
+            }
+            NoticeEvent::AdminChanged { member, by } => {
+                format!("{member} is now the admin of {group}, made so by {by}")
+            }
+            NoticeEvent::Renamed { by } => format!("{by} renamed the group to {group}"),
+            NoticeEvent::Closed { by } => format!("{by} closed {group}"),
         }
     }
 }

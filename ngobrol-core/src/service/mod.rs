@@ -13,6 +13,7 @@ mod groups;
 mod history;
 mod messages;
 mod requests;
+mod roles;
 mod validate;
 
 pub use accounts::{Login, Reader};
