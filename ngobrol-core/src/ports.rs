@@ -428,10 +428,12 @@ impl Retention {
 pub trait HistoryRepository: Send + Sync {
     /// Stores a delivery at the end of its conversation, and returns where
     /// it was placed: the conversation's next `seq`, and a `position`
-    /// above every other stored so far. Of concurrent appends to one
-    /// conversation, each gets its own `seq`. Idempotent by delivery id: a
-    /// delivery whose id is stored already is not stored again, and its
-    /// existing placement is returned.
+    /// above every other stored so far. Appends take turns: positions
+    /// become visible in the order they are given, so a reader that has
+    /// seen a position has seen every lower one. Idempotent by delivery
+    /// id: the same delivery (id, sender, recipient or group, text) stored
+    /// already is not stored again, and its placement is returned; another
+    /// delivery under a stored id fails with [`PortError::Conflict`].
     async fn append_message(
         &self,
         conversation: &Conversation,

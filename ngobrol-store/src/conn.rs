@@ -35,6 +35,63 @@ impl WriteTransaction for PgConnection {
     }
 }
 
+/// A transaction that reads one snapshot: every statement in it sees the
+/// database as of its first read (SQLite's deferred transaction in WAL
+/// mode; PostgreSQL's REPEATABLE READ, read only).
+pub(crate) trait ReadSnapshot: Connection {
+    fn read_snapshot<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure>;
+}
+
+impl ReadSnapshot for SqliteConnection {
+    fn read_snapshot<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        self.transaction(work)
+    }
+}
+
+impl ReadSnapshot for PgConnection {
+    fn read_snapshot<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        self.build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(work)
+    }
+}
+
+/// Appends to the history take turns across the whole store, so that
+/// positions commit in the order they are taken: a sync that has seen a
+/// position has seen every lower one. SQLite's write transactions take
+/// turns already; on PostgreSQL a transaction-scoped advisory lock does it
+/// (for every server on the database).
+pub(crate) trait HistoryLock: Connection {
+    fn lock_history(&mut self) -> Result<(), Failure>;
+}
+
+impl HistoryLock for SqliteConnection {
+    fn lock_history(&mut self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+/// The advisory lock's key: "ngobrol" in ASCII, as a number.
+const HISTORY_LOCK_KEY: i64 = 0x6e_676f_6272_6f6c;
+
+impl HistoryLock for PgConnection {
+    fn lock_history(&mut self) -> Result<(), Failure> {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({HISTORY_LOCK_KEY})"))
+            .execute(self)?;
+        Ok(())
+    }
+}
+
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, PortError> {

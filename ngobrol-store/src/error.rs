@@ -27,6 +27,8 @@ pub(crate) enum Failure {
     Db(DieselError),
     Pool(String),
     Corrupt(String),
+    /// What the port calls a conflict, found by the store's own check.
+    Conflict,
 }
 
 impl From<DieselError> for Failure {
@@ -44,6 +46,7 @@ impl From<Failure> for PortError {
             Failure::Db(e) => PortError::Unavailable(format!("database error: {e}")),
             Failure::Pool(e) => PortError::Unavailable(format!("no database connection: {e}")),
             Failure::Corrupt(e) => PortError::Unavailable(format!("unreadable stored data: {e}")),
+            Failure::Conflict => PortError::Conflict,
         }
     }
 }

@@ -7,7 +7,7 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use ngobrol_core::{GroupId, GroupName, GroupRecord, GroupRepository, PortError, Username};
 
-use crate::conn::WriteTransaction;
+use crate::conn::{HistoryLock, WriteTransaction};
 use crate::convert::{group_record, to_millis, username};
 use crate::open::Store;
 use crate::schema::{chat_groups, conversations, memberships, messages};
@@ -66,7 +66,9 @@ impl GroupRepository for Store {
         with_conn!(self, |conn| {
             conn.write_transaction(|conn| {
                 // The member's view of the history starts after the
-                // group's latest message.
+                // group's latest message; taking the history's turn first
+                // means no append is half done meanwhile.
+                conn.lock_history()?;
                 let joined_after = conversations::table
                     .filter(conversations::group_id.eq(id.get()))
                     .select(conversations::last_seq)

@@ -17,7 +17,7 @@ use ngobrol_core::{
     Retention, StoredMessage, Username,
 };
 
-use crate::conn::WriteTransaction;
+use crate::conn::{HistoryLock, ReadSnapshot, WriteTransaction};
 use crate::convert::{MessageRow, message_columns, stored_message, to_millis};
 use crate::open::Store;
 use crate::schema::{conversations, memberships, messages};
@@ -47,6 +47,18 @@ const MESSAGE_ROW: (
     messages::group_name,
     messages::body,
     messages::actor,
+);
+
+/// What identifies a stored message's content: position, seq, kind,
+/// sender, recipient, group, body.
+type StoredKey = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<Vec<u8>>,
 );
 
 /// How many of the oldest messages one step of pruning by age looks at.
@@ -113,12 +125,31 @@ impl HistoryRepository for Store {
         let key = Key::from(conversation);
         with_conn!(self, |conn| {
             conn.write_transaction(|conn| {
+                conn.lock_history()?;
                 let stored = messages::table
                     .filter(messages::message_id.eq(&id))
-                    .select((messages::position, messages::seq))
-                    .get_result::<(i64, i64)>(conn)
+                    .select((
+                        messages::position,
+                        messages::seq,
+                        messages::kind,
+                        messages::sender,
+                        messages::recipient,
+                        messages::group_id,
+                        messages::body,
+                    ))
+                    .get_result::<StoredKey>(conn)
                     .optional()?;
-                if let Some((position, seq)) = stored {
+                if let Some((position, seq, kind, sender, recipient, group, body)) = stored {
+                    // The same delivery again (a retried request), or
+                    // another one under a reused id: refused, not merged.
+                    let same = kind == columns.kind
+                        && sender == columns.sender
+                        && recipient == columns.recipient
+                        && group == columns.group_id
+                        && body == columns.body;
+                    if !same {
+                        return Err(crate::error::Failure::Conflict);
+                    }
                     return Ok(placement(position, seq));
                 }
                 let conversation_id = match conversation_id!(conn, &key)? {
@@ -210,7 +241,10 @@ impl HistoryRepository for Store {
         let name = user.as_str().to_owned();
         let after = signed(after);
         let limit = signed(limit as u64);
-        let mut rows = with_conn!(self, |conn| {
+        let mut rows = with_conn!(self, |conn| conn.read_snapshot(|conn| {
+            // One snapshot for all of it: a conversation that changes
+            // between the reads below is seen as it was, so the page's
+            // cursor never passes over a message it did not return.
             // The caller's conversations that changed since the cursor,
             // each with what of it they may not see.
             let mut scope: Vec<(i64, i64)> = conversations::table
@@ -250,7 +284,7 @@ impl HistoryRepository for Store {
                 );
             }
             Ok(rows)
-        })?;
+        }))?;
         rows.sort_unstable_by_key(|row| row.0);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         rows.into_iter()
@@ -288,32 +322,38 @@ impl HistoryRepository for Store {
         let mut removed = 0;
         if let Some(age) = retention.max_age {
             let cutoff = to_millis(now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH));
-            // Positions follow the times messages were sent, so the old
-            // ones are the first: remove them a batch at a time, up to the
-            // first that is young enough to stay.
+            // Positions follow the times messages were sent, give or take
+            // the clocks of several servers: the old ones come first. A
+            // batch at a time from the oldest, removing what is old in it,
+            // until a batch holds nothing old.
+            let mut from = 0i64;
             loop {
-                let (gone, done) = with_conn!(self, |conn| {
-                    let oldest = messages::table
+                let (gone, next) = with_conn!(self, |conn| {
+                    let batch = messages::table
+                        .filter(messages::position.gt(from))
                         .select((messages::position, messages::sent_at))
                         .order(messages::position.asc())
                         .limit(PRUNE_BATCH)
                         .load::<(i64, i64)>(conn)?;
-                    let old = oldest.iter().take_while(|(_, at)| *at < cutoff).count();
-                    let done = old < oldest.len() || oldest.len() < PRUNE_BATCH as usize;
-                    let Some(&(last, _)) = oldest[..old].last() else {
-                        return Ok((0, true));
+                    let Some(&(last, _)) = batch.last() else {
+                        return Ok((0, None));
                     };
+                    if !batch.iter().any(|(_, at)| *at < cutoff) {
+                        return Ok((0, None));
+                    }
                     let gone = diesel::delete(
                         messages::table
+                            .filter(messages::position.gt(from))
                             .filter(messages::position.le(last))
                             .filter(messages::sent_at.lt(cutoff)),
                     )
                     .execute(conn)?;
-                    Ok((gone as u64, done))
+                    Ok((gone as u64, Some(last)))
                 })?;
                 removed += gone;
-                if done {
-                    break;
+                match next {
+                    Some(last) => from = last,
+                    None => break,
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! [`MemoryStore`]'s history of every conversation.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -45,9 +46,17 @@ impl History {
         }
     }
 
-    fn append(&mut self, conversation: &Conversation, delivery: &Delivery) -> Placement {
+    fn append(
+        &mut self,
+        conversation: &Conversation,
+        delivery: &Delivery,
+    ) -> Result<Placement, PortError> {
         if let Some(placement) = self.by_id.get(&delivery.id) {
-            return *placement;
+            let stored = &self.messages[&placement.position];
+            if stored.conversation != *conversation || stored.delivery.body != delivery.body {
+                return Err(PortError::Conflict);
+            }
+            return Ok(*placement);
         }
         self.last_position += 1;
         let (seq, positions) = self.conversations.entry(conversation.clone()).or_default();
@@ -67,7 +76,7 @@ impl History {
                 delivery,
             },
         );
-        placement
+        Ok(placement)
     }
 }
 
@@ -78,7 +87,7 @@ impl HistoryRepository for MemoryStore {
         conversation: &Conversation,
         delivery: &Delivery,
     ) -> Result<Placement, PortError> {
-        Ok(self.state().history.append(conversation, delivery))
+        self.state().history.append(conversation, delivery)
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredMessage>, PortError> {
@@ -115,7 +124,7 @@ impl HistoryRepository for MemoryStore {
         let page = state
             .history
             .messages
-            .range(after + 1..)
+            .range((Bound::Excluded(after), Bound::Unbounded))
             .map(|(_, m)| m)
             .filter(|m| match &m.conversation {
                 Conversation::Direct { low, high } => low == user || high == user,

@@ -56,11 +56,24 @@ impl ChatService {
         conversation: &Conversation,
         delivery: &mut Delivery,
     ) -> Result<(), ChatError> {
-        let placement = self
+        // Stamped by the service's clock, in the whole milliseconds the
+        // store keeps, so what is read back is what was sent.
+        let now = self.config.clock.now();
+        let millis = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        delivery.sent_at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+        let placement = match self
             .ports
             .history
             .append_message(conversation, delivery)
-            .await?;
+            .await
+        {
+            // The id of another message: a request id used again for
+            // another request, once its first reply was forgotten.
+            Err(crate::error::PortError::Conflict) => return Err(ChatError::RequestIdConflict),
+            other => other?,
+        };
         delivery.placement = Some(placement);
         Ok(())
     }
