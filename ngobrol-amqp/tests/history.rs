@@ -293,3 +293,42 @@ async fn history_requests_are_refused_with_codes() {
     assert_eq!(reply["messages"][0]["username_to"], "budi");
     assert_eq!(reply["messages"][0]["seq"], 1);
 }
+
+/// What a device missed comes in order even when part of it reached
+/// another device and part waited in the mailbox: the history's pages and
+/// the mailbox's backlog are merged by cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_was_missed_comes_in_order_from_the_history_and_the_mailbox() {
+    let server = TestServer::start().await;
+    let (mut ana, _group) = friends_in_a_group(&server).await;
+    let (laptop_client, _laptop, mut laptop) =
+        device(&server, "budi", LoginOptions::default()).await;
+    assert_ok(&ana.send_client("budi", "first").await, "send_client");
+    let cursor = messages(&mut laptop, 1).await[0].1.unwrap();
+    laptop_client.close().await.unwrap();
+    // The phone is online for the first five, then goes too: the next
+    // five wait in the mailbox.
+    let (phone_client, _phone, mut phone) = device(&server, "budi", LoginOptions::default()).await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        assert_ok(
+            &ana.send_client("budi", &format!("a{i}")).await,
+            "send_client",
+        );
+        expected.push(format!("a{i}"));
+    }
+    assert_eq!(texts(&mut phone, 5).await, expected);
+    phone_client.close().await.unwrap();
+    for i in 0..5 {
+        assert_ok(
+            &ana.send_client("budi", &format!("b{i}")).await,
+            "send_client",
+        );
+        expected.push(format!("b{i}"));
+    }
+    let (_c, _laptop, mut laptop) =
+        device(&server, "budi", LoginOptions::default().since(cursor)).await;
+    assert_eq!(texts(&mut laptop, 10).await, expected);
+    assert_ok(&ana.send_client("budi", "last").await, "send_client");
+    assert_eq!(texts(&mut laptop, 1).await, ["last"]);
+}

@@ -41,6 +41,9 @@ pub(super) struct Shared {
     pub waiting: Mutex<Waiting>,
     mailboxes: Mutex<Vec<Arc<Mailbox>>>,
     pub closed: AtomicBool,
+    /// When the broker connection was last lost, until the sessions have
+    /// caught up after it.
+    lost_at: Mutex<Option<std::time::Instant>>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -59,7 +62,22 @@ impl Shared {
             waiting: Mutex::default(),
             mailboxes: Mutex::default(),
             closed: AtomicBool::new(false),
+            lost_at: Mutex::default(),
         }
+    }
+
+    /// When the connection was lost, if the sessions have not caught up
+    /// since.
+    pub fn lost_at(&self) -> Option<std::time::Instant> {
+        *lock(&self.lost_at)
+    }
+
+    /// A session caught up after the loss. (With several sessions on one
+    /// client, the first to catch up clears it: the others then count
+    /// from now, which the 30-second margin still covers unless the
+    /// outage was longer.)
+    pub fn caught_up(&self) {
+        lock(&self.lost_at).take();
     }
 
     pub fn link(&self) -> Option<Arc<Link>> {
@@ -220,6 +238,7 @@ async fn supervise(shared: Arc<Shared>, mut replies: Consumer) {
         }
     }
     shared.set_link(None);
+    lock(&shared.lost_at).get_or_insert_with(std::time::Instant::now);
     let mut delay = Duration::from_millis(100);
     while !shared.closed.load(Ordering::Relaxed) {
         tracing::warn!("lost the broker; connecting again in {delay:?}");

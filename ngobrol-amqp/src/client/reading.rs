@@ -32,30 +32,38 @@ pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, 
         .await
 }
 
-/// A session's messages: first what waited in the user's mailbox, then
-/// what the server's history holds since the session's resume point
-/// (what reached other devices while this one was away), then, in order
-/// after it, what reaches the session's own queue (bound before the
-/// backlog was counted, so nothing falls between). Each message once.
+/// A session's messages: what it missed, then, in order after it, what
+/// reaches the session's own queue (bound before anything was counted, so
+/// nothing falls between). Each message once.
+///
+/// What it missed: from a server with a history, every `sync` page from
+/// the session's resume point and what waited in the user's mailbox (when
+/// the mailbox is this device's to take, not the original client's),
+/// merged by cursor; from one without, the mailbox's backlog.
 pub(super) async fn read_session(
     shared: Arc<Shared>,
     channel: Channel,
     backlog: Channel,
     mailbox: Arc<Mailbox>,
 ) {
-    if let Some(queue) = mailbox.route.as_ref().and_then(|r| r.backlog.as_ref())
-        && let Err(e) = empty_backlog(&backlog, queue, &mailbox, &shared).await
-    {
-        tracing::warn!("cannot read the mailbox's backlog: {e}");
+    let route = mailbox.route.as_ref();
+    match route.and_then(|r| r.catch_up.as_ref()) {
+        Some(catch_up) => {
+            if let Err(e) = catch_up_with(&shared, &backlog, &mailbox, catch_up).await {
+                // The resume point stays where it was: the next
+                // connection tries again from there.
+                tracing::warn!("cannot catch up with the server's history: {e}");
+            }
+        }
+        None => {
+            if let Some(queue) = route.and_then(|r| r.backlog.as_ref())
+                && let Err(e) = empty_backlog(&backlog, queue, &mailbox, &shared).await
+            {
+                tracing::warn!("cannot read the mailbox's backlog: {e}");
+            }
+        }
     }
     let _ = backlog.close(200, "backlog read".into()).await;
-    if let Some(catch_up) = mailbox.route.as_ref().and_then(|r| r.catch_up.as_ref())
-        && let Err(e) = sync_missed(&shared, &mailbox, catch_up).await
-    {
-        // The resume point stays where it was: the next connection
-        // tries again from there.
-        tracing::warn!("cannot catch up with the server's history: {e}");
-    }
     let consumer = match consume(&channel, &mailbox.queue).await {
         Ok(consumer) => consumer,
         Err(e) => return tracing::warn!("cannot read the session's queue: {e}"),
@@ -165,16 +173,22 @@ pub(super) async fn empty_backlog(
     Ok(())
 }
 
-/// Hands over, page by page, what the history holds for the user after
-/// the session's resume point, as the session's queue would have: not the
-/// user's own direct messages (those reach the recipient's queues only).
-async fn sync_missed(
+/// Hands over what the session missed, in cursor order: every `sync` page
+/// from its resume point (not the user's own direct messages, which reach
+/// the recipient's queues only) and, unless the original client reads the
+/// mailbox, what waited there, each acknowledged once handed over.
+async fn catch_up_with(
     shared: &Shared,
+    backlog: &Channel,
     mailbox: &Mailbox,
     catch_up: &CatchUp,
 ) -> Result<(), ClientError> {
-    let mut after = lock(&catch_up.resume).point(Instant::now());
-    loop {
+    // As of the moment the link was lost, if it was: a delivery that was
+    // still young then may have had an older one on its way.
+    let as_of = shared.lost_at().unwrap_or_else(Instant::now);
+    let mut after = lock(&catch_up.resume).point(as_of);
+    let mut missed: Vec<DeliveryMessage> = Vec::new();
+    let (last, shared_mailbox) = loop {
         let request = SyncRequest {
             username: mailbox.user.clone(),
             token: catch_up.token.clone(),
@@ -182,23 +196,98 @@ async fn sync_missed(
             limit: None,
         };
         let page = shared.call(request).await?;
-        for message in page.messages {
-            let own = message.method == "send_client" && message.username_from == mailbox.user;
-            if own || mailbox.closed.load(Ordering::Relaxed) {
-                continue;
-            }
-            if let Some(event) = mailbox.event_of(message)
-                && mailbox.events.send(event).await.is_err()
-            {
-                return Ok(());
-            }
-        }
-        lock(&catch_up.resume).synced(page.cursor);
+        missed.extend(
+            page.messages
+                .into_iter()
+                .filter(|m| !(m.method == "send_client" && m.username_from == mailbox.user)),
+        );
         if !page.more {
-            return Ok(());
+            break (page.cursor, page.mailbox_shared);
         }
         after = page.cursor;
+    };
+    let mut acks = Vec::new();
+    if let (false, Some(queue)) = (
+        shared_mailbox,
+        mailbox.route.as_ref().and_then(|r| r.backlog.as_ref()),
+    ) {
+        for (value, delivery) in take_backlog(backlog, queue, mailbox, shared).await? {
+            match serde_json::from_value::<DeliveryMessage>(value) {
+                Ok(message) => missed.push(message),
+                Err(e) => tracing::warn!("an unreadable message in the mailbox: {e}"),
+            }
+            acks.push(delivery);
+        }
     }
+    // By cursor (a message without one, from a server that gave none,
+    // first); copies are dropped by id as they are handed over.
+    missed.sort_by_key(|m| m.cursor.unwrap_or(0));
+    for message in missed {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if let Some(event) = mailbox.event_of(message)
+            && mailbox.events.send(event).await.is_err()
+        {
+            return Ok(());
+        }
+    }
+    for delivery in acks {
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+    }
+    lock(&catch_up.resume).synced(last);
+    shared.caught_up();
+    Ok(())
+}
+
+/// Takes what waited in the user's mailbox when this device came online
+/// (later messages reach its own queue): replies go to the calls waiting
+/// for them at once; the deliveries are returned, oldest first, with
+/// their acknowledgements, for the caller to hand over.
+async fn take_backlog(
+    channel: &Channel,
+    queue: &str,
+    mailbox: &Mailbox,
+    shared: &Shared,
+) -> Result<Vec<(Value, lapin::message::Delivery)>, ClientError> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let probe = channel.clone();
+    let Ok(state) = probe
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    else {
+        return Ok(Vec::new());
+    };
+    let mut taken = Vec::new();
+    for _ in 0..state.message_count() {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            break;
+        }
+        let got = channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+            .await?;
+        let Some(message) = got else { break };
+        let value: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
+        if value["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("_reply"))
+        {
+            if let Ok(reply) = serde_json::from_value::<Reply>(value) {
+                drop(lock(&shared.waiting).complete(reply));
+            }
+            message
+                .delivery
+                .acker
+                .ack(BasicAckOptions::default())
+                .await?;
+        } else {
+            taken.push((value, message.delivery));
+        }
+    }
+    Ok(taken)
 }
 
 /// Hands what arrives in a mailbox on: replies to the calls waiting for

@@ -18,11 +18,11 @@ pub struct Login {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     /// Extension: true from a client that reads the session's own queue
-    /// `<ns>.session.<id>` (ngobrol's SDK). A login without it is of a
-    /// client that reads the user's mailbox `<ns>_<username>`, as the
-    /// original protocol has it: from then on that mailbox gets every
-    /// delivery to the user, whichever other devices are online, until
-    /// `logout_all`.
+    /// `<ns>.session.<id>` (ngobrol's SDK). A login with neither this nor
+    /// a `request_id` is of a client that reads the user's mailbox
+    /// `<ns>_<username>`, as the original protocol has it: from then on
+    /// that mailbox gets every delivery to the user, whichever other
+    /// devices are online, until `logout_all`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub session_queue: bool,
 }
@@ -81,7 +81,10 @@ impl crate::server::Execute for Login {
             .map(ngobrol_core::DeviceName::parse)
             .transpose()?;
         let password = ngobrol_core::Password::new(self.password.into_exposed());
-        let reader = if self.session_queue {
+        // The original client reads the mailbox; it names no requests and
+        // knows nothing of session queues. Any client that names its
+        // requests (an earlier SDK of ours too) is taken to read its own.
+        let reader = if self.session_queue || cx.request_id.is_some() {
             ngobrol_core::Reader::SessionQueue
         } else {
             ngobrol_core::Reader::Mailbox

@@ -38,6 +38,10 @@ pub struct SyncReply {
     pub cursor: u64,
     #[serde(default)]
     pub more: bool,
+    /// Whether a client of the original protocol reads the user's mailbox
+    /// `<ns>_<username>` (then our devices leave it alone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mailbox_shared: bool,
 }
 
 impl Method for SyncRequest {
@@ -77,6 +81,7 @@ impl crate::server::Execute for SyncRequest {
                 messages,
                 cursor: page.cursor,
                 more: page.more,
+                mailbox_shared: page.mailbox_shared,
             },
         ))
     }
@@ -112,6 +117,7 @@ mod client {
                 messages,
                 cursor,
                 more,
+                ..
             } = self.call(request).await?;
             Ok(SyncPage {
                 messages: messages.into_iter().filter_map(Event::from_wire).collect(),

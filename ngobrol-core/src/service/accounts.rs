@@ -136,8 +136,12 @@ impl ChatService {
         }
         let ended = self.end_extra_sessions(username, &session.id, now).await;
         let position = self.ports.history.latest_position().await?;
-        if reader == Reader::Mailbox && self.ports.users.set_mailbox_reader(username, true).await? {
+        if reader == Reader::Mailbox {
+            // The broker first, every time (it is idempotent): a binding
+            // lost or never made is made now, and the flag is never ahead
+            // of the broker.
             self.ports.outbound.share_mailbox(username, true).await?;
+            self.ports.users.set_mailbox_reader(username, true).await?;
         }
         let mailbox_shared =
             reader == Reader::Mailbox || self.ports.users.is_mailbox_reader(username).await?;
@@ -223,14 +227,11 @@ impl ChatService {
         let ended = self.ports.sessions.delete_sessions_of(&auth.user).await?;
         // No client reads the mailbox for the user any more: it goes back
         // to holding what arrives while no device is online.
-        if self
-            .ports
+        self.ports.outbound.share_mailbox(&auth.user, false).await?;
+        self.ports
             .users
             .set_mailbox_reader(&auth.user, false)
-            .await?
-        {
-            self.ports.outbound.share_mailbox(&auth.user, false).await?;
-        }
+            .await?;
         // Sessions opened since the listing (a login meanwhile).
         for id in &ended {
             if !listed.iter().any(|s| s.id == *id) {

@@ -45,6 +45,9 @@ pub struct SyncPage {
     pub cursor: u64,
     /// Whether more messages wait after `cursor` (a page came full).
     pub more: bool,
+    /// Whether a client of the original protocol reads the user's mailbox
+    /// (so a device of ours must leave it alone).
+    pub mailbox_shared: bool,
 }
 
 impl ChatService {
@@ -161,10 +164,12 @@ impl ChatService {
         let more = messages.len() > limit;
         messages.truncate(limit);
         let cursor = messages.last().map_or(after, |m| m.placement().position);
+        let mailbox_shared = self.ports.users.is_mailbox_reader(&auth.user).await?;
         Ok(SyncPage {
             messages,
             cursor,
             more,
+            mailbox_shared,
         })
     }
 
