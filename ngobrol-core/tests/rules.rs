@@ -110,6 +110,9 @@ impl Mocks {
         self.users
             .expect_mailbox_readers()
             .returning(|| Ok(Vec::new()));
+        self.outbound
+            .expect_share_mailbox()
+            .returning(|_, _| Ok(()));
         let ports = Ports {
             users: Arc::new(self.users),
             sessions: Arc::new(self.sessions),
