@@ -35,6 +35,11 @@ commands:
   /create <group name>        create a group
   /invite <group id> <user>   add someone to a group you created
   /leave <group id>           leave a group
+  /members <group id>         who is in a group (* the admin)
+  /kick <group id> <user>     remove someone from a group you are admin of
+  /transfer <group id> <user> make a member the group's admin instead of you
+  /rename <group id> <name>   rename a group you are admin of
+  /delete-group <group id>    close a group you are admin of
   /gmsg <group id> <text>     message a group
   /history <user|#group> [n]  the last n messages (20) of a conversation
   /help                       this list
@@ -376,6 +381,59 @@ impl Chat {
                     .await
                     .map_err(refused)?;
                 Ok(format!("sent to group #{group}"))
+            }
+            "/members" if !rest.is_empty() => {
+                let group = group_id(rest)?;
+                let listed = self
+                    .session()?
+                    .group_members(group)
+                    .await
+                    .map_err(refused)?;
+                let names: Vec<String> = listed
+                    .members
+                    .iter()
+                    .map(|m| format!("{}{}", if m.admin { "*" } else { "" }, escape(&m.username)))
+                    .collect();
+                Ok(format!(
+                    "#{group} {}: {}",
+                    escape(listed.group_name.as_deref().unwrap_or("")),
+                    names.join(", ")
+                ))
+            }
+            "/kick" | "/transfer" => {
+                let (group, user) = split_word(rest);
+                if user.is_empty() {
+                    return Err(format!("usage: {command} <group id> <user>"));
+                }
+                let group = group_id(group)?;
+                let session = self.session()?;
+                if command == "/kick" && user == session.username() {
+                    return Err("error: to leave a group, /leave it".into());
+                }
+                if command == "/kick" {
+                    session.kick_member(group, user).await.map_err(refused)?;
+                    Ok(format!("removed {user} from group #{group}"))
+                } else {
+                    session.transfer_admin(group, user).await.map_err(refused)?;
+                    Ok(format!("{user} is now the admin of group #{group}"))
+                }
+            }
+            "/rename" => {
+                let (group, name) = split_word(rest);
+                if name.is_empty() {
+                    return Err("usage: /rename <group id> <name>".into());
+                }
+                let group = group_id(group)?;
+                self.session()?
+                    .rename_group(group, name)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("group #{group} is now called {name}"))
+            }
+            "/delete-group" if !rest.is_empty() => {
+                let group = group_id(rest)?;
+                self.session()?.delete_group(group).await.map_err(refused)?;
+                Ok(format!("closed group #{group}"))
             }
             "/history" if !rest.is_empty() => {
                 let (with, count) = split_word(rest);

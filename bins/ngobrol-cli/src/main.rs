@@ -298,6 +298,18 @@ pub(crate) fn describe_event(event: &Event) -> String {
             let text = match (n.event.as_deref(), n.member.as_deref()) {
                 (Some("joined"), Some(member)) => format!("{} joined the group", escape(member)),
                 (Some("left"), Some(member)) => format!("{} left the group", escape(member)),
+                (Some("removed"), Some(member)) => {
+                    format!("{} was removed from the group", escape(member))
+                }
+                (Some("admin_changed"), Some(member)) => {
+                    format!("{} is now the group's admin", escape(member))
+                }
+                (Some("renamed"), Some(by)) => format!(
+                    "{} renamed the group to {}",
+                    escape(by),
+                    escape(&n.group_name)
+                ),
+                (Some("closed"), Some(by)) => format!("{} closed the group", escape(by)),
                 _ => escape(&n.text).into_owned(),
             };
             format!(

@@ -340,3 +340,47 @@ async fn refusals_are_worded_by_the_cli_not_the_server() {
         "ngobrol-cli: error (unknown_user): there is no such user"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_a_group_from_the_chat_window() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let mut budi = sign_up(&server, "budi");
+    let mut cici = sign_up(&server, "cici");
+    ana.type_line("/create Keluarga");
+    let created = ana.expect("ok: created group #");
+    let id: String = created
+        .split('#')
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    for who in ["budi", "cici"] {
+        ana.type_line(&format!("/invite {id} {who}"));
+        ana.expect(&format!("ok: added {who} to group #{id}"));
+    }
+    budi.type_line(&format!("/members {id}"));
+    budi.expect(&format!("#{id} Keluarga: *ana, budi, cici"));
+    budi.type_line(&format!("/kick {id} cici"));
+    budi.expect("error (not_group_admin): only the group's admin can do that");
+    ana.type_line(&format!("/kick {id} cici"));
+    ana.expect(&format!("ok: removed cici from group #{id}"));
+    cici.expect("* cici was removed from the group");
+    budi.expect("* cici was removed from the group");
+    ana.type_line(&format!("/transfer {id} budi"));
+    // The group's notice comes before the reply.
+    ana.expect("* budi is now the group's admin");
+    ana.expect(&format!("ok: budi is now the admin of group #{id}"));
+    budi.type_line(&format!("/rename {id} Keluarga Besar"));
+    budi.expect(&format!("ok: group #{id} is now called Keluarga Besar"));
+    ana.expect("* budi renamed the group to Keluarga Besar");
+    budi.type_line(&format!("/delete-group {id}"));
+    budi.expect(&format!("ok: closed group #{id}"));
+    ana.expect("* budi closed the group");
+    ana.type_line("/groups");
+    ana.expect("no groups yet");
+    for cli in [ana, budi, cici] {
+        cli.quit();
+    }
+}

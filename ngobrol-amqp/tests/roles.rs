@@ -1,0 +1,132 @@
+//! A group's admin over the real broker, through the SDK: members listed
+//! with the admin marked, a member removed, the group handed over,
+//! renamed and closed; each a notice the members' devices receive, each
+//! refused with its code to anyone else.
+
+use futures_util::StreamExt;
+use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
+use ngobrol_testkit::{TestServer, WAIT};
+
+async fn person(server: &TestServer, name: &str) -> (Client, Session, Events) {
+    let options = ClientOptions {
+        amqp_url: ngobrol_testkit::amqp_url(),
+        namespace: server.namespace.clone(),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect(options).await.unwrap();
+    client.register(name, "rahasia!").await.unwrap();
+    let (session, events) = client.login(name, "rahasia!").await.unwrap();
+    (client, session, events)
+}
+
+/// The next notice: its event, member and group name.
+async fn notice(events: &mut Events) -> (String, String, String) {
+    loop {
+        match tokio::time::timeout(WAIT, events.next()).await {
+            Ok(Some(Event::Notice(n))) => {
+                return (
+                    n.event.unwrap_or_default(),
+                    n.member.unwrap_or_default(),
+                    n.group_name,
+                );
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no notice: {other:?}"),
+        }
+    }
+}
+
+fn code(error: ngobrol_amqp::client::ClientError) -> String {
+    error
+        .code()
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_a_group_and_its_members_are_told() {
+    let server = TestServer::start().await;
+    let (_a, ana, mut ana_events) = person(&server, "ana").await;
+    let (_b, budi, mut budi_events) = person(&server, "budi").await;
+    let (_c, cici, mut cici_events) = person(&server, "cici").await;
+    let group = ana.create_group("Keluarga").await.unwrap().unwrap();
+    for member in ["budi", "cici"] {
+        ana.add_member(group, member).await.unwrap();
+    }
+    for _ in 0..2 {
+        notice(&mut ana_events).await;
+        notice(&mut budi_events).await;
+    }
+    notice(&mut cici_events).await;
+
+    let listed = budi.group_members(group).await.unwrap();
+    assert_eq!(listed.admin.as_deref(), Some("ana"));
+    let members: Vec<_> = listed
+        .members
+        .iter()
+        .map(|m| (m.username.as_str(), m.admin))
+        .collect();
+    assert_eq!(members, [("ana", true), ("budi", false), ("cici", false)]);
+
+    // Only the admin manages; the admin leaves by quitting.
+    assert_eq!(
+        code(budi.kick_member(group, "cici").await.unwrap_err()),
+        "not_group_admin"
+    );
+    assert_eq!(
+        code(ana.kick_member(group, "ana").await.unwrap_err()),
+        "bad_request"
+    );
+    assert_eq!(
+        code(ana.kick_member(group, "dodi").await.unwrap_err()),
+        "not_member"
+    );
+    ana.kick_member(group, "cici").await.unwrap();
+    for events in [&mut ana_events, &mut budi_events, &mut cici_events] {
+        let (event, member, _) = notice(events).await;
+        assert_eq!((event.as_str(), member.as_str()), ("removed", "cici"));
+    }
+    assert_eq!(
+        code(cici.group_members(group).await.unwrap_err()),
+        "not_member"
+    );
+
+    assert_eq!(
+        code(ana.transfer_admin(group, "cici").await.unwrap_err()),
+        "not_member"
+    );
+    ana.transfer_admin(group, "budi").await.unwrap();
+    let (event, member, _) = notice(&mut ana_events).await;
+    assert_eq!((event.as_str(), member.as_str()), ("admin_changed", "budi"));
+    notice(&mut budi_events).await;
+    assert_eq!(
+        code(ana.rename_group(group, "x").await.unwrap_err()),
+        "not_group_admin"
+    );
+    assert_eq!(
+        code(budi.rename_group(group, " ").await.unwrap_err()),
+        "invalid_group_name"
+    );
+    budi.rename_group(group, "Keluarga Besar").await.unwrap();
+    let (event, _, name) = notice(&mut ana_events).await;
+    assert_eq!(
+        (event.as_str(), name.as_str()),
+        ("renamed", "Keluarga Besar")
+    );
+    notice(&mut budi_events).await;
+    let groups = ana.groups().await.unwrap();
+    assert_eq!(groups[0].group_name, "Keluarga Besar");
+
+    assert_eq!(
+        code(ana.delete_group(group).await.unwrap_err()),
+        "not_group_admin"
+    );
+    budi.delete_group(group).await.unwrap();
+    let (event, member, _) = notice(&mut ana_events).await;
+    assert_eq!((event.as_str(), member.as_str()), ("closed", "budi"));
+    assert!(ana.groups().await.unwrap().is_empty());
+    assert_eq!(
+        code(ana.send_group(group, "halo").await.unwrap_err()),
+        "unknown_group"
+    );
+}
