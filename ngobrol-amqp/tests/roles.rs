@@ -1,7 +1,7 @@
 //! A group's admin over the real broker, through the SDK: members listed
 //! with the admin marked, a member removed, the group handed over,
 //! renamed and closed; each a notice the members' devices receive, each
-//! refused with its code to anyone else.
+//! refused with its code to anyone else. And a friendship ended.
 
 use futures_util::StreamExt;
 use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
@@ -129,4 +129,28 @@ async fn an_admin_manages_a_group_and_its_members_are_told() {
         code(ana.send_group(group, "halo").await.unwrap_err()),
         "unknown_group"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_friendship_ends_both_ways() {
+    let server = TestServer::start().await;
+    let (_a, ana, _ana_events) = person(&server, "ana").await;
+    let (_b, budi, _budi_events) = person(&server, "budi").await;
+    ana.add_friend("budi").await.unwrap();
+    budi.remove_friend("ana").await.unwrap();
+    assert!(ana.friends().await.unwrap().is_empty());
+    assert_eq!(
+        code(ana.send_direct("budi", "halo").await.unwrap_err()),
+        "not_friends"
+    );
+    assert_eq!(
+        code(ana.remove_friend("budi").await.unwrap_err()),
+        "not_friends"
+    );
+    assert_eq!(
+        code(ana.remove_friend("nobody").await.unwrap_err()),
+        "unknown_user"
+    );
+    ana.add_friend("budi").await.unwrap();
+    assert_eq!(budi.friends().await.unwrap(), ["ana"]);
 }

@@ -6,8 +6,8 @@ use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
     AddFriend, AddMemberToGroup, CreateGroup, DeleteGroup, GetFriend, GetGroup, GetGroupMembers,
     GetHistory, GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, QuitFromGroup,
-    Register, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest, TransferAdmin,
-    decode_request,
+    Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest,
+    TransferAdmin, decode_request,
 };
 use serde_json::json;
 
@@ -142,6 +142,12 @@ fn every_request() -> Vec<Request> {
         DeleteGroup {
             username: name(),
             group_id: 1,
+            token: TOKEN.into(),
+        }
+        .into(),
+        RemoveFriend {
+            username_from: name(),
+            username_to: "budi".into(),
             token: TOKEN.into(),
         }
         .into(),

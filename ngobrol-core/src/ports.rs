@@ -135,6 +135,10 @@ pub trait FriendRepository: Send + Sync {
 
     /// The friends of `user`, sorted by name.
     async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError>;
+
+    /// Ends the friendship of `a` and `b`, both ways; false when they were
+    /// not friends.
+    async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError>;
 }
 
 /// Groups and their members.

@@ -158,3 +158,29 @@ async fn quitting_unsubscribes_and_tells_only_those_who_stay() {
     };
     assert_eq!(w.store.history(&query).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn removing_a_friend_ends_it_both_ways_until_befriended_again() {
+    let w = World::new();
+    let ana = w.person("ana").await;
+    let budi = w.person("budi").await;
+    w.chat.add_friend(&ana, &budi.user).await.unwrap();
+    let text = || w.chat.message_text("halo").unwrap();
+    w.chat.send_direct(&budi, &ana.user, text()).await.unwrap();
+    w.chat.remove_friend(&budi, &ana.user).await.unwrap();
+    for (from, to) in [(&ana, &budi), (&budi, &ana)] {
+        let refused = w.chat.send_direct(from, &to.user, text()).await;
+        assert_eq!(refused.unwrap_err().code(), "not_friends");
+    }
+    let peer = ngobrol_core::Peer::User(budi.user.clone());
+    let closed = w.chat.history(&ana, &peer, None, None, 10).await;
+    assert_eq!(closed.unwrap_err().code(), "not_friends");
+    let again = w.chat.remove_friend(&ana, &budi.user).await;
+    assert_eq!(again.unwrap_err().code(), "not_friends");
+    let nobody = w.chat.remove_friend(&ana, &user("nobody")).await;
+    assert_eq!(nobody.unwrap_err().code(), "unknown_user");
+    // Friends again: the conversation's history is theirs again.
+    w.chat.add_friend(&budi, &ana.user).await.unwrap();
+    let page = w.chat.history(&ana, &peer, None, None, 10).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+}

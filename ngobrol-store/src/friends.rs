@@ -63,4 +63,18 @@ impl FriendRepository for Store {
                 .collect()
         })
     }
+
+    async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
+        let (a, b) = (a.as_str().to_owned(), b.as_str().to_owned());
+        with_conn!(self, |conn| {
+            let removed = diesel::delete(
+                friendships::table.filter(
+                    (friendships::username.eq(&a).and(friendships::friend.eq(&b)))
+                        .or(friendships::username.eq(&b).and(friendships::friend.eq(&a))),
+                ),
+            )
+            .execute(conn)?;
+            Ok(removed > 0)
+        })
+    }
 }

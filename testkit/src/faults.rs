@@ -117,6 +117,7 @@ faulty!(FriendRepository {
     fn add_friendship(&self, a: &Username, b: &Username) -> ();
     fn are_friends(&self, a: &Username, b: &Username) -> bool;
     fn friends_of(&self, user: &Username) -> Vec<Username>;
+    fn remove_friendship(&self, a: &Username, b: &Username) -> bool;
 });
 
 faulty!(GroupRepository {

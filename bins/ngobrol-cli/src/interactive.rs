@@ -30,6 +30,7 @@ commands:
   /sessions                   list your sessions (devices)
   /friends                    list your friends
   /add <user>                 add a friend
+  /unfriend <user>            end a friendship
   /msg <user> <text>          message a friend
   /groups                     list your groups
   /create <group name>        create a group
@@ -318,6 +319,10 @@ impl Chat {
                     let list: Vec<_> = friends.iter().map(|f| escape(f)).collect();
                     format!("friends: {}", list.join(", "))
                 })
+            }
+            "/unfriend" if !rest.is_empty() => {
+                self.session()?.remove_friend(rest).await.map_err(refused)?;
+                Ok(format!("{rest} is no longer your friend"))
             }
             "/add" if !rest.is_empty() => {
                 self.session()?.add_friend(rest).await.map_err(refused)?;

@@ -380,6 +380,12 @@ async fn an_admin_manages_a_group_from_the_chat_window() {
     ana.expect("* budi closed the group");
     ana.type_line("/groups");
     ana.expect("no groups yet");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    budi.type_line("/unfriend ana");
+    budi.expect("ok: ana is no longer your friend");
+    ana.type_line("/friends");
+    ana.expect("no friends yet");
     for cli in [ana, budi, cici] {
         cli.quit();
     }

@@ -30,6 +30,7 @@ pub mod logout;
 pub mod logout_all;
 pub mod quit_from_group;
 pub mod register;
+pub mod remove_friend;
 pub mod rename_group;
 pub mod send_client;
 pub mod send_group;
@@ -235,4 +236,5 @@ protocol! {
     transfer_admin::TransferAdmin,
     rename_group::RenameGroup,
     delete_group::DeleteGroup,
+    remove_friend::RemoveFriend,
 }

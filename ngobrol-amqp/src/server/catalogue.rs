@@ -33,6 +33,7 @@ pub(crate) enum Said {
     AdminTransferred { member: String, group: i64 },
     GroupRenamed { name: String, group: i64 },
     GroupClosed { group: i64 },
+    FriendRemoved { friend: String },
 }
 
 impl Said {
@@ -67,6 +68,7 @@ impl Said {
                 format!("Nama grup berhasil diganti menjadi {name}.")
             }
             Said::GroupClosed { .. } => "Grup berhasil ditutup.".into(),
+            Said::FriendRemoved { friend } => format!("{friend} bukan temanmu lagi."),
         }
     }
 
@@ -96,6 +98,7 @@ impl Said {
             }
             Said::GroupRenamed { name, group } => format!("Group {group} is now called {name}."),
             Said::GroupClosed { group } => format!("Closed group {group}."),
+            Said::FriendRemoved { friend } => format!("{friend} is no longer your friend."),
         }
     }
 }

@@ -40,6 +40,7 @@ pub use crate::methods::logout::Logout;
 pub use crate::methods::logout_all::{LogoutAll, LogoutAllReply};
 pub use crate::methods::quit_from_group::QuitFromGroup;
 pub use crate::methods::register::Register;
+pub use crate::methods::remove_friend::RemoveFriend;
 pub use crate::methods::rename_group::RenameGroup;
 pub use crate::methods::send_client::SendClient;
 pub use crate::methods::send_group::SendGroup;

@@ -29,6 +29,22 @@ pub async fn friendship_is_mutual_and_unique<S: Repositories>(s: Arc<S>) {
         s.friends_of(&user("cici")).await.unwrap(),
         vec![user("ana")]
     );
+    // Ended from either side, both ways at once, and made again.
+    assert!(
+        s.remove_friendship(&user("cici"), &user("ana"))
+            .await
+            .unwrap()
+    );
+    assert!(!s.are_friends(&user("ana"), &user("cici")).await.unwrap());
+    assert!(!s.are_friends(&user("cici"), &user("ana")).await.unwrap());
+    assert!(
+        !s.remove_friendship(&user("ana"), &user("cici"))
+            .await
+            .unwrap()
+    );
+    assert!(s.are_friends(&user("ana"), &user("budi")).await.unwrap());
+    s.add_friendship(&user("ana"), &user("cici")).await.unwrap();
+    assert!(s.are_friends(&user("cici"), &user("ana")).await.unwrap());
 }
 
 /// New groups get growing ids and their admin as first member; an unknown

@@ -34,6 +34,13 @@ impl FriendRepository for MemoryStore {
             .map(|(_, b)| b.clone())
             .collect())
     }
+
+    async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let one = state.friends.remove(&(a.clone(), b.clone()));
+        let other = state.friends.remove(&(b.clone(), a.clone()));
+        Ok(one || other)
+    }
 }
 
 #[async_trait]

@@ -18,6 +18,24 @@ impl ChatService {
         }
     }
 
+    /// Ends the acting user's friendship with `friend`, both ways: neither
+    /// may message the other until they are friends again. Their history
+    /// stays, and is theirs to read again once they are. Refused with
+    /// `not_friends` when they are not friends.
+    pub async fn remove_friend(&self, auth: &Auth, friend: &Username) -> Result<(), ChatError> {
+        self.authorize(auth).await?;
+        if !self
+            .ports
+            .friends
+            .remove_friendship(&auth.user, friend)
+            .await?
+        {
+            self.require_user(friend).await?;
+            return Err(ChatError::NotFriends(friend.to_string()));
+        }
+        Ok(())
+    }
+
     /// The acting user's friends, sorted by name.
     pub async fn friends(&self, auth: &Auth) -> Result<Vec<Username>, ChatError> {
         self.authorize(auth).await?;
