@@ -154,3 +154,30 @@ async fn a_friendship_ends_both_ways() {
     ana.add_friend("budi").await.unwrap();
     assert_eq!(budi.friends().await.unwrap(), ["ana"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_person_cannot_reach_the_blocker_and_is_not_told() {
+    let server = TestServer::start().await;
+    let (_a, ana, _ana_events) = person(&server, "ana").await;
+    let (_b, budi, _budi_events) = person(&server, "budi").await;
+    ana.add_friend("budi").await.unwrap();
+    ana.block("budi").await.unwrap();
+    assert_eq!(ana.blocked().await.unwrap(), ["budi"]);
+    assert_eq!(
+        code(budi.send_direct("ana", "halo").await.unwrap_err()),
+        "not_friends"
+    );
+    assert_eq!(
+        code(budi.add_friend("ana").await.unwrap_err()),
+        "unknown_user"
+    );
+    let group = budi.create_group("g").await.unwrap().unwrap();
+    assert_eq!(
+        code(budi.add_member(group, "ana").await.unwrap_err()),
+        "unknown_user"
+    );
+    ana.unblock("budi").await.unwrap();
+    assert!(ana.blocked().await.unwrap().is_empty());
+    budi.add_friend("ana").await.unwrap();
+    budi.send_direct("ana", "halo").await.unwrap();
+}

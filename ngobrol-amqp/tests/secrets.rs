@@ -4,10 +4,10 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, CreateGroup, DeleteGroup, GetFriend, GetGroup, GetGroupMembers,
-    GetHistory, GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, QuitFromGroup,
-    Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest,
-    TransferAdmin, decode_request,
+    AddFriend, AddMemberToGroup, BlockUser, CreateGroup, DeleteGroup, GetBlocked, GetFriend,
+    GetGroup, GetGroupMembers, GetHistory, GetSessions, KickMember, Login, LoginReply, Logout,
+    LogoutAll, QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply, Request, SendClient,
+    SendGroup, SyncRequest, TransferAdmin, UnblockUser, decode_request,
 };
 use serde_json::json;
 
@@ -148,6 +148,23 @@ fn every_request() -> Vec<Request> {
         RemoveFriend {
             username_from: name(),
             username_to: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        BlockUser {
+            username: name(),
+            blocked: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        UnblockUser {
+            username: name(),
+            blocked: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        GetBlocked {
+            username: name(),
             token: TOKEN.into(),
         }
         .into(),

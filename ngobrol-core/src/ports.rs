@@ -139,6 +139,18 @@ pub trait FriendRepository: Send + Sync {
     /// Ends the friendship of `a` and `b`, both ways; false when they were
     /// not friends.
     async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError>;
+
+    /// Notes that `user` blocks `blocked`; false when they did already.
+    async fn block(&self, user: &Username, blocked: &Username) -> Result<bool, PortError>;
+
+    /// Lifts `user`'s block of `blocked`; false when there was none.
+    async fn unblock(&self, user: &Username, blocked: &Username) -> Result<bool, PortError>;
+
+    /// Whether `user` blocks `other`.
+    async fn blocks(&self, user: &Username, other: &Username) -> Result<bool, PortError>;
+
+    /// Whom `user` blocks, sorted by name.
+    async fn blocked_by(&self, user: &Username) -> Result<Vec<Username>, PortError>;
 }
 
 /// Groups and their members.

@@ -184,3 +184,37 @@ async fn removing_a_friend_ends_it_both_ways_until_befriended_again() {
     let page = w.chat.history(&ana, &peer, None, None, 10).await.unwrap();
     assert_eq!(page.messages.len(), 1);
 }
+
+#[tokio::test]
+async fn a_blocked_person_cannot_befriend_add_or_message_and_is_not_told() {
+    let w = World::new();
+    let ana = w.person("ana").await;
+    let budi = w.person("budi").await;
+    w.chat.add_friend(&ana, &budi.user).await.unwrap();
+    w.chat.block(&ana, &budi.user).await.unwrap();
+    assert_eq!(w.chat.blocked(&ana).await.unwrap(), vec![user("budi")]);
+    // The friendship ended with the block.
+    let text = w.chat.message_text("halo").unwrap();
+    let refused = w.chat.send_direct(&budi, &ana.user, text).await;
+    assert_eq!(refused.unwrap_err().code(), "not_friends");
+    // To budi, ana looks like no user at all.
+    let befriend = w.chat.add_friend(&budi, &ana.user).await.unwrap_err();
+    assert_eq!(befriend.code(), "unknown_user");
+    let group = w
+        .chat
+        .create_group(&budi, &GroupName::parse("g").unwrap())
+        .await
+        .unwrap();
+    let added = w.chat.add_member(&budi, group.id, &ana.user).await;
+    assert_eq!(added.unwrap_err().code(), "unknown_user");
+    // Ana is told why she cannot befriend whom she blocks.
+    let own = w.chat.add_friend(&ana, &budi.user).await.unwrap_err();
+    assert_eq!(own.code(), "bad_request");
+    let own_self = w.chat.block(&ana, &ana.user).await.unwrap_err();
+    assert_eq!(own_self.code(), "bad_request");
+    // Lifted: they may be friends again, but are not by themselves.
+    w.chat.unblock(&ana, &budi.user).await.unwrap();
+    assert!(w.chat.friends(&ana).await.unwrap().is_empty());
+    w.chat.add_friend(&budi, &ana.user).await.unwrap();
+    w.chat.add_member(&budi, group.id, &ana.user).await.unwrap();
+}

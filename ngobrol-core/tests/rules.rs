@@ -113,6 +113,8 @@ impl Mocks {
         self.outbound
             .expect_share_mailbox()
             .returning(|_, _| Ok(()));
+        // Blocking: tests/effects.rs.
+        self.friends.expect_blocks().returning(|_, _| Ok(false));
         let ports = Ports {
             users: Arc::new(self.users),
             sessions: Arc::new(self.sessions),

@@ -10,7 +10,7 @@ use ngobrol_core::{FriendRepository, PortError, Username};
 use crate::conn::WriteTransaction;
 use crate::convert::{to_millis, username};
 use crate::open::Store;
-use crate::schema::friendships;
+use crate::schema::{blocks, friendships};
 
 #[async_trait]
 impl FriendRepository for Store {
@@ -75,6 +75,60 @@ impl FriendRepository for Store {
             )
             .execute(conn)?;
             Ok(removed > 0)
+        })
+    }
+
+    async fn block(&self, user: &Username, blocked: &Username) -> Result<bool, PortError> {
+        let row = (
+            blocks::username.eq(user.as_str().to_owned()),
+            blocks::blocked.eq(blocked.as_str().to_owned()),
+            blocks::created_at.eq(to_millis(SystemTime::now())),
+        );
+        with_conn!(self, |conn| {
+            let added = diesel::insert_into(blocks::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            Ok(added > 0)
+        })
+    }
+
+    async fn unblock(&self, user: &Username, blocked: &Username) -> Result<bool, PortError> {
+        let (user, blocked) = (user.as_str().to_owned(), blocked.as_str().to_owned());
+        with_conn!(self, |conn| {
+            let removed = diesel::delete(
+                blocks::table
+                    .filter(blocks::username.eq(user))
+                    .filter(blocks::blocked.eq(blocked)),
+            )
+            .execute(conn)?;
+            Ok(removed > 0)
+        })
+    }
+
+    async fn blocks(&self, user: &Username, other: &Username) -> Result<bool, PortError> {
+        let (user, other) = (user.as_str().to_owned(), other.as_str().to_owned());
+        with_conn!(self, |conn| {
+            Ok(diesel::select(exists(
+                blocks::table
+                    .filter(blocks::username.eq(user))
+                    .filter(blocks::blocked.eq(other)),
+            ))
+            .get_result::<bool>(conn)?)
+        })
+    }
+
+    async fn blocked_by(&self, user: &Username) -> Result<Vec<Username>, PortError> {
+        let user = user.as_str().to_owned();
+        with_conn!(self, |conn| {
+            blocks::table
+                .filter(blocks::username.eq(user))
+                .select(blocks::blocked)
+                .order(blocks::blocked.asc())
+                .load::<String>(conn)?
+                .into_iter()
+                .map(username)
+                .collect()
         })
     }
 }

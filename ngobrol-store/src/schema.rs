@@ -30,6 +30,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    blocks (username, blocked) {
+        username -> Text,
+        blocked -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     chat_groups (id) {
         id -> BigInt,
         name -> Text,

@@ -118,6 +118,10 @@ faulty!(FriendRepository {
     fn are_friends(&self, a: &Username, b: &Username) -> bool;
     fn friends_of(&self, user: &Username) -> Vec<Username>;
     fn remove_friendship(&self, a: &Username, b: &Username) -> bool;
+    fn block(&self, user: &Username, blocked: &Username) -> bool;
+    fn unblock(&self, user: &Username, blocked: &Username) -> bool;
+    fn blocks(&self, user: &Username, other: &Username) -> bool;
+    fn blocked_by(&self, user: &Username) -> Vec<Username>;
 });
 
 faulty!(GroupRepository {

@@ -31,6 +31,8 @@ commands:
   /friends                    list your friends
   /add <user>                 add a friend
   /unfriend <user>            end a friendship
+  /block <user>               block someone (they are not told); /unblock <user>
+  /blocked                    whom you block
   /msg <user> <text>          message a friend
   /groups                     list your groups
   /create <group name>        create a group
@@ -318,6 +320,23 @@ impl Chat {
                 } else {
                     let list: Vec<_> = friends.iter().map(|f| escape(f)).collect();
                     format!("friends: {}", list.join(", "))
+                })
+            }
+            "/block" if !rest.is_empty() => {
+                self.session()?.block(rest).await.map_err(refused)?;
+                Ok(format!("blocked {rest}"))
+            }
+            "/unblock" if !rest.is_empty() => {
+                self.session()?.unblock(rest).await.map_err(refused)?;
+                Ok(format!("unblocked {rest}"))
+            }
+            "/blocked" => {
+                let blocked = self.session()?.blocked().await.map_err(refused)?;
+                Ok(if blocked.is_empty() {
+                    "you block nobody".to_owned()
+                } else {
+                    let list: Vec<_> = blocked.iter().map(|b| escape(b)).collect();
+                    format!("blocked: {}", list.join(", "))
                 })
             }
             "/unfriend" if !rest.is_empty() => {

@@ -386,6 +386,14 @@ async fn an_admin_manages_a_group_from_the_chat_window() {
     budi.expect("ok: ana is no longer your friend");
     ana.type_line("/friends");
     ana.expect("no friends yet");
+    ana.type_line("/block budi");
+    ana.expect("ok: blocked budi");
+    ana.type_line("/blocked");
+    ana.expect("blocked: budi");
+    budi.type_line("/add ana");
+    budi.expect("error (unknown_user): there is no such user");
+    ana.type_line("/unblock budi");
+    ana.expect("ok: unblocked budi");
     for cli in [ana, budi, cici] {
         cli.quit();
     }

@@ -17,8 +17,10 @@ use crate::wire::Body;
 
 pub mod add_friend;
 pub mod add_member_to_group;
+pub mod block_user;
 pub mod create_group;
 pub mod delete_group;
+pub mod get_blocked;
 pub mod get_friend;
 pub mod get_group;
 pub mod get_group_members;
@@ -237,4 +239,7 @@ protocol! {
     rename_group::RenameGroup,
     delete_group::DeleteGroup,
     remove_friend::RemoveFriend,
+    block_user::BlockUser,
+    block_user::UnblockUser,
+    get_blocked::GetBlocked,
 }

@@ -34,6 +34,9 @@ pub(crate) enum Said {
     GroupRenamed { name: String, group: i64 },
     GroupClosed { group: i64 },
     FriendRemoved { friend: String },
+    Blocked { user: String },
+    Unblocked { user: String },
+    BlockedListed { count: usize },
 }
 
 impl Said {
@@ -69,6 +72,9 @@ impl Said {
             }
             Said::GroupClosed { .. } => "Grup berhasil ditutup.".into(),
             Said::FriendRemoved { friend } => format!("{friend} bukan temanmu lagi."),
+            Said::Blocked { user } => format!("{user} berhasil diblokir."),
+            Said::Unblocked { user } => format!("Blokir {user} berhasil dibuka."),
+            Said::BlockedListed { .. } => "Daftar blokir berhasil diambil.".into(),
         }
     }
 
@@ -99,6 +105,9 @@ impl Said {
             Said::GroupRenamed { name, group } => format!("Group {group} is now called {name}."),
             Said::GroupClosed { group } => format!("Closed group {group}."),
             Said::FriendRemoved { friend } => format!("{friend} is no longer your friend."),
+            Said::Blocked { user } => format!("Blocked {user}."),
+            Said::Unblocked { user } => format!("Unblocked {user}."),
+            Said::BlockedListed { count } => format!("{count} blocked."),
         }
     }
 }

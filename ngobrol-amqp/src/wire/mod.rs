@@ -27,8 +27,10 @@ pub use reply::{Body, Reply, Status};
 
 pub use crate::methods::add_friend::AddFriend;
 pub use crate::methods::add_member_to_group::AddMemberToGroup;
+pub use crate::methods::block_user::{BlockUser, UnblockUser};
 pub use crate::methods::create_group::{CreateGroup, CreateGroupReply};
 pub use crate::methods::delete_group::DeleteGroup;
+pub use crate::methods::get_blocked::GetBlocked;
 pub use crate::methods::get_friend::{GetFriend, GetFriendReply};
 pub use crate::methods::get_group::{GetGroup, GetGroupReply, GroupEntry};
 pub use crate::methods::get_group_members::{GetGroupMembers, GetGroupMembersReply, MemberEntry};

@@ -47,6 +47,29 @@ pub async fn friendship_is_mutual_and_unique<S: Repositories>(s: Arc<S>) {
     assert!(s.are_friends(&user("cici"), &user("ana")).await.unwrap());
 }
 
+/// A block is one way, noted once, listed by name, and lifted.
+pub async fn blocks_are_one_way_and_lifted<S: Repositories>(s: Arc<S>) {
+    for name in ["ana", "budi", "cici"] {
+        s.insert_user(&new_user(name)).await.unwrap();
+    }
+    assert!(s.block(&user("ana"), &user("cici")).await.unwrap());
+    assert!(!s.block(&user("ana"), &user("cici")).await.unwrap());
+    assert!(s.block(&user("ana"), &user("budi")).await.unwrap());
+    assert!(s.blocks(&user("ana"), &user("cici")).await.unwrap());
+    assert!(!s.blocks(&user("cici"), &user("ana")).await.unwrap());
+    assert_eq!(
+        s.blocked_by(&user("ana")).await.unwrap(),
+        vec![user("budi"), user("cici")]
+    );
+    assert!(s.unblock(&user("ana"), &user("cici")).await.unwrap());
+    assert!(!s.unblock(&user("ana"), &user("cici")).await.unwrap());
+    assert_eq!(
+        s.blocked_by(&user("ana")).await.unwrap(),
+        vec![user("budi")]
+    );
+    assert!(s.blocked_by(&user("cici")).await.unwrap().is_empty());
+}
+
 /// New groups get growing ids and their admin as first member; an unknown
 /// id finds nothing; a user's groups come by id.
 pub async fn groups_start_with_their_admin_as_member<S: Repositories>(s: Arc<S>) {

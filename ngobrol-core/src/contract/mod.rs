@@ -39,10 +39,10 @@ use crate::types::{GroupName, Username};
 
 pub use crate::ports::Repositories;
 pub use friends_groups::{
-    all_memberships_lists_every_group, deleting_a_group_removes_it_and_its_memberships,
-    friendship_is_mutual_and_unique, groups_administered_are_counted_while_they_exist,
-    groups_start_with_their_admin_as_member, hostile_text_round_trips_exactly,
-    memberships_are_unique_and_removable,
+    all_memberships_lists_every_group, blocks_are_one_way_and_lifted,
+    deleting_a_group_removes_it_and_its_memberships, friendship_is_mutual_and_unique,
+    groups_administered_are_counted_while_they_exist, groups_start_with_their_admin_as_member,
+    hostile_text_round_trips_exactly, memberships_are_unique_and_removable,
 };
 pub use history::{
     an_ended_groups_history_goes_with_it, appended_messages_are_numbered_per_conversation,
@@ -100,6 +100,7 @@ macro_rules! contract_suite {
             touching_a_session_sets_its_last_seen,
             mailbox_readers_are_noted_and_cleared,
             friendship_is_mutual_and_unique,
+            blocks_are_one_way_and_lifted,
             groups_start_with_their_admin_as_member,
             memberships_are_unique_and_removable,
             all_memberships_lists_every_group,

@@ -41,6 +41,28 @@ impl FriendRepository for MemoryStore {
         let other = state.friends.remove(&(b.clone(), a.clone()));
         Ok(one || other)
     }
+
+    async fn block(&self, user: &Username, blocked: &Username) -> Result<bool, PortError> {
+        Ok(self.state().blocks.insert((user.clone(), blocked.clone())))
+    }
+
+    async fn unblock(&self, user: &Username, blocked: &Username) -> Result<bool, PortError> {
+        Ok(self.state().blocks.remove(&(user.clone(), blocked.clone())))
+    }
+
+    async fn blocks(&self, user: &Username, other: &Username) -> Result<bool, PortError> {
+        Ok(self.state().blocks.contains(&(user.clone(), other.clone())))
+    }
+
+    async fn blocked_by(&self, user: &Username) -> Result<Vec<Username>, PortError> {
+        Ok(self
+            .state()
+            .blocks
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, b)| b.clone())
+            .collect())
+    }
 }
 
 #[async_trait]

@@ -31,6 +31,8 @@ struct StoreState {
     joined_after: HashMap<(GroupId, Username), u64>,
     history: history::History,
     mailbox_readers: BTreeSet<Username>,
+    /// (blocker, blocked).
+    blocks: BTreeSet<(Username, Username)>,
 }
 
 /// Every repository, in memory.

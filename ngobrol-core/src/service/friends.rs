@@ -12,6 +12,16 @@ impl ChatService {
             return Err(ChatError::CannotBefriendSelf);
         }
         self.require_user(friend).await?;
+        // Someone who blocked the acting user does not exist, as far as
+        // the acting user can tell.
+        if self.ports.friends.blocks(friend, &auth.user).await? {
+            return Err(ChatError::UnknownUser(friend.to_string()));
+        }
+        if self.ports.friends.blocks(&auth.user, friend).await? {
+            return Err(ChatError::BadRequest(format!(
+                "you block {friend}: unblock them first"
+            )));
+        }
         match self.ports.friends.add_friendship(&auth.user, friend).await {
             Err(PortError::Conflict) => Err(ChatError::AlreadyFriends(friend.to_string())),
             other => Ok(other?),
@@ -34,6 +44,39 @@ impl ChatService {
             return Err(ChatError::NotFriends(friend.to_string()));
         }
         Ok(())
+    }
+
+    /// Blocks `user`: their friendship with the acting user ends, and
+    /// from now on they cannot befriend the acting user, add them to a
+    /// group or message them. They are not told: to them the acting user
+    /// looks like no user at all (`unknown_user`) where asking would
+    /// reveal the block. Blocking again changes nothing.
+    pub async fn block(&self, auth: &Auth, user: &Username) -> Result<(), ChatError> {
+        self.authorize(auth).await?;
+        if *user == auth.user {
+            return Err(ChatError::BadRequest("you cannot block yourself".into()));
+        }
+        self.require_user(user).await?;
+        self.ports.friends.block(&auth.user, user).await?;
+        self.ports
+            .friends
+            .remove_friendship(&auth.user, user)
+            .await?;
+        Ok(())
+    }
+
+    /// Lifts the acting user's block of `user` (their friendship is not
+    /// restored). Unblocking someone not blocked changes nothing.
+    pub async fn unblock(&self, auth: &Auth, user: &Username) -> Result<(), ChatError> {
+        self.authorize(auth).await?;
+        self.ports.friends.unblock(&auth.user, user).await?;
+        Ok(())
+    }
+
+    /// Whom the acting user blocks, sorted by name.
+    pub async fn blocked(&self, auth: &Auth) -> Result<Vec<Username>, ChatError> {
+        self.authorize(auth).await?;
+        Ok(self.ports.friends.blocked_by(&auth.user).await?)
     }
 
     /// The acting user's friends, sorted by name.

@@ -71,6 +71,9 @@ impl ChatService {
             return Err(ChatError::NotGroupAdmin(group));
         }
         self.require_user(member).await?;
+        if self.ports.friends.blocks(member, &auth.user).await? {
+            return Err(ChatError::UnknownUser(member.to_string()));
+        }
         if self.ports.groups.is_member(group, member).await? {
             return Err(ChatError::AlreadyMember {
                 user: member.to_string(),
