@@ -9,8 +9,8 @@
 //! bound to members' exchanges, not to their queues.
 //!
 //! A user who logs in with a client of the original protocol (a login
-//! that does not say it reads a session queue) has their mailbox bound to
-//! their exchange as well, so it gets every delivery, like any device,
+//! that neither says it reads a session queue nor names the request) has
+//! their mailbox bound to their exchange as well, so it gets every delivery, like any device,
 //! whether or not other devices are online; `logout_all` unbinds it.
 
 use lapin::options::{
