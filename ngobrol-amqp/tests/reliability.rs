@@ -226,6 +226,45 @@ fn rabbitmqctl(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A broker policy capping one queue, cleared when dropped (so a failing
+/// test leaves none behind); `apply` waits until the broker applies it.
+struct CapPolicy(String);
+
+impl CapPolicy {
+    async fn apply(server: &TestServer, user: &str, max: u32) -> Self {
+        let queue = server.namespace.user_queue(user);
+        let policy = format!("cap-{queue}");
+        // Its priority puts it above any catch-all policy of the broker.
+        rabbitmqctl(&[
+            "set_policy",
+            "--apply-to",
+            "queues",
+            "--priority",
+            "10",
+            &policy,
+            &format!("^{queue}$"),
+            &format!(r#"{{"max-length": {max}, "overflow": "reject-publish"}}"#),
+        ]);
+        let started = std::time::Instant::now();
+        while !rabbitmqctl(&["list_queues", "name", "policy"])
+            .lines()
+            .any(|line| line.starts_with(&queue) && line.contains(&policy))
+        {
+            assert!(started.elapsed() < WAIT, "the policy never applied");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self(policy)
+    }
+}
+
+impl Drop for CapPolicy {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["clear_policy", &self.0])
+            .output();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capped_mailbox_refuses_with_mailbox_full() {
     let server = TestServer::start().await;
@@ -235,29 +274,8 @@ async fn a_capped_mailbox_refuses_with_mailbox_full() {
     assert_ok(&budi.register("budi", "rahasia!").await, "register");
     assert_ok(&ana.add_friend("budi").await, "add_friend");
 
-    // The cap is a broker policy, as docs/reliability.md describes; its
-    // priority puts it above any catch-all policy of the broker.
-    let queue = format!("{}_budi", server.namespace);
-    let policy = format!("cap-{}", server.namespace);
-    rabbitmqctl(&[
-        "set_policy",
-        "--apply-to",
-        "queues",
-        "--priority",
-        "10",
-        &policy,
-        &format!("^{queue}$"),
-        r#"{"max-length": 3, "overflow": "reject-publish"}"#,
-    ]);
-    let started = std::time::Instant::now();
-    while !rabbitmqctl(&["list_queues", "name", "policy"])
-        .lines()
-        .any(|line| line.starts_with(&queue) && line.contains(&policy))
-    {
-        assert!(started.elapsed() < WAIT, "the policy never applied");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
+    // The cap is a broker policy, as docs/reliability.md describes.
+    let cap = CapPolicy::apply(&server, "budi", 3).await;
     for i in 0..3 {
         assert_ok(
             &ana.send_client("budi", &format!("m{i}")).await,
@@ -266,11 +284,42 @@ async fn a_capped_mailbox_refuses_with_mailbox_full() {
     }
     let refused = ana.send_client("budi", "one too many").await;
     assert_eq!(refused["code"], "mailbox_full", "{refused}");
-    rabbitmqctl(&["clear_policy", &policy]);
+    drop(cap);
 
     // What was accepted waits for budi.
     assert_ok(&budi.login("budi", "rahasia!").await, "login");
     for i in 0..3 {
         assert_eq!(budi.recv().await["message"], format!("m{i}"));
     }
+}
+
+/// A group message that a member's full mailbox refuses is refused to
+/// the sender with `mailbox_full`; the other members have their copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_mailbox_refuses_group_messages_too() {
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    let mut cici = server.client().await;
+    cici.sign_up("cici").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    let group = ana.create_group("g").await["group_id"].as_i64().unwrap();
+    for member in ["budi", "cici"] {
+        assert_ok(&ana.add_member(group, member).await, "add_member_to_group");
+    }
+    // Budi is offline; his mailbox holds the joined notices already (his
+    // own and cici's), and one more message fills it.
+    let _cap = CapPolicy::apply(&server, "budi", 3).await;
+    assert_ok(&ana.send_group(group, "fits").await, "send_group");
+    let refused = ana.send_group(group, "one too many").await;
+    assert_eq!(refused["code"], "mailbox_full", "{refused}");
+    // Cici got both: the refusal was budi's copy only.
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let message = cici.recv().await;
+        if message["notice"] != true {
+            got.push(message["message"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(got, ["fits", "one too many"]);
 }
