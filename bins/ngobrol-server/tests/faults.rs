@@ -41,6 +41,28 @@ impl ServerProcess {
         self.0.kill().unwrap();
         self.0.wait().unwrap();
     }
+
+    /// Sends `signal` (`TERM`, `INT`) and waits for a clean exit.
+    fn stop_with(mut self, signal: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.0.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} failed");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                assert!(status.success(), "exit after SIG{signal}: {status}");
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no exit after SIG{signal}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for ServerProcess {
@@ -318,4 +340,72 @@ async fn a_broker_that_lost_its_topology_is_rebuilt_by_server_and_sdk() {
         logs.matches("group routing restored").count() >= 2,
         "{logs}"
     );
+}
+
+/// SIGTERM while requests are in flight: the server finishes those it
+/// took, stops cleanly, and leaves the rest queued; the next server (here
+/// stopped with SIGINT) serves them. The recipient's mailbox, read raw,
+/// holds every message once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_requests_in_flight_finishes_or_leaves_each_once() {
+    const TOTAL: usize = 2000;
+    let url = ngobrol_testkit::amqp_url();
+    let namespace = fresh_namespace();
+    let (_dir, database, log) = scratch();
+    let server = ServerProcess::start(&url, &database, &namespace, &log);
+    wait_until_served(&url, &namespace).await;
+    let users = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut ana = ngobrol_testkit::RawClient::connect(namespace.clone(), users.clone()).await;
+    let mut budi = ngobrol_testkit::RawClient::connect(namespace.clone(), users.clone()).await;
+    ana.sign_up("ana").await;
+    budi.sign_up("budi").await;
+    assert_eq!(ana.add_friend("budi").await["status"], "ok");
+
+    for i in 0..TOTAL {
+        ana.publish(
+            &serde_json::json!({"method": "send_client", "username_from": "ana",
+            "username_to": "budi", "message": format!("m{i}"), "token": ana.token()}),
+        )
+        .await;
+    }
+    server.stop_with("TERM");
+    // Some were still queued: the signal came in the middle.
+    let left = {
+        let conn = Connection::connect(&url, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = conn.create_channel().await.unwrap();
+        let queue = channel
+            .queue_declare(
+                namespace.request_queue().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let _ = conn.close(200, "counted".into()).await;
+        queue.message_count()
+    };
+    assert!(
+        left > 0,
+        "the server had served everything before the signal"
+    );
+    let next = ServerProcess::start(&url, &database, &namespace, &log);
+    wait_until_served(&url, &namespace).await;
+
+    let mut got = Vec::with_capacity(TOTAL);
+    while got.len() < TOTAL {
+        got.push(budi.recv().await["message"].as_str().unwrap().to_owned());
+    }
+    let expected: Vec<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
+    assert_eq!(got, expected, "each once, in order");
+    let sentinel = ana.send_client("budi", "sentinel").await;
+    assert_eq!(sentinel["status"], "ok", "{sentinel}");
+    assert_eq!(budi.recv().await["message"], "sentinel", "nothing twice");
+    next.stop_with("INT");
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.matches("shutting down").count() >= 2, "{logs}");
+    let names: Vec<String> = users.lock().unwrap().clone();
+    remove_broker_objects(&namespace, &names, &[]).await;
 }
