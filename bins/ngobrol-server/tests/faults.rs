@@ -72,6 +72,22 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Fails on any error-level line in a server's log, but those that
+/// contain one of `expected`.
+fn assert_no_unexpected_errors(log: &Path, expected: &[&str]) {
+    let logs = std::fs::read_to_string(log).unwrap();
+    let unexpected: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("ERROR"))
+        .filter(|line| !expected.iter().any(|e| line.contains(e)))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "error lines in the server's log:\n{}",
+        unexpected.join("\n")
+    );
+}
+
 /// Waits until some process consumes the namespace's request queue.
 async fn wait_until_served(amqp_url: &str, namespace: &Namespace) {
     let conn = Connection::connect(amqp_url, ConnectionProperties::default())
@@ -180,6 +196,7 @@ async fn sigkill_while_sending_loses_nothing_and_duplicates_nothing() {
         ["sentinel"]
     );
 
+    assert_no_unexpected_errors(&log, &[]);
     let users = ["ana".to_owned(), "budi".to_owned()];
     remove_broker_objects(&namespace, &users, &[]).await;
 }
@@ -406,6 +423,11 @@ async fn sigterm_with_requests_in_flight_finishes_or_leaves_each_once() {
 
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.matches("shutting down").count() >= 2, "{logs}");
+    // Known, and not yet removed: at a graceful stop under load the AMQP
+    // library logs a frame that came for a channel already closed
+    // ("invalid channel"); nothing is lost (above), but it is an error
+    // line an operator sees. Any other error line fails the test.
+    assert_no_unexpected_errors(&log, &["invalid channel"]);
     let names: Vec<String> = users.lock().unwrap().clone();
     remove_broker_objects(&namespace, &names, &[]).await;
 }
