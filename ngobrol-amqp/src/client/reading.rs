@@ -130,39 +130,61 @@ pub(super) async fn empty_backlog(
     mailbox: &Mailbox,
     shared: &Shared,
 ) -> Result<(), ClientError> {
+    for _ in 0..backlog_count(channel, queue).await {
+        if mailbox.closed.load(Ordering::Relaxed) {
+            break;
+        }
+        let Some((value, delivery)) = next_backlog(channel, queue, shared).await? else {
+            break;
+        };
+        if let Some(event) = mailbox.event(value)
+            && mailbox.events.send(event).await.is_err()
+        {
+            return Ok(());
+        }
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+    }
+    Ok(())
+}
+
+/// How many messages wait in the mailbox now; 0 for one that does not
+/// exist (the failed passive declaration closes only a channel of its
+/// own).
+async fn backlog_count(channel: &Channel, queue: &str) -> u32 {
     let passive = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
     };
-    // A mailbox that does not exist holds nothing; the failed passive
-    // declaration closes only a channel of its own.
-    let probe = channel.clone();
-    let Ok(state) = probe
+    channel
+        .clone()
         .queue_declare(queue.into(), passive, FieldTable::default())
         .await
-    else {
-        return Ok(());
-    };
-    for _ in 0..state.message_count() {
-        if mailbox.closed.load(Ordering::Relaxed) {
-            break;
-        }
+        .map_or(0, |state| state.message_count())
+}
+
+/// The mailbox's next delivery, unacknowledged; a reply met on the way
+/// goes to the call waiting for it, acknowledged. `None` when it is empty.
+async fn next_backlog(
+    channel: &Channel,
+    queue: &str,
+    shared: &Shared,
+) -> Result<Option<(Value, lapin::message::Delivery)>, ClientError> {
+    loop {
         let got = channel
             .basic_get(queue.into(), BasicGetOptions { no_ack: false })
             .await?;
-        let Some(message) = got else { break };
+        let Some(message) = got else {
+            return Ok(None);
+        };
         let value: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
-        if value["method"]
+        if !value["method"]
             .as_str()
             .is_some_and(|m| m.ends_with("_reply"))
         {
-            if let Ok(reply) = serde_json::from_value::<Reply>(value) {
-                drop(lock(&shared.waiting).complete(reply));
-            }
-        } else if let Some(event) = mailbox.event(value) {
-            if mailbox.events.send(event).await.is_err() {
-                return Ok(());
-            }
+            return Ok(Some((value, message.delivery)));
+        }
+        if let Ok(reply) = serde_json::from_value::<Reply>(value) {
+            drop(lock(&shared.waiting).complete(reply));
         }
         message
             .delivery
@@ -170,7 +192,6 @@ pub(super) async fn empty_backlog(
             .ack(BasicAckOptions::default())
             .await?;
     }
-    Ok(())
 }
 
 /// Hands over what the session missed, in cursor order: every `sync` page
@@ -241,50 +262,22 @@ async fn catch_up_with(
 }
 
 /// Takes what waited in the user's mailbox when this device came online
-/// (later messages reach its own queue): replies go to the calls waiting
-/// for them at once; the deliveries are returned, oldest first, with
-/// their acknowledgements, for the caller to hand over.
+/// (later messages reach its own queue), oldest first, unacknowledged,
+/// for the caller to hand over and then acknowledge.
 async fn take_backlog(
     channel: &Channel,
     queue: &str,
     mailbox: &Mailbox,
     shared: &Shared,
 ) -> Result<Vec<(Value, lapin::message::Delivery)>, ClientError> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    let probe = channel.clone();
-    let Ok(state) = probe
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await
-    else {
-        return Ok(Vec::new());
-    };
     let mut taken = Vec::new();
-    for _ in 0..state.message_count() {
+    for _ in 0..backlog_count(channel, queue).await {
         if mailbox.closed.load(Ordering::Relaxed) {
             break;
         }
-        let got = channel
-            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-            .await?;
-        let Some(message) = got else { break };
-        let value: Value = serde_json::from_slice(&message.delivery.data).unwrap_or(Value::Null);
-        if value["method"]
-            .as_str()
-            .is_some_and(|m| m.ends_with("_reply"))
-        {
-            if let Ok(reply) = serde_json::from_value::<Reply>(value) {
-                drop(lock(&shared.waiting).complete(reply));
-            }
-            message
-                .delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await?;
-        } else {
-            taken.push((value, message.delivery));
+        match next_backlog(channel, queue, shared).await? {
+            Some(message) => taken.push(message),
+            None => break,
         }
     }
     Ok(taken)

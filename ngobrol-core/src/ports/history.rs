@@ -1,0 +1,151 @@
+//! The history port: conversations, where a message is in them, and the
+//! repository that keeps them.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use super::Delivery;
+use crate::error::PortError;
+use crate::types::{GroupId, Username};
+
+/// A conversation, whose messages the history keeps in order: between two
+/// users, or a group's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Conversation {
+    /// Two users' conversation; `low` sorts before `high` (byte order), so
+    /// that each pair has one conversation whoever writes.
+    Direct {
+        low: Username,
+        high: Username,
+    },
+    Group(GroupId),
+}
+
+impl Conversation {
+    /// The conversation of `a` and `b`, in whichever order they are given.
+    pub fn direct(a: &Username, b: &Username) -> Self {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        Self::Direct {
+            low: low.clone(),
+            high: high.clone(),
+        }
+    }
+
+    /// For a direct conversation that `user` is in: the other user.
+    pub fn peer_of(&self, user: &Username) -> Option<&Username> {
+        match self {
+            Conversation::Direct { low, high } if low == user => Some(high),
+            Conversation::Direct { low, high } if high == user => Some(low),
+            _ => None,
+        }
+    }
+}
+
+/// Where a message is in the stored history.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Placement {
+    /// Its place among every stored message, increasing in the order they
+    /// were stored: the cursor of [`HistoryRepository::sync`].
+    pub position: u64,
+    /// Its number in its conversation: 1, 2, 3… with no gaps when stored
+    /// (retention may remove the oldest); the cursor of
+    /// [`HistoryRepository::history`].
+    pub seq: u64,
+}
+
+/// A message as the history keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub conversation: Conversation,
+    /// With [`Delivery::placement`] set.
+    pub delivery: Delivery,
+}
+
+impl StoredMessage {
+    /// Its place in the history.
+    pub fn placement(&self) -> Placement {
+        self.delivery.placement.unwrap_or_default()
+    }
+}
+
+/// Which page of one conversation's history [`HistoryRepository::history`]
+/// returns: the messages whose `seq` is above `visible_after`, above
+/// `after` and below `before` (each bound when given), at most `limit` of
+/// them; the oldest of those when `after` is given, else the newest.
+/// Always returned oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub conversation: Conversation,
+    /// What the reader may not see: a group's messages from before they
+    /// joined. 0 for everything.
+    pub visible_after: u64,
+    pub after: Option<u64>,
+    pub before: Option<u64>,
+    pub limit: usize,
+}
+
+/// How long the history keeps messages. Each bound that is given applies;
+/// with neither (the default), everything is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Messages stored longer ago than this are removed.
+    pub max_age: Option<Duration>,
+    /// Of each conversation, only the newest this many are kept.
+    pub max_per_conversation: Option<u64>,
+}
+
+impl Retention {
+    /// Whether this keeps every message.
+    pub fn keeps_everything(&self) -> bool {
+        self.max_age.is_none() && self.max_per_conversation.is_none()
+    }
+}
+
+/// The history of every conversation: the messages (and group notices)
+/// delivered, kept so that people can scroll back and devices catch up.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait HistoryRepository: Send + Sync {
+    /// Stores a delivery at the end of its conversation, and returns where
+    /// it was placed: the conversation's next `seq`, and a `position`
+    /// above every other stored so far. Appends take turns: positions
+    /// become visible in the order they are given, so a reader that has
+    /// seen a position has seen every lower one. Idempotent by delivery
+    /// id: the same delivery (id, sender, recipient or group, text) stored
+    /// already is not stored again, and its placement is returned; another
+    /// delivery under a stored id fails with [`PortError::Conflict`].
+    async fn append_message(
+        &self,
+        conversation: &Conversation,
+        delivery: &Delivery,
+    ) -> Result<Placement, PortError>;
+
+    /// One page of a conversation's messages (see [`HistoryQuery`]),
+    /// oldest first.
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredMessage>, PortError>;
+
+    /// What `user` may read with `position` above `after`, at most `limit`
+    /// messages, by position: every message of their direct conversations
+    /// (sent or received), and of each group they are a member of now,
+    /// what came after they joined (a group they left is closed to them).
+    async fn sync(
+        &self,
+        user: &Username,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, PortError>;
+
+    /// For a member of the group: the `seq` of the group's latest message
+    /// when they joined (0 for one there from the start); `None` for one
+    /// who is not a member.
+    async fn joined_after(&self, group: GroupId, user: &Username)
+    -> Result<Option<u64>, PortError>;
+
+    /// The highest position stored so far; 0 for an empty history.
+    async fn latest_position(&self) -> Result<u64, PortError>;
+
+    /// Removes what `retention` does not keep, as of `now`, and returns how
+    /// many messages went. With [`Retention::default`], nothing goes.
+    async fn prune_history(&self, retention: Retention, now: SystemTime) -> Result<u64, PortError>;
+}
