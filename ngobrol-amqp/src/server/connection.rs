@@ -10,6 +10,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use tracing::instrument::WithSubscriber;
 use tracing::{info, warn};
 
 use super::dedup::prune_replies;
@@ -73,14 +74,18 @@ impl Server {
             .map_err(ServerError::Routing)?;
         info!(groups, "group routing restored");
         let (channel, consumer) = self.consume_requests(&connection).await?;
-        let pruning = tokio::spawn(prune_replies(
-            self.handler.service.clone(),
-            self.config.dedup_window,
-            self.config.dedup_capacity,
-        ));
-        let retention = tokio::spawn(super::retention::prune_history(
-            self.handler.service.clone(),
-        ));
+        // Spawned tasks log where the embedder's tasks log.
+        let pruning = tokio::spawn(
+            prune_replies(
+                self.handler.service.clone(),
+                self.config.dedup_window,
+                self.config.dedup_capacity,
+            )
+            .with_current_subscriber(),
+        );
+        let retention = tokio::spawn(
+            super::retention::prune_history(self.handler.service.clone()).with_current_subscriber(),
+        );
         let mut dispatcher = Dispatcher::start(&self.handler, &self.config);
         self.ready.send_replace(true);
         info!(queue = %self.config.namespace.request_queue(), "serving requests");

@@ -12,6 +12,7 @@ use lapin::Consumer;
 use lapin::message::Delivery as AmqpDelivery;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
+use tracing::instrument::WithSubscriber;
 
 use super::handler::Handler;
 use super::{ServerConfig, ServerError};
@@ -75,11 +76,14 @@ impl Dispatcher {
             let (sender, mut receiver) = mpsc::channel::<Job>(usize::from(config.prefetch.max(1)));
             lanes.push(sender);
             let handler = handler.clone();
-            workers.spawn(async move {
-                while let Some(job) = receiver.recv().await {
-                    handler.handle(job).await;
+            workers.spawn(
+                async move {
+                    while let Some(job) = receiver.recv().await {
+                        handler.handle(job).await;
+                    }
                 }
-            });
+                .with_current_subscriber(),
+            );
         }
         Self {
             handler: handler.clone(),
@@ -121,13 +125,16 @@ impl Dispatcher {
             while self.workers.try_join_next().is_some() {}
             let handler = self.handler.clone();
             match self.logins.clone().try_acquire_owned() {
-                Ok(permit) => self.workers.spawn(async move {
-                    handler.handle(job).await;
-                    drop(permit);
-                }),
+                Ok(permit) => self.workers.spawn(
+                    async move {
+                        handler.handle(job).await;
+                        drop(permit);
+                    }
+                    .with_current_subscriber(),
+                ),
                 Err(_) => self
                     .workers
-                    .spawn(async move { handler.refuse_busy(job).await }),
+                    .spawn(async move { handler.refuse_busy(job).await }.with_current_subscriber()),
             };
             return Ok(());
         }
