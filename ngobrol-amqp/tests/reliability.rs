@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use lapin::BasicProperties;
 use lapin::options::{BasicConsumeOptions, BasicGetOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use ngobrol_testkit::{TestServer, WAIT, assert_ok};
+use ngobrol_testkit::{QueueCap, TestServer, WAIT, assert_ok};
 use serde_json::json;
 use std::time::Duration;
 
@@ -217,54 +217,6 @@ async fn poison_input_goes_to_the_dead_letter_queue_once() {
     assert_eq!(next.data, br#"{"method":"marker"}"#);
 }
 
-fn rabbitmqctl(args: &[&str]) -> String {
-    let output = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(output.status.success(), "rabbitmqctl {args:?} failed");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A broker policy capping one queue, cleared when dropped (so a failing
-/// test leaves none behind); `apply` waits until the broker applies it.
-struct CapPolicy(String);
-
-impl CapPolicy {
-    async fn apply(server: &TestServer, user: &str, max: u32) -> Self {
-        let queue = server.namespace.user_queue(user);
-        let policy = format!("cap-{queue}");
-        // Its priority puts it above any catch-all policy of the broker.
-        rabbitmqctl(&[
-            "set_policy",
-            "--apply-to",
-            "queues",
-            "--priority",
-            "10",
-            &policy,
-            &format!("^{queue}$"),
-            &format!(r#"{{"max-length": {max}, "overflow": "reject-publish"}}"#),
-        ]);
-        let started = std::time::Instant::now();
-        while !rabbitmqctl(&["list_queues", "name", "policy"])
-            .lines()
-            .any(|line| line.starts_with(&queue) && line.contains(&policy))
-        {
-            assert!(started.elapsed() < WAIT, "the policy never applied");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self(policy)
-    }
-}
-
-impl Drop for CapPolicy {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl")
-            .args(["clear_policy", &self.0])
-            .output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capped_mailbox_refuses_with_mailbox_full() {
     let server = TestServer::start().await;
@@ -275,7 +227,7 @@ async fn a_capped_mailbox_refuses_with_mailbox_full() {
     assert_ok(&ana.add_friend("budi").await, "add_friend");
 
     // The cap is a broker policy, as docs/reliability.md describes.
-    let cap = CapPolicy::apply(&server, "budi", 3).await;
+    let cap = QueueCap::apply(&server.namespace.user_queue("budi"), 3).await;
     for i in 0..3 {
         assert_ok(
             &ana.send_client("budi", &format!("m{i}")).await,
@@ -309,7 +261,7 @@ async fn a_capped_mailbox_refuses_group_messages_too() {
     }
     // Budi is offline; his mailbox holds the joined notices already (his
     // own and cici's), and one more message fills it.
-    let _cap = CapPolicy::apply(&server, "budi", 3).await;
+    let _cap = QueueCap::apply(&server.namespace.user_queue("budi"), 3).await;
     assert_ok(&ana.send_group(group, "fits").await, "send_group");
     let refused = ana.send_group(group, "one too many").await;
     assert_eq!(refused["code"], "mailbox_full", "{refused}");

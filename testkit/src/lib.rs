@@ -18,11 +18,15 @@ use serde_json::Value;
 
 mod broker;
 mod faults;
+mod logs;
+mod policy;
 mod raw;
 mod server;
 
 pub use broker::PrivateBroker;
 pub use faults::{Fault, Faults, FaultyStore};
+pub use logs::ErrorLines;
+pub use policy::QueueCap;
 pub use raw::RawClient;
 pub use server::{Database, TestServer, remove_broker_objects, remove_session_queues};
 

@@ -8,8 +8,9 @@ use ngobrol_core::{
     GroupId, GroupRepository, PasswordHasher, ServiceConfig, SessionRepository, Username,
 };
 use ngobrol_store::{Store, StoreOptions};
+use tracing::instrument::WithSubscriber;
 
-use crate::{Faults, FaultyStore, RawClient, WAIT, amqp_url, connect, fresh_namespace};
+use crate::{ErrorLines, Faults, FaultyStore, RawClient, WAIT, amqp_url, connect, fresh_namespace};
 
 /// Which store a [`TestServer`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +104,8 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
     /// When set, the server runs on the store through a [`FaultyStore`].
     faults: Option<Faults>,
+    /// The error lines its tasks logged: unexpected ones fail the test.
+    errors: ErrorLines,
     /// Last: the store's connections close before its database goes.
     _database: TestDatabase,
 }
@@ -133,8 +136,18 @@ impl TestServer {
     /// A server whose store meets the faults the test injects through the
     /// returned [`Faults`] (none at first).
     pub async fn start_faulty() -> (Self, Faults) {
+        let config = ServerConfig {
+            namespace: fresh_namespace(),
+            ..ServerConfig::default()
+        };
+        Self::start_faulty_with(config).await
+    }
+
+    /// [`start_faulty`](Self::start_faulty) with `server_config` (its
+    /// namespace and broker kept).
+    pub async fn start_faulty_with(server_config: ServerConfig) -> (Self, Faults) {
         let faults = Faults::default();
-        let mut server = Self::start().await;
+        let mut server = Self::start_configured(server_config, ServiceConfig::default()).await;
         server.stop().await;
         server.faults = Some(faults.clone());
         server.launch().await;
@@ -190,6 +203,7 @@ impl TestServer {
             shutdown: None,
             task: None,
             faults: None,
+            errors: ErrorLines::default(),
             _database: database,
         };
         server.launch().await;
@@ -210,13 +224,16 @@ impl TestServer {
         .unwrap();
         let mut ready = server.ready();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(
+            async move {
+                server
+                    .run(async {
+                        let _ = rx.await;
+                    })
+                    .await
+            }
+            .with_subscriber(self.errors.dispatch()),
+        );
         tokio::time::timeout(WAIT, ready.wait_for(|r| *r))
             .await
             .expect("the server did not become ready")
@@ -261,10 +278,17 @@ impl TestServer {
             shutdown: None,
             task: None,
             faults: None,
+            errors: ErrorLines::default(),
             _database: TestDatabase::Shared,
         };
         server.launch().await;
         server
+    }
+
+    /// Error lines of the server that contain `part` are what the test
+    /// provokes: they do not fail it.
+    pub fn expect_error_lines(&self, part: &str) {
+        self.errors.expect(part);
     }
 
     /// A new client of this server, as the original client connects.
@@ -273,22 +297,25 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        // A server that ended before the test did (a panic, or a fatal
-        // error it logged) fails the test, unless the test failed already.
-        let ended = self.task.as_ref().is_some_and(|task| task.is_finished());
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+impl TestServer {
+    /// Why the test fails for what its server did: it ended before the
+    /// test did (a panic, or a fatal error it logged), or it logged an
+    /// error line the test did not expect.
+    fn server_failure(&self) -> Option<String> {
+        if self.task.as_ref().is_some_and(|task| task.is_finished()) {
+            return Some("the test's server stopped during the test (see its log above)".into());
         }
-        if ended && !std::thread::panicking() {
-            panic!("the test's server stopped during the test (see its log above)");
-        }
-        if matches!(self._database, TestDatabase::Shared) {
-            // A second server: the first cleans up.
-            return;
-        }
-        // Remove this test's queues and exchanges from the shared broker.
+        let unexpected = self.errors.unexpected();
+        (!unexpected.is_empty()).then(|| {
+            format!(
+                "the test's server logged errors:\n{}",
+                unexpected.join("\n")
+            )
+        })
+    }
+
+    /// Removes this test's queues and exchanges from the shared broker.
+    fn remove_broker_objects(&self) {
         let ns = self.namespace.clone();
         let users = self.users.lock().unwrap().clone();
         let store = self.store.clone();
@@ -319,6 +346,24 @@ impl Drop for TestServer {
         })
         .join()
         .ok();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let failure = self.server_failure();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // A second server leaves the clean-up to the first.
+        if !matches!(self._database, TestDatabase::Shared) {
+            self.remove_broker_objects();
+        }
+        if let Some(failure) = failure
+            && !std::thread::panicking()
+        {
+            panic!("{failure}");
+        }
     }
 }
 
