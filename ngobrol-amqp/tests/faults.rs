@@ -1,14 +1,22 @@
-//! What the server does when its store lets it down, over the real broker
-//! with a store that fails, panics or stalls on command (the test kit's
-//! `FaultyStore`). Outcomes are read raw, copy by copy, and every negative
-//! check is a sentinel: the next message is the one sent after.
+//! What the server does when its ports let it down, over the real broker:
+//! a store that fails, panics or stalls on command (the test kit's
+//! `FaultyStore`), and a broker that refuses the server's own publishes (a
+//! queue capped by policy) or drops its connection. Outcomes are read raw,
+//! copy by copy, and every negative check is a sentinel: the next message
+//! is the one sent after.
 
 use std::time::Duration;
 
 use lapin::options::BasicGetOptions;
 use lapin::types::AMQPValue;
-use ngobrol_testkit::{Fault, RawClient, TestServer, WAIT, assert_error, assert_ok};
-use serde_json::json;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use ngobrol_amqp::ServerConfig;
+use ngobrol_amqp::client::{Client, ClientOptions};
+use ngobrol_testkit::{
+    Fault, PrivateBroker, QueueCap, RawClient, TestServer, WAIT, assert_error, assert_ok,
+    fresh_namespace,
+};
+use serde_json::{Value, json};
 
 async fn friends(server: &TestServer) -> (RawClient, RawClient) {
     let mut ana = server.client().await;
@@ -54,6 +62,7 @@ async fn dead_letters(server: &TestServer, client: &RawClient, at_least: usize) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_failure_is_refused_internal_and_not_remembered() {
     let (server, faults) = TestServer::start_faulty().await;
+    server.expect_error_lines("injected fault: append_message failed");
     let (mut ana, mut budi) = friends(&server).await;
     faults.inject("append_message", Fault::Fail, 1);
     let send = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
@@ -80,6 +89,7 @@ async fn a_store_failure_is_refused_internal_and_not_remembered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_panic_dead_letters_the_request_once() {
     let (server, faults) = TestServer::start_faulty().await;
+    server.expect_error_lines("a request handler panicked");
     let (mut ana, mut budi) = friends(&server).await;
     faults.inject("are_friends", Fault::Panic, 1);
     ana.publish(&json!({"method": "send_client", "username_from": "ana",
@@ -143,4 +153,129 @@ async fn one_users_stalled_request_does_not_hold_up_anothers() {
     let answered = ana.recv().await;
     assert_ok(&answered, "send_client");
     assert_eq!(budi.recv().await["message"], "slow");
+}
+
+/// A reply the broker refuses (the asker's queue is full) is given up:
+/// the request is settled, not retried in a loop, and its effect stays
+/// once; asked again by its id, it is answered from the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reply_is_given_up_and_its_request_settled_once() {
+    let server = TestServer::start().await;
+    let (mut ana, mut budi) = friends(&server).await;
+    let send = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                      "message": "once", "token": ana.token(), "request_id": "r-cap"});
+    let cap = QueueCap::apply(&server.namespace.user_queue("ana"), 0).await;
+    ana.publish(&send).await;
+    assert_eq!(budi.recv().await["message"], "once");
+    wait_for_lane(&mut ana).await;
+    drop(cap);
+    // The refused reply was not published again: the next message in
+    // ana's queue is the reply to what she asks now, the recorded one.
+    let again = ana.call(send).await;
+    assert_ok(&again, "send_client");
+    ana.assert_nothing_arrived().await;
+    budi.assert_nothing_arrived().await;
+}
+
+/// Returns once the requests `client` sent so far are settled: one user's
+/// requests are handled in order, each settled before the next, so they
+/// are once a request answered on the client's private reply queue is.
+async fn wait_for_lane(client: &mut RawClient) {
+    let ask = json!({"method": "get_friend", "username": client.user(), "token": client.token()});
+    let properties = BasicProperties::default().with_reply_to(client.reply_queue.as_str().into());
+    client
+        .publish_bytes(&serde_json::to_vec(&ask).unwrap(), properties)
+        .await;
+    assert_ok(&client.next_reply().await, "get_friend");
+}
+
+/// The dead-letter queue refusing a request (full) drops it with an error
+/// line, once: it is neither answered nor handled again, and the server
+/// serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_dead_letter_is_dropped_once_and_serving_goes_on() {
+    let (server, faults) = TestServer::start_faulty().await;
+    server.expect_error_lines("a request handler panicked");
+    server.expect_error_lines("the dead-letter queue refused a request");
+    let (mut ana, mut budi) = friends(&server).await;
+    let _cap = QueueCap::apply(&server.namespace.dead_letter_queue(), 0).await;
+    faults.inject("are_friends", Fault::Panic, 1);
+    ana.publish(&json!({"method": "send_client", "username_from": "ana",
+        "username_to": "budi", "message": "boom", "token": ana.token()}))
+        .await;
+    // Handled again, it would now be delivered: the fault was for one call.
+    assert_ok(&ana.send_client("budi", "sentinel").await, "send_client");
+    assert_eq!(budi.recv().await["message"], "sentinel");
+    assert!(dead_letters_now(&server, &ana).await.is_empty());
+    ana.assert_nothing_arrived().await;
+}
+
+/// The messages in `queue` now, taken from it, read raw.
+async fn take_all(channel: &Channel, queue: &str) -> Vec<Value> {
+    let mut found = Vec::new();
+    while let Some(message) = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        found.push(serde_json::from_slice(&message.delivery.data).unwrap());
+    }
+    found
+}
+
+/// A reply that cannot be published because the broker connection went
+/// (closed by the broker while the request was in hand) leaves its request
+/// unacknowledged: the broker delivers it again once the server is back,
+/// and it is answered from the record, its effect not repeated. Budi's
+/// mailbox, read raw, holds one copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_lost_with_the_connection_is_retried_and_answered_from_the_record() {
+    let broker = PrivateBroker::start();
+    let server_url = broker.add_user("server", "server-secret");
+    let namespace = fresh_namespace();
+    let config = ServerConfig {
+        amqp_url: server_url,
+        namespace: namespace.clone(),
+        ..ServerConfig::default()
+    };
+    let (server, faults) = TestServer::start_faulty_with(config).await;
+    server.expect_error_lines("cannot publish a reply");
+    let options = ClientOptions {
+        amqp_url: broker.url(),
+        namespace: namespace.clone(),
+        timeout: Duration::from_secs(20),
+        retries: 0,
+    };
+    let client = Client::connect(options).await.unwrap();
+    client.register("ana", "rahasia!").await.unwrap();
+    client.register("budi", "rahasia!").await.unwrap();
+    let (ana, _ana_events) = client.login("ana", "rahasia!").await.unwrap();
+    ana.add_friend("budi").await.unwrap();
+
+    faults.inject("record_reply", Fault::Stall(Duration::from_secs(2)), 1);
+    let sending = tokio::spawn(async move { ana.send_direct("budi", "once").await });
+    let started = std::time::Instant::now();
+    while faults.pending("record_reply") > 0 {
+        assert!(started.elapsed() < WAIT, "the reply was never recorded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    broker.close_connections_of("server");
+    // One attempt (no retries): the ok is the recorded reply to the
+    // redelivered request.
+    sending
+        .await
+        .unwrap()
+        .expect("answered once the server is back");
+
+    let raw = Connection::connect(&broker.url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = raw.create_channel().await.unwrap();
+    let copies = take_all(&channel, &namespace.user_queue("budi")).await;
+    let texts: Vec<&str> = copies
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .collect();
+    assert_eq!(texts, ["once"], "budi's mailbox: {copies:?}");
+    drop(server);
 }
