@@ -1,9 +1,12 @@
 //! Faults, with the real binary: the server is killed with SIGKILL while a
 //! client sends, and the broker is restarted under load. Nothing that got
-//! an ok is lost, nothing is delivered twice, and nobody needs restarting.
+//! an ok is lost, nothing is delivered twice (but the one delivery a
+//! SIGKILL can catch between its confirm and its record, repeated with its
+//! message id), and nobody needs restarting.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::options::QueueDeclareOptions;
@@ -11,7 +14,7 @@ use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use ngobrol_amqp::Namespace;
 use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
-use ngobrol_testkit::{PrivateBroker, fresh_namespace, remove_broker_objects};
+use ngobrol_testkit::{PrivateBroker, RawClient, fresh_namespace, remove_broker_objects};
 
 /// A running `ngobrol-server`, killed with SIGKILL when dropped.
 struct ServerProcess(Child);
@@ -149,7 +152,7 @@ fn scratch() -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_while_sending_loses_nothing_and_duplicates_nothing() {
+async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_one_in_flight() {
     const TOTAL: usize = 2000;
     let url = ngobrol_testkit::amqp_url();
     let namespace = fresh_namespace();
@@ -163,7 +166,14 @@ async fn sigkill_while_sending_loses_nothing_and_duplicates_nothing() {
         timeout: Duration::from_secs(1),
         retries: 30,
     };
-    let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
+    // Budi reads his mailbox raw, as the original client does: every copy
+    // the server published is counted (the SDK would drop repeats).
+    let mut budi = RawClient::connect(namespace.clone(), Arc::default()).await;
+    budi.sign_up("budi").await;
+    let client = Client::connect(options.clone()).await.unwrap();
+    client.register("ana", "rahasia!").await.unwrap();
+    let (ana, _ana_events) = client.login("ana", "rahasia!").await.unwrap();
+    ana.add_friend("budi").await.unwrap();
     // One message after another, each with its own request id; every one
     // must end with an ok, however many attempts it takes.
     let sender = tokio::spawn(async move {
@@ -175,32 +185,65 @@ async fn sigkill_while_sending_loses_nothing_and_duplicates_nothing() {
         ana
     });
 
-    let before = receive(&mut budi_events, TOTAL / 4, Duration::from_secs(60)).await;
-    assert_eq!(before.len(), TOTAL / 4);
+    let before = raw_messages(&mut budi, TOTAL / 4).await;
     server.kill();
     let _server = ServerProcess::start(&url, &database, &namespace, &log);
 
-    let after = receive(
-        &mut budi_events,
-        TOTAL - before.len(),
-        Duration::from_secs(120),
-    )
-    .await;
+    let mut received = before;
+    loop {
+        let distinct = collapse_copies(&received).0.len();
+        if distinct >= TOTAL {
+            break;
+        }
+        received.extend(raw_messages(&mut budi, TOTAL - distinct).await);
+    }
     let ana = sender.await.unwrap();
-    let received: Vec<String> = before.into_iter().chain(after).collect();
+    // The one window the record cannot close (killed after a delivery was
+    // confirmed, before its reply was recorded) repeats that delivery,
+    // with the same message id, right after the first: one request was in
+    // flight, so one copy at most. The SDK drops it by its id.
+    let (texts, copies) = collapse_copies(&received);
     let expected: Vec<String> = (0..TOTAL).map(|i| format!("m{i}")).collect();
-    assert_eq!(received.len(), TOTAL);
-    assert_eq!(received, expected, "every message once, in the order sent");
-    // Nothing more: the next message is one sent now.
+    assert_eq!(texts, expected, "every message, in the order sent");
+    assert!(copies <= 1, "{copies} repeated deliveries for one kill");
+    // Nothing more, no late copy: the next message is one sent now.
     ana.send_direct("budi", "sentinel").await.unwrap();
-    assert_eq!(
-        receive(&mut budi_events, 1, Duration::from_secs(10)).await,
-        ["sentinel"]
-    );
+    let sentinel = raw_messages(&mut budi, 1).await;
+    assert_eq!(sentinel[0].0, "sentinel");
 
     assert_no_unexpected_errors(&log, &[]);
     let users = ["ana".to_owned(), "budi".to_owned()];
     remove_broker_objects(&namespace, &users, &[]).await;
+}
+
+/// The next `count` direct messages in a raw client's mailbox, every copy,
+/// in arrival order: their texts and message ids.
+async fn raw_messages(client: &mut RawClient, count: usize) -> Vec<(String, String)> {
+    let mut messages = Vec::with_capacity(count);
+    while messages.len() < count {
+        // Each within the test kit's wait (a restart takes a second).
+        let message = client.recv().await;
+        if message["method"] == "send_client" {
+            let field = |name: &str| message[name].as_str().unwrap().to_owned();
+            messages.push((field("message"), field("message_id")));
+        }
+    }
+    messages
+}
+
+/// The texts with every repeat of the message just before (same message
+/// id) left out, and how many were left out.
+fn collapse_copies(messages: &[(String, String)]) -> (Vec<String>, usize) {
+    let mut texts = Vec::with_capacity(messages.len());
+    let mut copies = 0;
+    for (i, (text, id)) in messages.iter().enumerate() {
+        if i > 0 && messages[i - 1].1 == *id {
+            copies += 1;
+        } else {
+            texts.push(text.clone());
+        }
+    }
+    (texts, copies)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
