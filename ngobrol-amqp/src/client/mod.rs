@@ -45,6 +45,7 @@
 //! [`crate::methods`].
 
 mod call;
+mod catch_up;
 mod events;
 mod link;
 mod mailbox;

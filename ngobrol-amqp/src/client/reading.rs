@@ -17,8 +17,7 @@ use serde_json::Value;
 use super::ClientError;
 use super::events::Event;
 use super::link::{Shared, lock};
-use super::mailbox::{CatchUp, Mailbox};
-use crate::methods::sync::SyncRequest;
+use super::mailbox::Mailbox;
 use crate::wire::{DeliveryMessage, Reply};
 
 pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, lapin::Error> {
@@ -49,7 +48,9 @@ pub(super) async fn read_session(
     let route = mailbox.route.as_ref();
     match route.and_then(|r| r.catch_up.as_ref()) {
         Some(catch_up) => {
-            if let Err(e) = catch_up_with(&shared, &backlog, &mailbox, catch_up).await {
+            if let Err(e) =
+                super::catch_up::catch_up_with(&shared, &backlog, &mailbox, catch_up).await
+            {
                 // The resume point stays where it was: the next
                 // connection tries again from there.
                 tracing::warn!("cannot catch up with the server's history: {e}");
@@ -150,7 +151,7 @@ pub(super) async fn empty_backlog(
 /// How many messages wait in the mailbox now; 0 for one that does not
 /// exist (the failed passive declaration closes only a channel of its
 /// own).
-async fn backlog_count(channel: &Channel, queue: &str) -> u32 {
+pub(super) async fn backlog_count(channel: &Channel, queue: &str) -> u32 {
     let passive = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
@@ -164,7 +165,7 @@ async fn backlog_count(channel: &Channel, queue: &str) -> u32 {
 
 /// The mailbox's next delivery, unacknowledged; a reply met on the way
 /// goes to the call waiting for it, acknowledged. `None` when it is empty.
-async fn next_backlog(
+pub(super) async fn next_backlog(
     channel: &Channel,
     queue: &str,
     shared: &Shared,
@@ -192,95 +193,6 @@ async fn next_backlog(
             .ack(BasicAckOptions::default())
             .await?;
     }
-}
-
-/// Hands over what the session missed, in cursor order: every `sync` page
-/// from its resume point (not the user's own direct messages, which reach
-/// the recipient's queues only) and, unless the original client reads the
-/// mailbox, what waited there, each acknowledged once handed over.
-async fn catch_up_with(
-    shared: &Shared,
-    backlog: &Channel,
-    mailbox: &Mailbox,
-    catch_up: &CatchUp,
-) -> Result<(), ClientError> {
-    // As of the moment the link was lost, if it was: a delivery that was
-    // still young then may have had an older one on its way.
-    let as_of = shared.lost_at().unwrap_or_else(Instant::now);
-    let mut after = lock(&catch_up.resume).point(as_of);
-    let mut missed: Vec<DeliveryMessage> = Vec::new();
-    let (last, shared_mailbox) = loop {
-        let request = SyncRequest {
-            username: mailbox.user.clone(),
-            token: catch_up.token.clone(),
-            after,
-            limit: None,
-        };
-        let page = shared.call(request).await?;
-        missed.extend(
-            page.messages
-                .into_iter()
-                .filter(|m| !(m.method == "send_client" && m.username_from == mailbox.user)),
-        );
-        if !page.more {
-            break (page.cursor, page.mailbox_shared);
-        }
-        after = page.cursor;
-    };
-    let mut acks = Vec::new();
-    if let (false, Some(queue)) = (
-        shared_mailbox,
-        mailbox.route.as_ref().and_then(|r| r.backlog.as_ref()),
-    ) {
-        for (value, delivery) in take_backlog(backlog, queue, mailbox, shared).await? {
-            match serde_json::from_value::<DeliveryMessage>(value) {
-                Ok(message) => missed.push(message),
-                Err(e) => tracing::warn!("an unreadable message in the mailbox: {e}"),
-            }
-            acks.push(delivery);
-        }
-    }
-    // By cursor (a message without one, from a server that gave none,
-    // first); copies are dropped by id as they are handed over.
-    missed.sort_by_key(|m| m.cursor.unwrap_or(0));
-    for message in missed {
-        if mailbox.closed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        if let Some(event) = mailbox.event_of(message)
-            && mailbox.events.send(event).await.is_err()
-        {
-            return Ok(());
-        }
-    }
-    for delivery in acks {
-        delivery.acker.ack(BasicAckOptions::default()).await?;
-    }
-    lock(&catch_up.resume).synced(last);
-    shared.caught_up();
-    Ok(())
-}
-
-/// Takes what waited in the user's mailbox when this device came online
-/// (later messages reach its own queue), oldest first, unacknowledged,
-/// for the caller to hand over and then acknowledge.
-async fn take_backlog(
-    channel: &Channel,
-    queue: &str,
-    mailbox: &Mailbox,
-    shared: &Shared,
-) -> Result<Vec<(Value, lapin::message::Delivery)>, ClientError> {
-    let mut taken = Vec::new();
-    for _ in 0..backlog_count(channel, queue).await {
-        if mailbox.closed.load(Ordering::Relaxed) {
-            break;
-        }
-        match next_backlog(channel, queue, shared).await? {
-            Some(message) => taken.push(message),
-            None => break,
-        }
-    }
-    Ok(taken)
 }
 
 /// Hands what arrives in a mailbox on: replies to the calls waiting for
@@ -325,7 +237,7 @@ impl Mailbox {
     /// The event for a delivery, or `None` for a copy of one already
     /// handed over (a request retried after a crash may deliver again,
     /// under the same id) or an unreadable one.
-    fn event(&self, message: Value) -> Option<Event> {
+    pub(super) fn event(&self, message: Value) -> Option<Event> {
         match serde_json::from_value::<DeliveryMessage>(message) {
             Ok(message) => self.event_of(message),
             Err(e) => {
@@ -337,7 +249,7 @@ impl Mailbox {
 
     /// [`event`](Self::event) of a decoded message; notes its cursor for
     /// resuming.
-    fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
+    pub(super) fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
         let fresh = match &message.message_id {
             Some(id) => lock(&self.seen).first_time(id),
             None => true,
