@@ -165,8 +165,27 @@ fn an_unreachable_broker_is_retried_with_a_clear_message() {
             .spawn()
             .unwrap(),
     );
-    // Two attempts take well under two seconds (250 ms, then 500 ms).
-    std::thread::sleep(Duration::from_secs(2));
+    // The log is read as it comes (a pipe read only after exit could
+    // fill): wait for two attempts, then the server is still running.
+    let stdout = server.0.stdout.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines.send(line);
+        }
+    });
+    let mut logs = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while logs.matches("cannot reach the broker").count() < 2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = seen
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no second attempt:\n{logs}"));
+        logs.push_str(&line);
+        logs.push('\n');
+    }
     assert!(server.0.try_wait().unwrap().is_none(), "the server gave up");
     let pid = server.0.id().to_string();
     assert!(
@@ -178,16 +197,11 @@ fn an_unreachable_broker_is_retried_with_a_clear_message() {
     );
     let status = server.0.wait().unwrap();
     assert!(status.success(), "exit status {status}");
-
-    let mut logs = String::new();
-    use std::io::Read;
-    server
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    reader.join().unwrap();
+    for line in seen.try_iter() {
+        logs.push_str(&line);
+        logs.push('\n');
+    }
     let attempts = logs.matches("cannot reach the broker").count();
     assert!(attempts >= 2, "expected repeated attempts:\n{logs}");
     assert!(logs.contains("trying again in"), "{logs}");
