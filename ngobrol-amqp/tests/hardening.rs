@@ -33,6 +33,19 @@ async fn a_reused_request_id_with_another_body_is_refused_not_answered_from_the_
     assert_eq!(reply["request_id"], "c1");
     // The true retry is still answered from the record, and budi got one.
     assert_ok(&ana.call(send("first")).await, "send_client");
+    // The same body and id from another session of ana's (its token) is
+    // another request, refused too.
+    let mut phone = server.client().await;
+    assert_ok(&phone.login("ana", "rahasia!").await, "login");
+    let phone_token = phone.token().to_owned();
+    phone.close().await;
+    let from_phone = json!({"method": "send_client", "username_from": "ana", "username_to": "budi",
+                            "message": "first", "token": phone_token, "request_id": "c1"});
+    assert_error(
+        &ana.call(from_phone).await,
+        "send_client",
+        "request_id_conflict",
+    );
     assert_ok(&ana.send_client("budi", "sentinel").await, "send_client");
     assert_eq!(budi.recv().await["message"], "first");
     assert_eq!(budi.recv().await["message"], "sentinel");

@@ -40,6 +40,9 @@ pub struct RateLimiter {
 
 const MAX_KEYS: usize = 100_000;
 
+/// The longest wait a refusal names: a limit that never refills.
+const NEVER: Duration = Duration::from_secs(24 * 3600);
+
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> Self {
         Self::with_clock(limit, Clock::system())
@@ -64,7 +67,9 @@ impl RateLimiter {
         if tokens >= 1.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64((1.0 - tokens) / self.limit.per_second)
+            // A limit that never refills (`per_second` 0) says a day.
+            Duration::try_from_secs_f64((1.0 - tokens) / self.limit.per_second)
+                .map_or(NEVER, |wait| wait.min(NEVER))
         }
     }
 

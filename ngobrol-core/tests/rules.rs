@@ -1029,6 +1029,34 @@ async fn a_users_requests_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn forged_requests_spend_nothing_of_the_users_allowance() {
+    let (mut m, ana) = Mocks::logged_in("ana");
+    m.config = Some(ServiceConfig {
+        pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
+        request_rate: RateLimit {
+            burst: 3,
+            per_second: 0.0,
+        },
+        ..ServiceConfig::default()
+    });
+    // Any other token is no session at all.
+    m.sessions.expect_find_session().returning(|_| Ok(None));
+    m.friends.expect_friends_of().returning(|_| Ok(vec![]));
+    let service = m.service();
+    let forged = Auth::new(ana.user.clone(), Token::generate().unwrap());
+    for _ in 0..10 {
+        let err = service.friends(&forged).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+    // Ana's own three are all still there, and only three.
+    for _ in 0..3 {
+        service.friends(&ana).await.unwrap();
+    }
+    let err = service.friends(&ana).await.unwrap_err();
+    assert_eq!(err.code(), "rate_limited");
+}
+
+#[tokio::test]
 async fn repeated_wrong_passwords_are_throttled_per_username() {
     let mut m = Mocks {
         config: Some(ServiceConfig {
