@@ -69,6 +69,13 @@ pub enum ChatError {
     /// at all (not 32 lower-case hexadecimal characters).
     #[error("there is no such session of yours")]
     UnknownSession,
+    /// A message id that names no message the acting user can see (or
+    /// one deleted already, for an edit).
+    #[error("there is no such message")]
+    UnknownMessage,
+    /// Only a message's author may edit or delete it.
+    #[error("only its author can change a message")]
+    NotAuthor,
     /// A request whose fields are well-formed but do not go together (for
     /// a history: neither a friend nor a group named, or both).
     #[error("bad request: {0}")]
@@ -108,6 +115,8 @@ impl ChatError {
             Self::RequestIdConflict => "request_id_conflict",
             Self::InvalidDeviceName(_) => "invalid_device_name",
             Self::UnknownSession => "unknown_session",
+            Self::UnknownMessage => "unknown_message",
+            Self::NotAuthor => "not_author",
             Self::BadRequest(_) => "bad_request",
             Self::Internal(_) => "internal",
         }

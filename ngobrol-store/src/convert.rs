@@ -3,9 +3,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ngobrol_core::{
-    Conversation, Delivery, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord, GroupRef,
-    MessageId, MessageText, NoticeEvent, Placement, SessionId, SessionRecord, StoredMessage,
-    TokenHash, Username,
+    Amendment, Conversation, Delivery, DeliveryBody, DeviceName, GroupId, GroupName, GroupRecord,
+    GroupRef, MessageId, MessageText, NoticeEvent, Placement, SessionId, SessionRecord,
+    StoredMessage, TokenHash, Username,
 };
 
 use crate::error::Failure;
@@ -83,6 +83,8 @@ pub(crate) type MessageRow = (
     Option<String>,
     Option<Vec<u8>>,
     Option<String>,
+    Option<i64>,
+    bool,
 );
 
 /// The columns of a message, from kind on: what a delivery's body is.
@@ -151,7 +153,21 @@ pub(crate) fn message_columns(conversation: &Conversation, body: &DeliveryBody) 
 }
 
 pub(crate) fn stored_message(
-    (position, seq, id, sent_at, kind, sender, recipient, group_id, group_name, body, actor): MessageRow,
+    (
+        position,
+        seq,
+        id,
+        sent_at,
+        kind,
+        sender,
+        recipient,
+        group_id,
+        group_name,
+        body,
+        actor,
+        amended_at,
+        deleted,
+    ): MessageRow,
 ) -> Result<StoredMessage, Failure> {
     let corrupt = |what: &str| Failure::Corrupt(format!("message {id}: {what}"));
     let text = |body: Option<Vec<u8>>| {
@@ -227,5 +243,9 @@ pub(crate) fn stored_message(
                 seq: seq.unsigned_abs(),
             }),
         },
+        amended: amended_at.map(|at| Amendment {
+            at: from_millis(at),
+            deleted,
+        }),
     })
 }

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use ngobrol_core::{
-    Conversation, Delivery, GroupId, HistoryQuery, HistoryRepository, Placement, PortError,
-    Retention, StoredMessage, Username,
+    Conversation, Delivery, GroupId, HistoryQuery, HistoryRepository, MessageId, MessageText,
+    Placement, PortError, Retention, StoredMessage, Username,
 };
 
 use crate::conn::{HistoryLock, ReadSnapshot, WriteTransaction};
@@ -35,6 +35,8 @@ const MESSAGE_ROW: (
     messages::group_name,
     messages::body,
     messages::actor,
+    messages::amended_at,
+    messages::deleted,
 ) = (
     messages::position,
     messages::seq,
@@ -47,6 +49,8 @@ const MESSAGE_ROW: (
     messages::group_name,
     messages::body,
     messages::actor,
+    messages::amended_at,
+    messages::deleted,
 );
 
 /// What identifies a stored message's content: position, seq, kind,
@@ -306,6 +310,48 @@ impl HistoryRepository for Store {
                 .get_result::<i64>(conn)
                 .optional()?;
             Ok(floor.map(i64::unsigned_abs))
+        })
+    }
+
+    async fn find_message(&self, id: &MessageId) -> Result<Option<StoredMessage>, PortError> {
+        let id = id.to_string();
+        let row = with_conn!(self, |conn| {
+            messages::table
+                .filter(messages::message_id.eq(&id))
+                .select(MESSAGE_ROW)
+                .get_result::<MessageRow>(conn)
+                .optional()
+                .map_err(Into::into)
+        })?;
+        row.map(|row| stored_message(row).map_err(PortError::from))
+            .transpose()
+    }
+
+    async fn amend_message(
+        &self,
+        id: &MessageId,
+        text: Option<MessageText>,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        let id = id.to_string();
+        let body = text
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.as_str().as_bytes().to_vec());
+        let deleted = text.is_none();
+        let at = to_millis(at);
+        with_conn!(self, |conn| {
+            let changed = diesel::update(
+                messages::table
+                    .filter(messages::message_id.eq(&id))
+                    .filter(messages::kind.eq_any(["direct", "group"])),
+            )
+            .set((
+                messages::body.eq(Some(&body)),
+                messages::amended_at.eq(Some(at)),
+                messages::deleted.eq(deleted),
+            ))
+            .execute(conn)?;
+            Ok(changed > 0)
         })
     }
 

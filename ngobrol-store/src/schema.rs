@@ -79,6 +79,8 @@ diesel::table! {
         group_name -> Nullable<Text>,
         body -> Nullable<Binary>,
         actor -> Nullable<Text>,
+        amended_at -> Nullable<BigInt>,
+        deleted -> Bool,
     }
 }
 

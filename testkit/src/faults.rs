@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use ngobrol_core::{
     Conversation, Delivery, FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository,
-    HistoryQuery, HistoryRepository, Placement, PortError, RequestKey, RequestLog, Retention,
-    SessionId, SessionRecord, SessionRepository, StoredMessage, TokenHash, UserRecord,
-    UserRepository, Username,
+    HistoryQuery, HistoryRepository, MessageId, MessageText, Placement, PortError, RequestKey,
+    RequestLog, Retention, SessionId, SessionRecord, SessionRepository, StoredMessage, TokenHash,
+    UserRecord, UserRepository, Username,
 };
 
 /// What a faulty port does when a call it was told about comes.
@@ -146,6 +146,8 @@ faulty!(HistoryRepository {
     fn history(&self, query: &HistoryQuery) -> Vec<StoredMessage>;
     fn sync(&self, user: &Username, after: u64, limit: usize) -> Vec<StoredMessage>;
     fn joined_after(&self, group: GroupId, user: &Username) -> Option<u64>;
+    fn find_message(&self, id: &MessageId) -> Option<StoredMessage>;
+    fn amend_message(&self, id: &MessageId, text: Option<MessageText>, at: SystemTime) -> bool;
     fn latest_position(&self) -> u64;
     fn prune_history(&self, retention: Retention, now: SystemTime) -> u64;
 });

@@ -171,6 +171,8 @@ fn indonesian_limit(error: &ChatError) -> String {
         E::TooManyGroups { user, max } => format!("{user} sudah punya {max} group. Tidak bisa lebih."),
         E::InvalidDeviceName(_) => "Nama perangkat tidak valid.".into(),
         E::UnknownSession => "Sesi tidak ditemukan.".into(),
+        E::UnknownMessage => "Pesan tidak ditemukan.".into(),
+        E::NotAuthor => "Hanya pengirimnya yang boleh mengubah pesan ini.".into(),
         E::TooManyGroupsCreated { max } => {
             format!("Kamu sudah membuat {max} group. Tidak bisa lebih.")
         }

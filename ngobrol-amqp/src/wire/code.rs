@@ -63,6 +63,8 @@ codes! {
     Busy = "busy",
     InvalidDeviceName = "invalid_device_name",
     UnknownSession = "unknown_session",
+    UnknownMessage = "unknown_message",
+    NotAuthor = "not_author",
     RequestIdConflict = "request_id_conflict",
     Internal = "internal",
 }

@@ -313,3 +313,76 @@ pub async fn hostile_message_text_round_trips<S: Repositories>(s: Arc<S>) {
     assert_eq!(texts(&read), [hostile]);
     assert_eq!(read[0].delivery.id, sent.id);
 }
+
+/// A message is found by its id, edited in place (its place and id kept,
+/// the time of the change noted) and deleted to a tombstone; a notice is
+/// not amended, and an unknown id changes nothing.
+pub async fn messages_are_found_edited_and_deleted_in_place<S: Repositories>(s: Arc<S>) {
+    users(&*s, &["ana", "budi"]).await;
+    let conversation = Conversation::direct(&user("ana"), &user("budi"));
+    let first = direct("ana", "helo");
+    let placement = s.append_message(&conversation, &first).await.unwrap();
+    let found = s.find_message(&first.id).await.unwrap().unwrap();
+    assert_eq!(found.placement(), placement);
+    assert_eq!(found.amended, None);
+    assert_eq!(texts(&[found]), ["helo"]);
+
+    let at = millis_ago(1);
+    assert!(
+        s.amend_message(&first.id, Some(text("halo, typo")), at)
+            .await
+            .unwrap()
+    );
+    let edited = s.find_message(&first.id).await.unwrap().unwrap();
+    assert_eq!(edited.placement(), placement);
+    assert_eq!(edited.delivery.id, first.id);
+    assert_eq!(
+        edited.amended,
+        Some(crate::ports::Amendment { at, deleted: false })
+    );
+    let page = s
+        .history(&page(conversation.clone(), None, None))
+        .await
+        .unwrap();
+    assert_eq!(texts(&page), ["halo, typo"]);
+
+    let later = millis_ago(0);
+    assert!(s.amend_message(&first.id, None, later).await.unwrap());
+    let gone = s.find_message(&first.id).await.unwrap().unwrap();
+    assert_eq!(texts(&[gone.clone()]), [""]);
+    assert_eq!(
+        gone.amended,
+        Some(crate::ports::Amendment {
+            at: later,
+            deleted: true
+        })
+    );
+    let synced = s.sync(&user("budi"), 0, 10).await.unwrap();
+    assert_eq!(synced, [gone]);
+
+    let unknown = Delivery::new(DeliveryBody::Direct {
+        from: user("ana"),
+        text: text("never stored"),
+    });
+    assert!(!s.amend_message(&unknown.id, None, later).await.unwrap());
+    assert_eq!(s.find_message(&unknown.id).await.unwrap(), None);
+
+    let group = s
+        .create_group(&group_name("Keluarga"), &user("ana"), millis_ago(3))
+        .await
+        .unwrap()
+        .id;
+    let notice = Delivery::new(DeliveryBody::Notice {
+        group: GroupRef {
+            id: group,
+            name: group_name("Keluarga"),
+        },
+        event: NoticeEvent::Left {
+            member: user("budi"),
+        },
+    });
+    s.append_message(&Conversation::Group(group), &notice)
+        .await
+        .unwrap();
+    assert!(!s.amend_message(&notice.id, None, later).await.unwrap());
+}

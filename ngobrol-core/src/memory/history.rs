@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::error::PortError;
 use crate::ports::{
-    Conversation, Delivery, HistoryQuery, HistoryRepository, Placement, Retention, StoredMessage,
+    Amendment, Conversation, Delivery, DeliveryBody, HistoryQuery, HistoryRepository, Placement,
+    Retention, StoredMessage,
 };
-use crate::types::{GroupId, MessageId, Username};
+use crate::types::{GroupId, MessageId, MessageText, Username};
 
 /// Every stored message by position, and what each conversation has.
 #[derive(Debug, Default)]
@@ -74,6 +75,7 @@ impl History {
             StoredMessage {
                 conversation: conversation.clone(),
                 delivery,
+                amended: None,
             },
         );
         Ok(placement)
@@ -149,6 +151,40 @@ impl HistoryRepository for MemoryStore {
             .joined_after
             .get(&(group, user.clone()))
             .copied())
+    }
+
+    async fn find_message(&self, id: &MessageId) -> Result<Option<StoredMessage>, PortError> {
+        let state = self.state();
+        let history = &state.history;
+        Ok(history
+            .by_id
+            .get(id)
+            .and_then(|p| history.messages.get(&p.position))
+            .cloned())
+    }
+
+    async fn amend_message(
+        &self,
+        id: &MessageId,
+        text: Option<MessageText>,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let history = &mut state.history;
+        let Some(placement) = history.by_id.get(id).copied() else {
+            return Ok(false);
+        };
+        let Some(message) = history.messages.get_mut(&placement.position) else {
+            return Ok(false);
+        };
+        let stored = match &mut message.delivery.body {
+            DeliveryBody::Direct { text, .. } | DeliveryBody::Group { text, .. } => text,
+            DeliveryBody::Notice { .. } => return Ok(false),
+        };
+        let deleted = text.is_none();
+        *stored = text.unwrap_or_else(MessageText::empty);
+        message.amended = Some(Amendment { at, deleted });
+        Ok(true)
     }
 
     async fn latest_position(&self) -> Result<u64, PortError> {

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::error::PortError;
-use crate::ports::{Delivery, Outbound};
+use crate::ports::{Delivery, Outbound, Signal};
 use crate::types::{GroupId, SessionId, Username};
 
 /// The mailbox of one session: whose it is, and what waits in it.
@@ -23,6 +23,7 @@ struct OutboundState {
     closed_sessions: Vec<SessionId>,
     channels: BTreeMap<GroupId, BTreeSet<Username>>,
     shared_mailboxes: BTreeSet<Username>,
+    signals: Vec<(Username, Signal)>,
 }
 
 impl OutboundState {
@@ -55,6 +56,16 @@ pub struct MemoryOutbound {
 impl MemoryOutbound {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Takes every signal sent to `user`, oldest first.
+    pub fn drain_signals(&self, user: &Username) -> Vec<Signal> {
+        let mut state = self.state();
+        let (theirs, rest) = std::mem::take(&mut state.signals)
+            .into_iter()
+            .partition(|(to, _)| to == user);
+        state.signals = rest;
+        theirs.into_iter().map(|(_, signal)| signal).collect()
     }
 
     /// Takes every delivery waiting in `user`'s mailbox, oldest first.
@@ -186,6 +197,14 @@ impl Outbound for MemoryOutbound {
     async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
         if let Some(members) = self.state().channels.get_mut(&group) {
             members.remove(user);
+        }
+        Ok(())
+    }
+
+    async fn signal(&self, users: &[Username], signal: &Signal) -> Result<(), PortError> {
+        let mut state = self.state();
+        for user in users {
+            state.signals.push((user.clone(), signal.clone()));
         }
         Ok(())
     }

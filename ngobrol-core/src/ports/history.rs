@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::Delivery;
 use crate::error::PortError;
-use crate::types::{GroupId, Username};
+use crate::types::{GroupId, MessageId, MessageText, Username};
 
 /// A conversation, whose messages the history keeps in order: between two
 /// users, or a group's.
@@ -58,8 +58,20 @@ pub struct Placement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMessage {
     pub conversation: Conversation,
-    /// With [`Delivery::placement`] set.
+    /// With [`Delivery::placement`] set; its text the latest (empty once
+    /// deleted).
     pub delivery: Delivery,
+    /// When its author last edited or deleted it; `None` for a message as
+    /// it was sent.
+    pub amended: Option<Amendment>,
+}
+
+/// What its author did to a message after sending it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amendment {
+    pub at: SystemTime,
+    /// Deleted: the text is gone, a tombstone stays in its place.
+    pub deleted: bool,
 }
 
 impl StoredMessage {
@@ -141,6 +153,19 @@ pub trait HistoryRepository: Send + Sync {
     /// who is not a member.
     async fn joined_after(&self, group: GroupId, user: &Username)
     -> Result<Option<u64>, PortError>;
+
+    /// The stored message with this delivery id, if there is one.
+    async fn find_message(&self, id: &MessageId) -> Result<Option<StoredMessage>, PortError>;
+
+    /// Replaces a stored direct or group message's text with `text`, or,
+    /// for `None`, deletes it (its text goes, a tombstone keeps its
+    /// place), as of `at`. False when no such message is stored.
+    async fn amend_message(
+        &self,
+        id: &MessageId,
+        text: Option<MessageText>,
+        at: SystemTime,
+    ) -> Result<bool, PortError>;
 
     /// The highest position stored so far; 0 for an empty history.
     async fn latest_position(&self) -> Result<u64, PortError>;

@@ -348,6 +348,17 @@ impl Delivery {
     }
 }
 
+/// What a user's online devices are told as it happens, beside the
+/// messages: the state it reports is kept in the store, so a device that
+/// was away reads it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Its author edited a message: as stored now, with its new text.
+    Edited(StoredMessage),
+    /// Its author deleted a message: its tombstone, as stored now.
+    Deleted(StoredMessage),
+}
+
 /// The outbound side: mailboxes, group routing and delivery.
 ///
 /// A delivery method returns only once the delivery is durable (for
@@ -400,6 +411,15 @@ pub trait Outbound: Send + Sync {
 
     /// Delivers to every member subscribed to the group.
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError>;
+
+    /// Tells the online devices of each of `users` of `signal`: as it
+    /// happens, not kept for a device that is offline, and never to a
+    /// mailbox the original client reads (it would not understand). The
+    /// default tells nobody.
+    async fn signal(&self, users: &[Username], signal: &Signal) -> Result<(), PortError> {
+        let _ = (users, signal);
+        Ok(())
+    }
 
     /// Brings the whole routing in line with the store at once: every
     /// group's channel, every member's mailbox, every subscription, and

@@ -59,13 +59,7 @@ impl ChatService {
         conversation: &Conversation,
         delivery: &mut Delivery,
     ) -> Result<(), ChatError> {
-        // Stamped by the service's clock, in the whole milliseconds the
-        // store keeps, so what is read back is what was sent.
-        let now = self.config.clock.now();
-        let millis = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        delivery.sent_at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+        delivery.sent_at = self.now_millis();
         let placement = match self
             .ports
             .history

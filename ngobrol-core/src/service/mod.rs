@@ -8,6 +8,7 @@
 //! (recorded replies of named requests, and routing restored at start-up).
 
 mod accounts;
+mod amend;
 mod friends;
 mod groups;
 mod history;
@@ -225,6 +226,18 @@ impl ChatService {
             .acquire(auth.user.as_str())
             .map_err(|retry_after| ChatError::RateLimited { retry_after })?;
         Ok(session)
+    }
+
+    /// Now, by the service's clock, in the whole milliseconds the store
+    /// keeps, so what is read back is what was written.
+    fn now_millis(&self) -> std::time::SystemTime {
+        let millis = self
+            .config
+            .clock
+            .now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis)
     }
 
     async fn require_user(&self, user: &Username) -> Result<(), ChatError> {

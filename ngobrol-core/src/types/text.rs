@@ -24,6 +24,11 @@ impl MessageText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// No text: what a deleted message keeps.
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
 }
 
 impl fmt::Debug for MessageText {

@@ -1,0 +1,2 @@
+ALTER TABLE messages DROP COLUMN deleted;
+ALTER TABLE messages DROP COLUMN amended_at;
