@@ -349,7 +349,7 @@ pub async fn messages_are_found_edited_and_deleted_in_place<S: Repositories>(s: 
     let later = millis_ago(0);
     assert!(s.amend_message(&first.id, None, later).await.unwrap());
     let gone = s.find_message(&first.id).await.unwrap().unwrap();
-    assert_eq!(texts(&[gone.clone()]), [""]);
+    assert_eq!(texts(std::slice::from_ref(&gone)), [""]);
     assert_eq!(
         gone.amended,
         Some(crate::ports::Amendment {
