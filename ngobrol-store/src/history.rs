@@ -22,8 +22,8 @@ use crate::convert::{MessageRow, message_columns, stored_message, to_millis};
 use crate::open::Store;
 use crate::schema::{conversations, memberships, messages};
 
-/// The columns of a [`MessageRow`], in its order.
-const MESSAGE_ROW: (
+/// The types of the columns a message is read with.
+type MessageColumnsOf = (
     messages::position,
     messages::seq,
     messages::message_id,
@@ -37,7 +37,10 @@ const MESSAGE_ROW: (
     messages::actor,
     messages::amended_at,
     messages::deleted,
-) = (
+);
+
+/// The columns of a [`MessageRow`], in its order.
+const MESSAGE_ROW: MessageColumnsOf = (
     messages::position,
     messages::seq,
     messages::message_id,
