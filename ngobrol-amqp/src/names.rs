@@ -84,6 +84,13 @@ impl Namespace {
         format!("{}.offline.{}", self.0, user)
     }
 
+    /// The direct exchange of signals (a message edited or deleted…): a
+    /// device's queue is bound to it with its user's name, so only the
+    /// SDK's sessions hear them, never the original client's mailbox.
+    pub fn signal_exchange(&self) -> String {
+        format!("{}.signals", self.0)
+    }
+
     /// The queue of one session (device) of a user. `session` is a
     /// session id (32 hex digits).
     pub fn session_queue(&self, session: impl Display) -> String {

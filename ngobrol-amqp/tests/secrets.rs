@@ -4,10 +4,10 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, BlockUser, CreateGroup, DeleteGroup, GetBlocked, GetFriend,
-    GetGroup, GetGroupMembers, GetHistory, GetSessions, KickMember, Login, LoginReply, Logout,
-    LogoutAll, QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply, Request, SendClient,
-    SendGroup, SyncRequest, TransferAdmin, UnblockUser, decode_request,
+    AddFriend, AddMemberToGroup, BlockUser, CreateGroup, DeleteGroup, DeleteMessage, EditMessage,
+    GetBlocked, GetFriend, GetGroup, GetGroupMembers, GetHistory, GetSessions, KickMember, Login,
+    LoginReply, Logout, LogoutAll, QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply,
+    Request, SendClient, SendGroup, SyncRequest, TransferAdmin, UnblockUser, decode_request,
 };
 use serde_json::json;
 
@@ -165,6 +165,19 @@ fn every_request() -> Vec<Request> {
         .into(),
         GetBlocked {
             username: name(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        EditMessage {
+            username: name(),
+            message_id: "019ac4c1-0000-7000-8000-000000000000".into(),
+            message: "halo".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        DeleteMessage {
+            username: name(),
+            message_id: "019ac4c1-0000-7000-8000-000000000000".into(),
             token: TOKEN.into(),
         }
         .into(),

@@ -17,9 +17,10 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::describe_event;
+use crate::refs::Refs;
 use crate::sanitize::escape;
 use crate::wording::failure;
+use crate::{describe_event, short_ref};
 
 const HELP: &str = "\
 commands:
@@ -45,6 +46,9 @@ commands:
   /delete-group <group id>    close a group you are admin of
   /gmsg <group id> <text>     message a group
   /history <user|#group> [n]  the last n messages (20) of a conversation
+  /edit <message> <text>      change a message of yours (its short reference,
+                              shown beside it, or its id)
+  /unsend <message>           delete a message of yours
   /help                       this list
   /quit                       leave";
 
@@ -143,6 +147,8 @@ struct Chat {
     listener: Option<JoinHandle<()>>,
     /// The device name each login gives.
     device: Option<String>,
+    /// The messages shown, by their short references.
+    refs: Refs,
 }
 
 pub async fn run(
@@ -175,6 +181,7 @@ pub async fn run(
         session: None,
         listener: None,
         device,
+        refs: Refs::default(),
     };
     chat.printer
         .print("ngobrol: type /help for the commands".into());
@@ -235,6 +242,17 @@ impl Chat {
         }
     }
 
+    /// ` (ref)` for a message just sent, noted for `/edit` and `/unsend`.
+    fn shown_ref(&self, id: Option<String>) -> String {
+        match id {
+            Some(id) => {
+                self.refs.note_id(&id);
+                format!(" ({})", escape(&short_ref(&id)))
+            }
+            None => String::new(),
+        }
+    }
+
     fn session(&self) -> Result<&Session, String> {
         self.session
             .as_ref()
@@ -259,8 +277,10 @@ impl Chat {
             old.abort();
         }
         let printer = self.printer.clone();
+        let refs = self.refs.clone();
         self.listener = Some(tokio::spawn(async move {
             while let Some(event) = events.recv().await {
+                refs.note(&event);
                 printer.print(describe_event(&event));
             }
         }));
@@ -352,11 +372,12 @@ impl Chat {
                 if to.is_empty() || text.is_empty() {
                     return Err("usage: /msg <user> <text>".into());
                 }
-                self.session()?
+                let id = self
+                    .session()?
                     .send_direct(to, text)
                     .await
                     .map_err(refused)?;
-                Ok(format!("sent to {to}"))
+                Ok(format!("sent to {to}{}", self.shown_ref(id)))
             }
             "/groups" => {
                 let groups = self.session()?.groups().await.map_err(refused)?;
@@ -400,11 +421,12 @@ impl Chat {
                     return Err("usage: /gmsg <group id> <text>".into());
                 }
                 let group = group_id(group)?;
-                self.session()?
+                let id = self
+                    .session()?
                     .send_group(group, text)
                     .await
                     .map_err(refused)?;
-                Ok(format!("sent to group #{group}"))
+                Ok(format!("sent to group #{group}{}", self.shown_ref(id)))
             }
             "/members" if !rest.is_empty() => {
                 let group = group_id(rest)?;
@@ -474,12 +496,30 @@ impl Chat {
                 if messages.is_empty() {
                     return Ok(format!("no messages with {}", escape(with)));
                 }
+                messages.iter().for_each(|m| self.refs.note(m));
                 let lines: Vec<String> = messages.iter().map(describe_event).collect();
                 Ok(format!(
                     "history with {}:\n{}",
                     escape(with),
                     lines.join("\n")
                 ))
+            }
+            "/edit" => {
+                let (word, text) = split_word(rest);
+                if text.is_empty() {
+                    return Err("usage: /edit <message> <new text>".into());
+                }
+                let id = self.refs.resolve(word)?;
+                self.session()?
+                    .edit_message(&id, text)
+                    .await
+                    .map_err(refused)?;
+                Ok(format!("edited {}", short_ref(&id)))
+            }
+            "/unsend" if !rest.is_empty() => {
+                let id = self.refs.resolve(rest)?;
+                self.session()?.delete_message(&id).await.map_err(refused)?;
+                Ok(format!("deleted {}", short_ref(&id)))
             }
             _ => Err(format!("error: unknown command {line:?}; type /help")),
         }

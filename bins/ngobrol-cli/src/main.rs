@@ -3,6 +3,7 @@
 //! binary reads commands and prints what happens.
 
 mod interactive;
+mod refs;
 mod sanitize;
 mod wording;
 
@@ -12,7 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use ngobrol_amqp::client::{
-    Client, ClientError, ClientOptions, Event, LoginOptions, Page, Peer, Session,
+    ChangedMessage, Client, ClientError, ClientOptions, DirectMessage, Event, GroupMessage,
+    LoginOptions, Page, Peer, Session,
 };
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
 
@@ -78,6 +80,15 @@ enum Command {
         /// The message text.
         text: String,
     },
+    /// Change the text of a message of yours (its id, as `send` prints
+    /// it).
+    Edit {
+        message_id: String,
+        /// The new text.
+        text: String,
+    },
+    /// Delete a message of yours (its id, as `send` prints it).
+    Unsend { message_id: String },
     /// Print incoming messages as they arrive, one per line.
     Listen {
         /// One JSON object per line instead of text.
@@ -168,6 +179,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = session.logout().await;
             let id = sent.map_err(failed)?;
             println!("sent {}", escape(&id.unwrap_or_default()));
+        }
+        Command::Edit { message_id, text } => {
+            let device = cli.device.as_deref().or(Some("ngobrol-cli edit"));
+            let (session, _) = client
+                .login_as(&user, &password, device)
+                .await
+                .map_err(failed)?;
+            let edited = session.edit_message(&message_id, &text).await;
+            let _ = session.logout().await;
+            edited.map_err(failed)?;
+            println!("edited {}", escape(&message_id));
+        }
+        Command::Unsend { message_id } => {
+            let device = cli.device.as_deref().or(Some("ngobrol-cli unsend"));
+            let (session, _) = client
+                .login_as(&user, &password, device)
+                .await
+                .map_err(failed)?;
+            let deleted = session.delete_message(&message_id).await;
+            let _ = session.logout().await;
+            deleted.map_err(failed)?;
+            println!("deleted {}", escape(&message_id));
         }
         Command::Listen { json, count, since } => {
             let device = cli.device.as_deref().unwrap_or("ngobrol-cli listen");
@@ -268,30 +301,23 @@ fn clock(sent_at: Option<&str>) -> String {
 /// one line and holds no terminal control sequence.
 pub(crate) fn describe_event(event: &Event) -> String {
     match event {
-        Event::Direct(m) => match &m.to {
-            // From the history, which holds both sides of a conversation.
-            Some(to) => format!(
-                "[{}] {} -> {}: {}",
-                clock(m.sent_at.as_deref()),
-                escape(&m.from),
-                escape(to),
-                escape(&m.text)
+        Event::Direct(m) => describe_direct(m),
+        Event::Group(m) => describe_group(m),
+        Event::Edited(changed) => format!("{} (edited)", describe_changed(changed)),
+        Event::Deleted(changed) => match changed {
+            ChangedMessage::Direct(m) => format!(
+                "[{}] {} deleted a message",
+                stamp(m.edited_at.as_deref(), m.message_id.as_deref()),
+                escape(&m.from)
             ),
-            None => format!(
-                "[{}] {}: {}",
-                clock(m.sent_at.as_deref()),
-                escape(&m.from),
-                escape(&m.text)
+            ChangedMessage::Group(m) => format!(
+                "[{}] [{} #{}] {} deleted a message",
+                stamp(m.edited_at.as_deref(), m.message_id.as_deref()),
+                escape(&m.group_name),
+                m.group_id,
+                escape(&m.from)
             ),
         },
-        Event::Group(m) => format!(
-            "[{}] [{} #{}] {}: {}",
-            clock(m.sent_at.as_deref()),
-            escape(&m.group_name),
-            m.group_id,
-            escape(&m.from),
-            escape(&m.text)
-        ),
         Event::Notice(n) => {
             // Worded by the CLI when the server says what happened, so the
             // server's language does not change what the CLI prints.
@@ -325,9 +351,74 @@ pub(crate) fn describe_event(event: &Event) -> String {
     }
 }
 
+/// The time and short reference of a message: `HH:MM:SS ref`.
+fn stamp(at: Option<&str>, id: Option<&str>) -> String {
+    match id {
+        Some(id) => format!("{} {}", clock(at), escape(&short_ref(id))),
+        None => clock(at),
+    }
+}
+
+/// The short name of a message id, as the CLI shows it (and `/edit` and
+/// `/unsend` take it): its last six hexadecimal digits.
+pub(crate) fn short_ref(id: &str) -> String {
+    let digits: Vec<char> = id.chars().filter(|c| *c != '-').collect();
+    digits[digits.len().saturating_sub(6)..].iter().collect()
+}
+
+/// What a message says now: its text, `(deleted)`, and `(edited)`.
+fn shown_text(text: &str, edited_at: Option<&str>, deleted: bool) -> String {
+    match (deleted, edited_at) {
+        (true, _) => "(deleted)".to_owned(),
+        (false, Some(_)) => format!("{} (edited)", escape(text)),
+        (false, None) => escape(text).into_owned(),
+    }
+}
+
+fn describe_direct(m: &DirectMessage) -> String {
+    let stamp = stamp(m.sent_at.as_deref(), m.message_id.as_deref());
+    let text = shown_text(&m.text, m.edited_at.as_deref(), m.deleted);
+    match &m.to {
+        // From the history, which holds both sides of a conversation.
+        Some(to) => format!("[{stamp}] {} -> {}: {text}", escape(&m.from), escape(to)),
+        None => format!("[{stamp}] {}: {text}", escape(&m.from)),
+    }
+}
+
+fn describe_group(m: &GroupMessage) -> String {
+    format!(
+        "[{}] [{} #{}] {}: {}",
+        stamp(m.sent_at.as_deref(), m.message_id.as_deref()),
+        escape(&m.group_name),
+        m.group_id,
+        escape(&m.from),
+        shown_text(&m.text, m.edited_at.as_deref(), m.deleted)
+    )
+}
+
+/// An edited message as it is now, stamped with the time of the edit.
+fn describe_changed(changed: &ChangedMessage) -> String {
+    match changed {
+        ChangedMessage::Direct(m) => format!(
+            "[{}] {}: {}",
+            stamp(m.edited_at.as_deref(), m.message_id.as_deref()),
+            escape(&m.from),
+            escape(&m.text)
+        ),
+        ChangedMessage::Group(m) => format!(
+            "[{}] [{} #{}] {}: {}",
+            stamp(m.edited_at.as_deref(), m.message_id.as_deref()),
+            escape(&m.group_name),
+            m.group_id,
+            escape(&m.from),
+            escape(&m.text)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use ngobrol_amqp::client::{DirectMessage, GroupMessage, GroupNotice};
+    use ngobrol_amqp::client::GroupNotice;
 
     use super::*;
 
@@ -345,6 +436,8 @@ mod tests {
                 sent_at: Some(format!("2024-01-01T{}", evil())),
                 cursor: None,
                 seq: None,
+                edited_at: None,
+                deleted: false,
             }),
             Event::Direct(DirectMessage {
                 from: evil(),
@@ -354,6 +447,8 @@ mod tests {
                 sent_at: None,
                 cursor: Some(7),
                 seq: Some(3),
+                edited_at: Some(evil()),
+                deleted: false,
             }),
             Event::Group(GroupMessage {
                 from: evil(),
@@ -364,6 +459,8 @@ mod tests {
                 sent_at: Some(evil()),
                 cursor: None,
                 seq: None,
+                edited_at: None,
+                deleted: false,
             }),
             Event::Notice(GroupNotice {
                 group_id: 7,

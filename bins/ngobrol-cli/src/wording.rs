@@ -70,6 +70,8 @@ fn refusal(code: &ErrorCode, description: &str, retry_after: Option<Duration>) -
         ErrorCode::RateLimited => return format!("too many requests; {}", retry(retry_after)),
         ErrorCode::Busy => return format!("the server is busy; {}", retry(retry_after)),
         ErrorCode::RequestIdConflict => "that request id was already used for another request",
+        ErrorCode::UnknownMessage => "there is no such message",
+        ErrorCode::NotAuthor => "only its author can change a message",
         ErrorCode::Internal => "the server failed; try again later",
         // A code this CLI does not know (or none): the server's words.
         _ if description.trim().is_empty() => "the server refused the request",
@@ -146,6 +148,8 @@ mod tests {
             "rate_limited",
             "busy",
             "request_id_conflict",
+            "unknown_message",
+            "not_author",
             "internal",
         ];
         for code in codes {

@@ -398,3 +398,41 @@ async fn an_admin_manages_a_group_from_the_chat_window() {
         cli.quit();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_edited_and_unsent_by_its_short_reference() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let mut budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    ana.type_line("/msg budi helo");
+    let sent = ana.expect("ok: sent to budi (");
+    let short = sent
+        .rsplit('(')
+        .next()
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no reference in {sent:?}"))
+        .to_owned();
+    let shown = budi.expect("ana: helo");
+    assert!(shown.contains(&format!(" {short}] ")), "{shown}");
+
+    ana.type_line(&format!("/edit {short} halo"));
+    ana.expect(&format!("ok: edited {short}"));
+    budi.expect(&format!("{short}] ana: halo (edited)"));
+    // Budi refers to it by what he was shown, and may not change it.
+    budi.type_line(&format!("/unsend {short}"));
+    budi.expect("error (not_author): only its author can change a message");
+    budi.type_line("/history ana");
+    budi.expect("ana -> budi: halo (edited)");
+
+    ana.type_line(&format!("/unsend {short}"));
+    ana.expect(&format!("ok: deleted {short}"));
+    budi.expect("ana deleted a message");
+    budi.type_line("/history ana");
+    budi.expect("ana -> budi: (deleted)");
+    ana.type_line("/edit ffffff nothing");
+    ana.expect("error: no message ffffff was shown here");
+    ana.quit();
+    budi.quit();
+}

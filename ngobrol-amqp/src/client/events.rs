@@ -28,6 +28,13 @@ pub struct DirectMessage {
     /// Its number in its conversation (see [`Event::seq`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// In history and sync pages: when its author last edited or deleted
+    /// it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// Deleted by its author: `text` is empty.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// A message to a group the session's user is in (their own included).
@@ -43,6 +50,38 @@ pub struct GroupMessage {
     pub cursor: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// A message its author changed: as it is now (its new text, or empty
+/// once deleted). Either a [`DirectMessage`] (`to` names its recipient)
+/// or a [`GroupMessage`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ChangedMessage {
+    Direct(DirectMessage),
+    Group(GroupMessage),
+}
+
+impl ChangedMessage {
+    /// The id of the message that changed.
+    pub fn message_id(&self) -> Option<&str> {
+        match self {
+            ChangedMessage::Direct(m) => m.message_id.as_deref(),
+            ChangedMessage::Group(m) => m.message_id.as_deref(),
+        }
+    }
+
+    /// Its text now: empty once deleted.
+    pub fn text(&self) -> &str {
+        match self {
+            ChangedMessage::Direct(m) => &m.text,
+            ChangedMessage::Group(m) => &m.text,
+        }
+    }
 }
 
 /// A notice from the server to a group: someone joined or left.
@@ -74,6 +113,11 @@ pub enum Event {
     Direct(DirectMessage),
     Group(GroupMessage),
     Notice(GroupNotice),
+    /// Its author edited a message (live only: a device that was away
+    /// reads the new text in the history).
+    Edited(ChangedMessage),
+    /// Its author deleted a message (live only, as [`Event::Edited`]).
+    Deleted(ChangedMessage),
 }
 
 impl Event {
@@ -83,6 +127,7 @@ impl Event {
             Event::Direct(m) => m.message_id.as_deref(),
             Event::Group(m) => m.message_id.as_deref(),
             Event::Notice(m) => m.message_id.as_deref(),
+            Event::Edited(m) | Event::Deleted(m) => m.message_id(),
         }
     }
 
@@ -95,6 +140,11 @@ impl Event {
             Event::Direct(m) => m.cursor,
             Event::Group(m) => m.cursor,
             Event::Notice(m) => m.cursor,
+            Event::Edited(ChangedMessage::Direct(m))
+            | Event::Deleted(ChangedMessage::Direct(m)) => m.cursor,
+            Event::Edited(ChangedMessage::Group(m)) | Event::Deleted(ChangedMessage::Group(m)) => {
+                m.cursor
+            }
         }
     }
 
@@ -105,6 +155,11 @@ impl Event {
             Event::Direct(m) => m.seq,
             Event::Group(m) => m.seq,
             Event::Notice(m) => m.seq,
+            Event::Edited(ChangedMessage::Direct(m))
+            | Event::Deleted(ChangedMessage::Direct(m)) => m.seq,
+            Event::Edited(ChangedMessage::Group(m)) | Event::Deleted(ChangedMessage::Group(m)) => {
+                m.seq
+            }
         }
     }
 
@@ -122,46 +177,60 @@ impl Event {
             username_to,
             cursor,
             seq,
+            edited_at,
+            deleted,
         } = message;
         let (event, member) = match notice_event {
             Some(fields) => (Some(fields.event), Some(fields.member)),
             None => (None, None),
         };
         let group_name = group_name_to.unwrap_or_default();
+        let direct = || DirectMessage {
+            from: username_from.clone(),
+            to: username_to.clone(),
+            text: message.clone(),
+            message_id: message_id.clone(),
+            sent_at: sent_at.clone(),
+            cursor,
+            seq,
+            edited_at: edited_at.clone(),
+            deleted,
+        };
+        let grouped = |group_id| GroupMessage {
+            from: username_from.clone(),
+            group_id,
+            group_name: group_name.clone(),
+            text: message.clone(),
+            message_id: message_id.clone(),
+            sent_at: sent_at.clone(),
+            cursor,
+            seq,
+            edited_at: edited_at.clone(),
+            deleted,
+        };
+        let changed = || match group_id_to {
+            Some(group_id) => ChangedMessage::Group(grouped(group_id)),
+            None => ChangedMessage::Direct(direct()),
+        };
         let event = match (method.as_str(), group_id_to) {
-            ("send_client", _) => Event::Direct(DirectMessage {
-                from: username_from,
-                to: username_to,
-                text: message,
-                message_id,
-                sent_at,
-                cursor,
-                seq,
-            }),
+            ("send_client", _) => Event::Direct(direct()),
+            ("message_edited", _) => Event::Edited(changed()),
+            ("message_deleted", _) => Event::Deleted(changed()),
             // The original server marks notices only by their sender.
             ("send_group", Some(group_id)) if notice || username_from == "admin" => {
                 Event::Notice(GroupNotice {
                     group_id,
-                    group_name,
-                    text: message,
+                    group_name: group_name.clone(),
+                    text: message.clone(),
                     event,
                     member,
-                    message_id,
-                    sent_at,
+                    message_id: message_id.clone(),
+                    sent_at: sent_at.clone(),
                     cursor,
                     seq,
                 })
             }
-            ("send_group", Some(group_id)) => Event::Group(GroupMessage {
-                from: username_from,
-                group_id,
-                group_name,
-                text: message,
-                message_id,
-                sent_at,
-                cursor,
-                seq,
-            }),
+            ("send_group", Some(group_id)) => Event::Group(grouped(group_id)),
             _ => return None,
         };
         Some(event)

@@ -204,13 +204,7 @@ impl Shared {
             tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
             return Ok(());
         };
-        declare_session_queue(
-            &link.channel,
-            &mailbox.queue,
-            &route.exchange,
-            &route.offline,
-        )
-        .await?;
+        declare_session_queue(&link.channel, &mailbox, route).await?;
         // On a channel of its own: a mailbox that is not there closes the
         // channel that asks.
         let backlog = link.connection.create_channel().await?;

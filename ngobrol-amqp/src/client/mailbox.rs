@@ -55,6 +55,9 @@ pub(super) struct SessionRoute {
     pub exchange: String,
     /// Its alternate exchange (to the mailbox, while no device is online).
     pub offline: String,
+    /// The signal exchange, which the queue is bound to with the user's
+    /// name.
+    pub signals: String,
     /// The user's mailbox, when what waits there is this device's to hand
     /// over first: not when a client of the original protocol reads it.
     pub backlog: Option<String>,

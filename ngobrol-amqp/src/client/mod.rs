@@ -59,7 +59,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 
-pub use events::{DirectMessage, Event, Events, GroupMessage, GroupNotice};
+pub use events::{ChangedMessage, DirectMessage, Event, Events, GroupMessage, GroupNotice};
 pub use options::{ClientError, ClientOptions, LoginOptions};
 pub use session::Session;
 
@@ -127,6 +127,7 @@ impl Client {
                 let route = SessionRoute {
                     exchange: names.user_exchange(username),
                     offline: names.offline_exchange(username),
+                    signals: names.signal_exchange(),
                     backlog: take_backlog.then(|| names.user_queue(username)),
                     catch_up: resume_from.map(|cursor| CatchUp {
                         token: token.clone(),

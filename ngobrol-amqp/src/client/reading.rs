@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::ClientError;
 use super::events::Event;
 use super::link::{Shared, lock};
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, SessionRoute};
 use crate::wire::{DeliveryMessage, Reply};
 
 pub(super) async fn consume(channel: &Channel, queue: &str) -> Result<Consumer, lapin::Error> {
@@ -83,13 +83,14 @@ pub(super) async fn read_session(
 
 /// A session's queue: exclusive to this connection (it goes when the
 /// connection does), bound to the user's exchange (declared as the server
-/// declares it, in case the broker lost it).
+/// declares it, in case the broker lost it) and to the signal exchange
+/// with the user's name.
 pub(super) async fn declare_session_queue(
     channel: &Channel,
-    queue: &str,
-    exchange: &str,
-    offline: &str,
+    mailbox: &Mailbox,
+    route: &SessionRoute,
 ) -> Result<(), ClientError> {
+    let queue = mailbox.queue.as_str();
     let private = QueueDeclareOptions {
         exclusive: true,
         auto_delete: true,
@@ -105,20 +106,38 @@ pub(super) async fn declare_session_queue(
     let mut arguments = FieldTable::default();
     arguments.insert(
         "alternate-exchange".into(),
-        AMQPValue::LongString(offline.into()),
+        AMQPValue::LongString(route.offline.as_str().into()),
     );
     channel
-        .exchange_declare(exchange.into(), ExchangeKind::Fanout, durable, arguments)
+        .exchange_declare(
+            route.exchange.as_str().into(),
+            ExchangeKind::Fanout,
+            durable,
+            arguments,
+        )
         .await?;
     channel
-        .queue_bind(
-            queue.into(),
-            exchange.into(),
-            "".into(),
-            QueueBindOptions::default(),
+        .exchange_declare(
+            route.signals.as_str().into(),
+            ExchangeKind::Direct,
+            durable,
             FieldTable::default(),
         )
         .await?;
+    for (exchange, key) in [
+        (&route.exchange, ""),
+        (&route.signals, mailbox.user.as_str()),
+    ] {
+        channel
+            .queue_bind(
+                queue.into(),
+                exchange.as_str().into(),
+                key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
     Ok(())
 }
 
@@ -250,6 +269,11 @@ impl Mailbox {
     /// [`event`](Self::event) of a decoded message; notes its cursor for
     /// resuming.
     pub(super) fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
+        if message.method.starts_with("message_") {
+            // A signal about a message handed over before: under its id,
+            // and with its place, so neither counts again.
+            return Event::from_wire(message);
+        }
         let fresh = match &message.message_id {
             Some(id) => lock(&self.seen).first_time(id),
             None => true,

@@ -20,6 +20,8 @@ pub mod add_member_to_group;
 pub mod block_user;
 pub mod create_group;
 pub mod delete_group;
+pub mod delete_message;
+pub mod edit_message;
 pub mod get_blocked;
 pub mod get_friend;
 pub mod get_group;
@@ -242,4 +244,6 @@ protocol! {
     block_user::BlockUser,
     block_user::UnblockUser,
     get_blocked::GetBlocked,
+    edit_message::EditMessage,
+    delete_message::DeleteMessage,
 }

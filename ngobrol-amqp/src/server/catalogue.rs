@@ -37,6 +37,8 @@ pub(crate) enum Said {
     Blocked { user: String },
     Unblocked { user: String },
     BlockedListed { count: usize },
+    MessageEdited,
+    MessageDeleted,
 }
 
 impl Said {
@@ -75,6 +77,8 @@ impl Said {
             Said::Blocked { user } => format!("{user} berhasil diblokir."),
             Said::Unblocked { user } => format!("Blokir {user} berhasil dibuka."),
             Said::BlockedListed { .. } => "Daftar blokir berhasil diambil.".into(),
+            Said::MessageEdited => "Pesan berhasil diubah.".into(),
+            Said::MessageDeleted => "Pesan berhasil dihapus.".into(),
         }
     }
 
@@ -108,6 +112,8 @@ impl Said {
             Said::Blocked { user } => format!("Blocked {user}."),
             Said::Unblocked { user } => format!("Unblocked {user}."),
             Said::BlockedListed { count } => format!("{count} blocked."),
+            Said::MessageEdited => "Message edited.".into(),
+            Said::MessageDeleted => "Message deleted.".into(),
         }
     }
 }

@@ -6,10 +6,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use lapin::options::{
-    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
+    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use tracing::instrument::WithSubscriber;
 use tracing::{info, warn};
 
@@ -154,6 +155,17 @@ impl Server {
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
         self.declare_dead_letter_queue(connection).await?;
+        channel
+            .exchange_declare(
+                self.config.namespace.signal_exchange().as_str().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
         // Exactly as the original client declares it: durable, no arguments.
         let queue = self.config.namespace.request_queue();
         channel

@@ -1,6 +1,8 @@
 //! From the core's values to the wire's messages.
 
-use ngobrol_core::{ChatError, Delivery, DeliveryBody, NoticeEvent, StoredMessage, Username};
+use ngobrol_core::{
+    ChatError, Delivery, DeliveryBody, NoticeEvent, Signal, StoredMessage, Username,
+};
 use serde::Serialize;
 
 use super::catalogue;
@@ -94,6 +96,8 @@ impl DeliveryMessage {
             username_to: None,
             cursor: delivery.placement.map(|p| p.position),
             seq: delivery.placement.map(|p| p.seq),
+            edited_at: None,
+            deleted: false,
         }
     }
 
@@ -104,6 +108,22 @@ impl DeliveryMessage {
         if let DeliveryBody::Direct { from, .. } = &stored.delivery.body {
             message.username_to = stored.conversation.peer_of(from).map(ToString::to_string);
         }
+        if let Some(amended) = stored.amended {
+            message.edited_at = Some(humantime::format_rfc3339_millis(amended.at).to_string());
+            message.deleted = amended.deleted;
+        }
+        message
+    }
+
+    /// The wire message of a signal (see [`Signal`]): a changed message
+    /// as it is stored now, its `method` naming the change.
+    pub fn from_signal_in(lang: Language, signal: &Signal) -> Self {
+        let (method, stored) = match signal {
+            Signal::Edited(stored) => ("message_edited", stored),
+            Signal::Deleted(stored) => ("message_deleted", stored),
+        };
+        let mut message = Self::from_stored_in(lang, stored);
+        message.method = method.into();
         message
     }
 }

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
-use ngobrol_core::{Delivery, GroupId, Outbound, PortError, SessionId, Username};
+use ngobrol_core::{Delivery, GroupId, Outbound, PortError, SessionId, Signal, Username};
 use tokio::sync::Mutex;
 
 use crate::names::Namespace;
@@ -320,6 +320,26 @@ impl Outbound for AmqpOutbound {
         Err(PortError::Unavailable(format!(
             "the mailbox of {user} does not take messages"
         )))
+    }
+
+    /// One message to the signal exchange, blind-copied (`BCC`, which
+    /// the broker removes) to each user's name: every online device of
+    /// theirs gets it, nobody learns who else did.
+    async fn signal(&self, users: &[Username], signal: &Signal) -> Result<(), PortError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let body = DeliveryMessage::from_signal_in(self.language, signal).encode();
+        let names = users
+            .iter()
+            .map(|u| AMQPValue::LongString(u.as_str().into()))
+            .collect::<Vec<_>>();
+        let mut headers = FieldTable::default();
+        headers.insert("BCC".into(), AMQPValue::FieldArray(names.into()));
+        let properties = json_properties().with_headers(headers);
+        self.publish(&self.names.signal_exchange(), "", &body, properties, false)
+            .await
+            .map(drop)
     }
 
     async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {

@@ -40,6 +40,13 @@ pub struct DeliveryMessage {
     /// the cursor of `get_history`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// Extension: when its author last edited or deleted the message,
+    /// RFC 3339 UTC; absent for a message as it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// Extension: true for a deleted message (its `message` is empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// The fields of a notice that say what happened.

@@ -30,6 +30,8 @@ pub use crate::methods::add_member_to_group::AddMemberToGroup;
 pub use crate::methods::block_user::{BlockUser, UnblockUser};
 pub use crate::methods::create_group::{CreateGroup, CreateGroupReply};
 pub use crate::methods::delete_group::DeleteGroup;
+pub use crate::methods::delete_message::DeleteMessage;
+pub use crate::methods::edit_message::EditMessage;
 pub use crate::methods::get_blocked::GetBlocked;
 pub use crate::methods::get_friend::{GetFriend, GetFriendReply};
 pub use crate::methods::get_group::{GetGroup, GetGroupReply, GroupEntry};
