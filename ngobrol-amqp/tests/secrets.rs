@@ -5,9 +5,10 @@
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
     AddFriend, AddMemberToGroup, BlockUser, CreateGroup, DeleteGroup, DeleteMessage, EditMessage,
-    GetBlocked, GetFriend, GetGroup, GetGroupMembers, GetHistory, GetSessions, KickMember, Login,
-    LoginReply, Logout, LogoutAll, QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply,
-    Request, SendClient, SendGroup, SyncRequest, TransferAdmin, UnblockUser, decode_request,
+    GetBlocked, GetConversations, GetFriend, GetGroup, GetGroupMembers, GetHistory, GetSessions,
+    KickMember, Login, LoginReply, Logout, LogoutAll, MarkDelivered, MarkRead, QuitFromGroup,
+    Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest,
+    TransferAdmin, UnblockUser, decode_request,
 };
 use serde_json::json;
 
@@ -178,6 +179,27 @@ fn every_request() -> Vec<Request> {
         DeleteMessage {
             username: name(),
             message_id: "019ac4c1-0000-7000-8000-000000000000".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        MarkRead {
+            username: name(),
+            token: TOKEN.into(),
+            with: Some("budi".into()),
+            group_id: None,
+            seq: 3,
+        }
+        .into(),
+        MarkDelivered {
+            username: name(),
+            token: TOKEN.into(),
+            with: None,
+            group_id: Some(7),
+            seq: 3,
+        }
+        .into(),
+        GetConversations {
+            username: name(),
             token: TOKEN.into(),
         }
         .into(),

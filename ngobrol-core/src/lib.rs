@@ -60,10 +60,10 @@ pub use error::{ChatError, PortError};
 pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
-    Amendment, Conversation, Delivery, DeliveryBody, FriendRepository, GroupRecord, GroupRef,
-    GroupRepository, HistoryQuery, HistoryRepository, NoticeEvent, Outbound, Placement,
-    Repositories, RequestKey, RequestLog, Retention, SessionRecord, SessionRepository, Signal,
-    StoredMessage, UserRecord, UserRepository,
+    Amendment, Conversation, ConversationSummary, Delivery, DeliveryBody, FriendRepository,
+    GroupRecord, GroupRef, GroupRepository, HistoryQuery, HistoryRepository, Marker, NoticeEvent,
+    Outbound, Placement, Repositories, RequestKey, RequestLog, Retention, SessionRecord,
+    SessionRepository, Signal, StoredMessage, UserRecord, UserRepository,
 };
 pub use service::{
     Auth, ChatService, HistoryPage, Login, Peer, Ports, Reader, ServiceConfig, SyncPage,

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use ngobrol_core::{
-    Conversation, Delivery, GroupId, HistoryQuery, HistoryRepository, MessageId, MessageText,
-    Placement, PortError, Retention, StoredMessage, Username,
+    Conversation, ConversationSummary, Delivery, GroupId, HistoryQuery, HistoryRepository, Marker,
+    MessageId, MessageText, Placement, PortError, Retention, StoredMessage, Username,
 };
 
 use crate::conn::{HistoryLock, ReadSnapshot, WriteTransaction};
@@ -118,6 +118,8 @@ macro_rules! conversation_id {
         }
     };
 }
+
+mod markers;
 
 #[async_trait]
 impl HistoryRepository for Store {
@@ -356,6 +358,32 @@ impl HistoryRepository for Store {
             .execute(conn)?;
             Ok(changed > 0)
         })
+    }
+
+    async fn advance_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+        marker: Marker,
+        seq: u64,
+    ) -> Result<Option<(u64, u64)>, PortError> {
+        self.advance(user, conversation, marker, seq).await
+    }
+
+    async fn authors_between(
+        &self,
+        conversation: &Conversation,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<Username>, PortError> {
+        self.authors(conversation, after, up_to).await
+    }
+
+    async fn conversations_of(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<ConversationSummary>, PortError> {
+        self.listed(user).await
     }
 
     async fn latest_position(&self) -> Result<u64, PortError> {

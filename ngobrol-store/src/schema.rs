@@ -94,7 +94,17 @@ diesel::table! {
 }
 
 diesel::joinable!(memberships -> chat_groups (group_id));
+diesel::table! {
+    markers (username, conversation_id) {
+        username -> Text,
+        conversation_id -> BigInt,
+        delivered_seq -> BigInt,
+        read_seq -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(markers -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -102,5 +112,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_groups,
     memberships,
     conversations,
-    messages
+    messages,
+    markers
 );

@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ngobrol_core::{
-    Conversation, Delivery, FriendRepository, GroupId, GroupName, GroupRecord, GroupRepository,
-    HistoryQuery, HistoryRepository, MessageId, MessageText, Placement, PortError, RequestKey,
-    RequestLog, Retention, SessionId, SessionRecord, SessionRepository, StoredMessage, TokenHash,
-    UserRecord, UserRepository, Username,
+    Conversation, ConversationSummary, Delivery, FriendRepository, GroupId, GroupName, GroupRecord,
+    GroupRepository, HistoryQuery, HistoryRepository, Marker, MessageId, MessageText, Placement,
+    PortError, RequestKey, RequestLog, Retention, SessionId, SessionRecord, SessionRepository,
+    StoredMessage, TokenHash, UserRecord, UserRepository, Username,
 };
 
 /// What a faulty port does when a call it was told about comes.
@@ -148,6 +148,9 @@ faulty!(HistoryRepository {
     fn joined_after(&self, group: GroupId, user: &Username) -> Option<u64>;
     fn find_message(&self, id: &MessageId) -> Option<StoredMessage>;
     fn amend_message(&self, id: &MessageId, text: Option<MessageText>, at: SystemTime) -> bool;
+    fn advance_marker(&self, user: &Username, conversation: &Conversation, marker: Marker, seq: u64) -> Option<(u64, u64)>;
+    fn authors_between(&self, conversation: &Conversation, after: u64, up_to: u64) -> Vec<Username>;
+    fn conversations_of(&self, user: &Username) -> Vec<ConversationSummary>;
     fn latest_position(&self) -> u64;
     fn prune_history(&self, retention: Retention, now: SystemTime) -> u64;
 });

@@ -10,7 +10,11 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use ngobrol_amqp::client::{Client, ClientError, ClientOptions, Session};
+use std::collections::HashMap;
+
+use ngobrol_amqp::client::{
+    Client, ClientError, ClientOptions, Event, Events, LoginOptions, Peer, Session,
+};
 use rustyline::error::ReadlineError;
 use rustyline::{DefaultEditor, ExternalPrinter};
 use tokio::io::AsyncBufReadExt;
@@ -20,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::refs::Refs;
 use crate::sanitize::escape;
 use crate::wording::failure;
-use crate::{describe_event, short_ref};
+use crate::{describe_conversation, describe_event, short_ref};
 
 const HELP: &str = "\
 commands:
@@ -45,6 +49,7 @@ commands:
   /rename <group id> <name>   rename a group you are admin of
   /delete-group <group id>    close a group you are admin of
   /gmsg <group id> <text>     message a group
+  /conversations              your conversations, newest first, with unread counts
   /history <user|#group> [n]  the last n messages (20) of a conversation
   /edit <message> <text>      change a message of yours (its short reference,
                               shown beside it, or its id)
@@ -211,6 +216,48 @@ pub async fn run(
     Ok(())
 }
 
+/// Prints what arrives for the session. What is shown is read: each
+/// conversation is marked read up to the latest message shown, at most
+/// twice a second. Receipts of the user's own reading are not shown.
+async fn listen(session: Session, mut events: Events, printer: Printer, refs: Refs) {
+    let mut shown: HashMap<Peer, u64> = HashMap::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                if let Event::Receipt(r) = &event
+                    && r.reader == session.username()
+                {
+                    continue;
+                }
+                refs.note(&event);
+                if let Some((peer, seq)) = read_by_showing(&event, session.username()) {
+                    let latest = shown.entry(peer).or_default();
+                    *latest = (*latest).max(seq);
+                }
+                printer.print(describe_event(&event));
+            }
+            _ = tick.tick() => {
+                for (peer, seq) in shown.drain() {
+                    // A receipt that fails costs only the receipt.
+                    let _ = session.mark_read(&peer, seq).await;
+                }
+            }
+        }
+    }
+}
+
+/// The conversation and `seq` a shown message from someone else makes
+/// read.
+fn read_by_showing(event: &Event, me: &str) -> Option<(Peer, u64)> {
+    match event {
+        Event::Direct(m) if m.from != me => Some((Peer::User(m.from.clone()), m.seq?)),
+        Event::Group(m) if m.from != me => Some((Peer::Group(m.group_id), m.seq?)),
+        _ => None,
+    }
+}
+
 /// What a command did, or why it failed.
 type Outcome = Result<String, String>;
 
@@ -268,22 +315,25 @@ impl Chat {
     }
 
     async fn login(&mut self, user: &str, password: &str) -> Outcome {
-        let (session, mut events) = self
+        let mut options = LoginOptions::default().delivery_receipts(true);
+        if let Some(device) = &self.device {
+            options = options.device(device);
+        }
+        let (session, events) = self
             .client
-            .login_as(user, password, self.device.as_deref())
+            .login_with(user, password, &options)
             .await
             .map_err(refused)?;
         if let Some(old) = self.listener.take() {
             old.abort();
         }
-        let printer = self.printer.clone();
-        let refs = self.refs.clone();
-        self.listener = Some(tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                refs.note(&event);
-                printer.print(describe_event(&event));
-            }
-        }));
+        let listener = listen(
+            session.clone(),
+            events,
+            self.printer.clone(),
+            self.refs.clone(),
+        );
+        self.listener = Some(tokio::spawn(listener));
         self.session = Some(session);
         Ok(format!("logged in as {user}"))
     }
@@ -503,6 +553,14 @@ impl Chat {
                     escape(with),
                     lines.join("\n")
                 ))
+            }
+            "/conversations" => {
+                let listed = self.session()?.conversations().await.map_err(refused)?;
+                if listed.is_empty() {
+                    return Ok("no conversations yet".into());
+                }
+                let lines: Vec<String> = listed.iter().map(describe_conversation).collect();
+                Ok(format!("conversations:\n{}", lines.join("\n")))
             }
             "/edit" => {
                 let (word, text) = split_word(rest);

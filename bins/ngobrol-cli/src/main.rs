@@ -16,6 +16,7 @@ use ngobrol_amqp::client::{
     ChangedMessage, Client, ClientError, ClientOptions, DirectMessage, Event, GroupMessage,
     LoginOptions, Page, Peer, Session,
 };
+use ngobrol_amqp::wire::ConversationEntry;
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Namespace};
 
 use crate::sanitize::escape;
@@ -346,9 +347,48 @@ pub(crate) fn describe_event(event: &Event) -> String {
                 text
             )
         }
+        Event::Receipt(r) => {
+            let what = if r.read { "read by" } else { "delivered to" };
+            match r.group_id {
+                Some(group) => format!(
+                    "  · your messages in #{group} up to {} {what} {}",
+                    r.up_to,
+                    escape(&r.reader)
+                ),
+                None => format!("  · your messages {what} {}", escape(&r.reader)),
+            }
+        }
         // An event of a newer SDK than this CLI knows how to show.
         other => escape(&format!("{other:?}")).into_owned(),
     }
+}
+
+/// A conversation as `/conversations` lists it: who or which group, the
+/// unread count, how far the friend read, and the latest message.
+pub(crate) fn describe_conversation(c: &ConversationEntry) -> String {
+    let with = match (&c.with, c.group_id) {
+        (Some(friend), _) => escape(friend).into_owned(),
+        (None, Some(group)) => format!(
+            "#{group} {}",
+            escape(c.last.group_name_to.as_deref().unwrap_or(""))
+        ),
+        (None, None) => "?".to_owned(),
+    };
+    let unread = match c.unread {
+        0 => String::new(),
+        n => format!(" ({n} unread)"),
+    };
+    let last = &c.last;
+    let seen = match (c.peer_read_up_to, last.seq) {
+        (Some(read), Some(seq)) if read >= seq => " · read",
+        _ => "",
+    };
+    let text = shown_text(&last.message, last.edited_at.as_deref(), last.deleted);
+    format!(
+        "{with}{unread}: [{}] {}: {text}{seen}",
+        stamp(last.sent_at.as_deref(), last.message_id.as_deref()),
+        escape(&last.username_from)
+    )
 }
 
 /// The time and short reference of a message: `HH:MM:SS ref`.

@@ -436,3 +436,27 @@ async fn a_message_is_edited_and_unsent_by_its_short_reference() {
     ana.quit();
     budi.quit();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_shown_is_read_and_the_sender_sees_it() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    let mut budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    ana.type_line("/msg budi halo");
+    ana.expect("ok: sent to budi");
+    budi.expect("ana: halo");
+    // Budi's window showed it: delivered, then read, on ana's side.
+    ana.expect("· your messages delivered to budi");
+    ana.expect("· your messages read by budi");
+    ana.type_line("/conversations");
+    ana.expect("conversations:");
+    let listed = ana.expect("budi: [");
+    assert!(listed.ends_with("ana: halo · read"), "{listed}");
+    budi.type_line("/conversations");
+    let listed = budi.expect("ana: [");
+    assert!(!listed.contains("unread"), "{listed}");
+    ana.quit();
+    budi.quit();
+}

@@ -84,6 +84,23 @@ impl ChangedMessage {
     }
 }
 
+/// `reader` got (or read) a conversation up to the message numbered
+/// `up_to`: sent to the authors of what it covers, and for a read
+/// receipt to the reader's own devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub reader: String,
+    /// Read, not only delivered.
+    pub read: bool,
+    /// In a direct conversation: the other person (seen from the reader).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// A `seq` of the conversation.
+    pub up_to: u64,
+}
+
 /// A notice from the server to a group: someone joined or left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupNotice {
@@ -118,6 +135,9 @@ pub enum Event {
     Edited(ChangedMessage),
     /// Its author deleted a message (live only, as [`Event::Edited`]).
     Deleted(ChangedMessage),
+    /// Someone got or read a conversation up to a message (live only: the
+    /// markers are in [`Session::conversations`](super::Session::conversations)).
+    Receipt(Receipt),
 }
 
 impl Event {
@@ -128,6 +148,7 @@ impl Event {
             Event::Group(m) => m.message_id.as_deref(),
             Event::Notice(m) => m.message_id.as_deref(),
             Event::Edited(m) | Event::Deleted(m) => m.message_id(),
+            Event::Receipt(_) => None,
         }
     }
 
@@ -145,6 +166,7 @@ impl Event {
             Event::Edited(ChangedMessage::Group(m)) | Event::Deleted(ChangedMessage::Group(m)) => {
                 m.cursor
             }
+            Event::Receipt(_) => None,
         }
     }
 
@@ -160,6 +182,7 @@ impl Event {
             Event::Edited(ChangedMessage::Group(m)) | Event::Deleted(ChangedMessage::Group(m)) => {
                 m.seq
             }
+            Event::Receipt(r) => Some(r.up_to),
         }
     }
 
@@ -179,6 +202,7 @@ impl Event {
             seq,
             edited_at,
             deleted,
+            marker,
         } = message;
         let (event, member) = match notice_event {
             Some(fields) => (Some(fields.event), Some(fields.member)),
@@ -216,6 +240,13 @@ impl Event {
             ("send_client", _) => Event::Direct(direct()),
             ("message_edited", _) => Event::Edited(changed()),
             ("message_deleted", _) => Event::Deleted(changed()),
+            ("receipt", _) => Event::Receipt(Receipt {
+                reader: username_from.clone(),
+                read: marker.as_deref() == Some("read"),
+                with: username_to.clone(),
+                group_id: group_id_to,
+                up_to: seq?,
+            }),
             // The original server marks notices only by their sender.
             ("send_group", Some(group_id)) if notice || username_from == "admin" => {
                 Event::Notice(GroupNotice {

@@ -27,6 +27,9 @@ pub(super) struct Mailbox {
     pub consumer_tag: Mutex<Option<ShortString>>,
     /// Set at logout: nothing more is handed over.
     pub closed: AtomicBool,
+    /// Where what is handed over from others goes to be acknowledged as
+    /// delivered, when the login asked for receipts.
+    pub receipts: Option<mpsc::Sender<(super::Peer, u64)>>,
 }
 
 impl Mailbox {
@@ -44,6 +47,7 @@ impl Mailbox {
             seen: Mutex::default(),
             consumer_tag: Mutex::default(),
             closed: AtomicBool::new(false),
+            receipts: None,
         }
     }
 }

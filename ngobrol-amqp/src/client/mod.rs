@@ -52,6 +52,7 @@ mod mailbox;
 mod matching;
 mod options;
 mod reading;
+mod receipts;
 mod session;
 
 use std::sync::Arc;
@@ -59,7 +60,9 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 
-pub use events::{ChangedMessage, DirectMessage, Event, Events, GroupMessage, GroupNotice};
+pub use events::{
+    ChangedMessage, DirectMessage, Event, Events, GroupMessage, GroupNotice, Receipt,
+};
 pub use options::{ClientError, ClientOptions, LoginOptions};
 pub use session::Session;
 
@@ -119,6 +122,7 @@ impl Client {
         session_id: Option<String>,
         resume_from: Option<u64>,
         take_backlog: bool,
+        receipts: bool,
     ) -> Result<(Session, Events), ClientError> {
         let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
         let names = &self.shared.options.namespace;
@@ -138,7 +142,15 @@ impl Client {
             }
             None => (names.user_queue(username), None),
         };
-        let mailbox = Arc::new(Mailbox::new(username.to_owned(), queue, route, sender));
+        let mut mailbox = Mailbox::new(username.to_owned(), queue, route, sender);
+        if receipts {
+            let (due, waiting) = mpsc::channel(receipts::WAITING);
+            mailbox.receipts = Some(due);
+            let shared = self.shared.clone();
+            let (user, token) = (username.to_owned(), token.clone());
+            tokio::spawn(receipts::send_receipts(shared, user, token, waiting));
+        }
+        let mailbox = Arc::new(mailbox);
         self.shared.add_mailbox(mailbox.clone()).await?;
         let session = Session::new(
             self.shared.clone(),

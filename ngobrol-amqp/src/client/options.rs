@@ -56,9 +56,19 @@ pub struct LoginOptions {
     /// with what was stored after it. By default, a session's events begin
     /// with its login.
     pub since: Option<u64>,
+    /// Tell the server what this device received (`mark_delivered`, per
+    /// conversation, a few times a second at most), so the senders'
+    /// devices get a delivered [`Receipt`](super::Receipt). Off by default.
+    pub delivery_receipts: bool,
 }
 
 impl LoginOptions {
+    /// Send delivery receipts for what this device receives.
+    pub fn delivery_receipts(mut self, on: bool) -> Self {
+        self.delivery_receipts = on;
+        self
+    }
+
     /// The device's name.
     pub fn device(mut self, name: impl Into<String>) -> Self {
         self.device = Some(name.into());

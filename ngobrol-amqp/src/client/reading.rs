@@ -15,6 +15,7 @@ use lapin::{Channel, Consumer, ExchangeKind};
 use serde_json::Value;
 
 use super::ClientError;
+use super::Peer;
 use super::events::Event;
 use super::link::{Shared, lock};
 use super::mailbox::{Mailbox, SessionRoute};
@@ -269,7 +270,7 @@ impl Mailbox {
     /// [`event`](Self::event) of a decoded message; notes its cursor for
     /// resuming.
     pub(super) fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
-        if message.method.starts_with("message_") {
+        if message.method.starts_with("message_") || message.method == "receipt" {
             // A signal about a message handed over before: under its id,
             // and with its place, so neither counts again.
             return Event::from_wire(message);
@@ -284,6 +285,23 @@ impl Mailbox {
         ) {
             lock(&catch_up.resume).delivered(cursor, Instant::now());
         }
-        Event::from_wire(message).filter(|_| fresh)
+        let event = Event::from_wire(message).filter(|_| fresh)?;
+        if let Some(due) = &self.receipts {
+            let from_another = |from: &str| from != self.user;
+            let receipt = match &event {
+                Event::Direct(m) if from_another(&m.from) => {
+                    m.seq.map(|seq| (Peer::User(m.from.clone()), seq))
+                }
+                Event::Group(m) if from_another(&m.from) => {
+                    m.seq.map(|seq| (Peer::Group(m.group_id), seq))
+                }
+                _ => None,
+            };
+            if let Some(receipt) = receipt {
+                // Full: a later receipt of the conversation covers it.
+                let _ = due.try_send(receipt);
+            }
+        }
+        Some(event)
     }
 }

@@ -107,7 +107,7 @@ mod client {
     use crate::client::{ClientError, Event, Session};
 
     /// A conversation, as the reader names it.
-    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
     pub enum Peer {
         /// The conversation with this friend.
         User(String),

@@ -158,6 +158,7 @@ impl crate::client::Client {
             reply.session_id,
             resume_from,
             backlog,
+            options.delivery_receipts,
         )
         .await
     }

@@ -32,6 +32,7 @@ pub mod kick_member;
 pub mod login;
 pub mod logout;
 pub mod logout_all;
+pub mod mark;
 pub mod quit_from_group;
 pub mod register;
 pub mod remove_friend;
@@ -246,4 +247,7 @@ protocol! {
     get_blocked::GetBlocked,
     edit_message::EditMessage,
     delete_message::DeleteMessage,
+    mark::MarkRead,
+    mark::MarkDelivered,
+    mark::GetConversations,
 }

@@ -39,6 +39,8 @@ pub(crate) enum Said {
     BlockedListed { count: usize },
     MessageEdited,
     MessageDeleted,
+    Marked,
+    ConversationsListed { count: usize },
 }
 
 impl Said {
@@ -79,6 +81,8 @@ impl Said {
             Said::BlockedListed { .. } => "Daftar blokir berhasil diambil.".into(),
             Said::MessageEdited => "Pesan berhasil diubah.".into(),
             Said::MessageDeleted => "Pesan berhasil dihapus.".into(),
+            Said::Marked => "Tanda baca berhasil disimpan.".into(),
+            Said::ConversationsListed { .. } => "Daftar percakapan berhasil diambil.".into(),
         }
     }
 
@@ -114,6 +118,8 @@ impl Said {
             Said::BlockedListed { count } => format!("{count} blocked."),
             Said::MessageEdited => "Message edited.".into(),
             Said::MessageDeleted => "Message deleted.".into(),
+            Said::Marked => "Marked.".into(),
+            Said::ConversationsListed { count } => format!("{count} conversations."),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! From the core's values to the wire's messages.
 
 use ngobrol_core::{
-    ChatError, Delivery, DeliveryBody, NoticeEvent, Signal, StoredMessage, Username,
+    ChatError, Conversation, Delivery, DeliveryBody, Marker, NoticeEvent, Signal, StoredMessage,
+    Username,
 };
 use serde::Serialize;
 
@@ -98,6 +99,7 @@ impl DeliveryMessage {
             seq: delivery.placement.map(|p| p.seq),
             edited_at: None,
             deleted: false,
+            marker: None,
         }
     }
 
@@ -121,10 +123,52 @@ impl DeliveryMessage {
         let (method, stored) = match signal {
             Signal::Edited(stored) => ("message_edited", stored),
             Signal::Deleted(stored) => ("message_deleted", stored),
+            Signal::Receipt {
+                reader,
+                conversation,
+                marker,
+                up_to,
+            } => return Self::receipt(reader, conversation, *marker, *up_to),
         };
         let mut message = Self::from_stored_in(lang, stored);
         message.method = method.into();
         message
+    }
+}
+
+impl DeliveryMessage {
+    /// A receipt: `reader` got (or read) the conversation up to `up_to`;
+    /// `username_to` is the other person of a direct conversation.
+    fn receipt(reader: &Username, conversation: &Conversation, marker: Marker, up_to: u64) -> Self {
+        let (to, group) = match conversation {
+            Conversation::Direct { .. } => {
+                (conversation.peer_of(reader).map(ToString::to_string), None)
+            }
+            Conversation::Group(group) => (None, Some(group.get())),
+        };
+        Self {
+            method: "receipt".into(),
+            username_from: reader.to_string(),
+            group_id_to: group,
+            group_name_to: None,
+            message: String::new(),
+            message_id: None,
+            sent_at: None,
+            notice: false,
+            notice_event: None,
+            username_to: to,
+            cursor: None,
+            seq: Some(up_to),
+            edited_at: None,
+            deleted: false,
+            marker: Some(
+                match marker {
+                    Marker::Delivered => "delivered",
+                    Marker::Read => "read",
+                }
+                .into(),
+            ),
+        }
     }
 }
 

@@ -47,6 +47,9 @@ pub struct DeliveryMessage {
     /// Extension: true for a deleted message (its `message` is empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// Extension, in a `receipt` signal: `delivered` or `read`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
 }
 
 /// The fields of a notice that say what happened.

@@ -42,6 +42,9 @@ pub use crate::methods::kick_member::KickMember;
 pub use crate::methods::login::{Login, LoginReply};
 pub use crate::methods::logout::Logout;
 pub use crate::methods::logout_all::{LogoutAll, LogoutAllReply};
+pub use crate::methods::mark::{
+    ConversationEntry, GetConversations, GetConversationsReply, MarkDelivered, MarkRead,
+};
 pub use crate::methods::quit_from_group::QuitFromGroup;
 pub use crate::methods::register::Register;
 pub use crate::methods::remove_friend::RemoveFriend;

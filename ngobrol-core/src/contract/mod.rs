@@ -47,8 +47,8 @@ pub use friends_groups::{
 pub use history::{
     an_ended_groups_history_goes_with_it, appended_messages_are_numbered_per_conversation,
     history_pages_come_oldest_first, hostile_message_text_round_trips,
-    messages_are_found_edited_and_deleted_in_place, retention_removes_the_oldest,
-    sync_gives_what_the_user_may_read,
+    markers_move_forward_and_count_what_is_unread, messages_are_found_edited_and_deleted_in_place,
+    retention_removes_the_oldest, sync_gives_what_the_user_may_read,
 };
 pub use request_log::{
     pruning_to_keep_none_forgets_every_reply, the_request_log_keeps_the_first_reply_and_prunes,
@@ -115,6 +115,7 @@ macro_rules! contract_suite {
             retention_removes_the_oldest,
             hostile_message_text_round_trips,
             messages_are_found_edited_and_deleted_in_place,
+            markers_move_forward_and_count_what_is_unread,
             the_request_log_keeps_the_first_reply_and_prunes,
             pruning_to_keep_none_forgets_every_reply,
         );

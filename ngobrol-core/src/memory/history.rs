@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::error::PortError;
 use crate::ports::{
-    Amendment, Conversation, Delivery, DeliveryBody, HistoryQuery, HistoryRepository, Placement,
-    Retention, StoredMessage,
+    Amendment, Conversation, ConversationSummary, Delivery, DeliveryBody, HistoryQuery,
+    HistoryRepository, Marker, Placement, Retention, StoredMessage,
 };
 use crate::types::{GroupId, MessageId, MessageText, Username};
 
@@ -22,6 +22,8 @@ pub(super) struct History {
     /// Each conversation's latest `seq`, and its messages' positions.
     conversations: HashMap<Conversation, (u64, Vec<u64>)>,
     last_position: u64,
+    /// Each reader's markers in each conversation: delivered, read.
+    markers: HashMap<(Username, Conversation), (u64, u64)>,
 }
 
 impl History {
@@ -34,6 +36,7 @@ impl History {
 
     /// Drops a conversation and its messages (a group that ended).
     pub fn forget(&mut self, conversation: &Conversation) {
+        self.markers.retain(|(_, c), _| c != conversation);
         if let Some((_, positions)) = self.conversations.remove(conversation) {
             for position in positions {
                 self.remove(position);
@@ -185,6 +188,117 @@ impl HistoryRepository for MemoryStore {
         *stored = text.unwrap_or_else(MessageText::empty);
         message.amended = Some(Amendment { at, deleted });
         Ok(true)
+    }
+
+    async fn advance_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+        marker: Marker,
+        seq: u64,
+    ) -> Result<Option<(u64, u64)>, PortError> {
+        let mut state = self.state();
+        let history = &mut state.history;
+        let latest = history.last_seq(conversation);
+        let seq = seq.min(latest);
+        let (delivered, read) = history
+            .markers
+            .entry((user.clone(), conversation.clone()))
+            .or_default();
+        let before = match marker {
+            Marker::Delivered => *delivered,
+            Marker::Read => *read,
+        };
+        if seq <= before {
+            return Ok(None);
+        }
+        *delivered = (*delivered).max(seq);
+        if marker == Marker::Read {
+            *read = seq;
+        }
+        Ok(Some((before, seq)))
+    }
+
+    async fn authors_between(
+        &self,
+        conversation: &Conversation,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<Username>, PortError> {
+        let state = self.state();
+        let history = &state.history;
+        let mut authors: Vec<Username> = history
+            .conversations
+            .get(conversation)
+            .into_iter()
+            .flat_map(|(_, positions)| positions)
+            .filter_map(|p| history.messages.get(p))
+            .filter(|m| (after + 1..=up_to).contains(&m.placement().seq))
+            .filter_map(|m| match &m.delivery.body {
+                DeliveryBody::Direct { from, .. } | DeliveryBody::Group { from, .. } => {
+                    Some(from.clone())
+                }
+                DeliveryBody::Notice { .. } => None,
+            })
+            .collect();
+        authors.sort();
+        authors.dedup();
+        Ok(authors)
+    }
+
+    async fn conversations_of(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<ConversationSummary>, PortError> {
+        let state = self.state();
+        let history = &state.history;
+        let mut summaries = Vec::new();
+        for (conversation, (_, positions)) in &history.conversations {
+            let floor = match conversation {
+                Conversation::Direct { low, high } if low == user || high == user => 0,
+                Conversation::Group(group) => match state.joined_after.get(&(*group, user.clone()))
+                {
+                    Some(floor) => *floor,
+                    None => continue,
+                },
+                Conversation::Direct { .. } => continue,
+            };
+            let visible: Vec<&StoredMessage> = positions
+                .iter()
+                .filter_map(|p| history.messages.get(p))
+                .filter(|m| m.placement().seq > floor)
+                .collect();
+            let Some(last) = visible.last() else {
+                continue;
+            };
+            let marker = |who: &Username| {
+                history
+                    .markers
+                    .get(&(who.clone(), conversation.clone()))
+                    .map_or(0, |(_, read)| *read)
+            };
+            let read_up_to = marker(user);
+            let unread = visible
+                .iter()
+                .filter(|m| m.placement().seq > read_up_to)
+                .filter(|m| match &m.delivery.body {
+                    DeliveryBody::Direct { from, .. } | DeliveryBody::Group { from, .. } => {
+                        from != user
+                    }
+                    DeliveryBody::Notice { .. } => false,
+                })
+                .count() as u64;
+            summaries.push(ConversationSummary {
+                conversation: conversation.clone(),
+                last: Some((*last).clone()),
+                unread,
+                read_up_to,
+                peer_read_up_to: conversation.peer_of(user).map(marker),
+            });
+        }
+        summaries
+            .sort_by_key(|s| std::cmp::Reverse(s.last.as_ref().map(|m| m.placement().position)));
+        Ok(summaries)
     }
 
     async fn latest_position(&self) -> Result<u64, PortError> {

@@ -81,6 +81,29 @@ impl StoredMessage {
     }
 }
 
+/// How far a reader got in a conversation: what reached one of their
+/// devices, and what they read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Marker {
+    Delivered,
+    /// Read implies delivered.
+    Read,
+}
+
+/// A conversation as its reader's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSummary {
+    pub conversation: Conversation,
+    /// Its latest message the reader may see, if any.
+    pub last: Option<StoredMessage>,
+    /// How many messages from others came after what the reader read.
+    pub unread: u64,
+    /// The `seq` the reader read up to.
+    pub read_up_to: u64,
+    /// In a direct conversation: the `seq` the other person read up to.
+    pub peer_read_up_to: Option<u64>,
+}
+
 /// Which page of one conversation's history [`HistoryRepository::history`]
 /// returns: the messages whose `seq` is above `visible_after`, above
 /// `after` and below `before` (each bound when given), at most `limit` of
@@ -166,6 +189,36 @@ pub trait HistoryRepository: Send + Sync {
         text: Option<MessageText>,
         at: SystemTime,
     ) -> Result<bool, PortError>;
+
+    /// Moves `user`'s `marker` in `conversation` forward to `seq` (at
+    /// most the conversation's latest; a read marker takes the delivered
+    /// one along). The marker before and after when it moved, `None` when
+    /// it was there already (or the conversation has no messages).
+    async fn advance_marker(
+        &self,
+        user: &Username,
+        conversation: &Conversation,
+        marker: Marker,
+        seq: u64,
+    ) -> Result<Option<(u64, u64)>, PortError>;
+
+    /// Who wrote the direct and group messages of `conversation` with a
+    /// `seq` above `after` and up to `up_to`, each once.
+    async fn authors_between(
+        &self,
+        conversation: &Conversation,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<Username>, PortError>;
+
+    /// Every conversation `user` has messages in: their direct ones, and
+    /// those of the groups they are a member of (from when they joined),
+    /// with the latest message, the unread count and the read markers.
+    /// Newest first (by their latest message).
+    async fn conversations_of(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<ConversationSummary>, PortError>;
 
     /// The highest position stored so far; 0 for an empty history.
     async fn latest_position(&self) -> Result<u64, PortError>;

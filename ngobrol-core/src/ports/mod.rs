@@ -357,6 +357,13 @@ pub enum Signal {
     Edited(StoredMessage),
     /// Its author deleted a message: its tombstone, as stored now.
     Deleted(StoredMessage),
+    /// `reader`'s marker in a conversation moved up to `up_to` (a `seq`).
+    Receipt {
+        reader: Username,
+        conversation: Conversation,
+        marker: Marker,
+        up_to: u64,
+    },
 }
 
 /// The outbound side: mailboxes, group routing and delivery.

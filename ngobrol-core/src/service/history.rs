@@ -91,25 +91,7 @@ impl ChatService {
         limit: usize,
     ) -> Result<HistoryPage, ChatError> {
         self.authorize(auth).await?;
-        let (conversation, visible_after) = match peer {
-            Peer::User(friend) => {
-                if !self.ports.friends.are_friends(&auth.user, friend).await? {
-                    self.require_user(friend).await?;
-                    return Err(ChatError::NotFriends(friend.to_string()));
-                }
-                (Conversation::direct(&auth.user, friend), 0)
-            }
-            Peer::Group(group) => {
-                self.require_group(*group).await?;
-                let Some(floor) = self.ports.history.joined_after(*group, &auth.user).await? else {
-                    return Err(ChatError::NotMember {
-                        user: auth.user.to_string(),
-                        group: *group,
-                    });
-                };
-                (Conversation::Group(*group), floor)
-            }
-        };
+        let (conversation, visible_after) = self.readable(auth, peer).await?;
         let limit = limit.clamp(1, MAX_PAGE);
         // One more than asked tells whether there is a next page.
         let query = HistoryQuery {
@@ -139,6 +121,36 @@ impl ChatService {
             })
             .flatten();
         Ok(HistoryPage { messages, next })
+    }
+
+    /// The conversation with `peer` and what of it the acting user may
+    /// read (what came after the `seq` returned). Refused as sending there
+    /// would be: `not_friends`, `unknown_user`, `unknown_group`,
+    /// `not_member`.
+    pub(super) async fn readable(
+        &self,
+        auth: &Auth,
+        peer: &Peer,
+    ) -> Result<(Conversation, u64), ChatError> {
+        match peer {
+            Peer::User(friend) => {
+                if !self.ports.friends.are_friends(&auth.user, friend).await? {
+                    self.require_user(friend).await?;
+                    return Err(ChatError::NotFriends(friend.to_string()));
+                }
+                Ok((Conversation::direct(&auth.user, friend), 0))
+            }
+            Peer::Group(group) => {
+                self.require_group(*group).await?;
+                let Some(floor) = self.ports.history.joined_after(*group, &auth.user).await? else {
+                    return Err(ChatError::NotMember {
+                        user: auth.user.to_string(),
+                        group: *group,
+                    });
+                };
+                Ok((Conversation::Group(*group), floor))
+            }
+        }
     }
 
     /// Everything the acting user may read with a position above `after`,

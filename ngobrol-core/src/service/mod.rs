@@ -13,6 +13,7 @@ mod friends;
 mod groups;
 mod history;
 mod messages;
+mod receipts;
 mod requests;
 mod roles;
 mod validate;
