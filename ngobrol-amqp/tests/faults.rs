@@ -13,7 +13,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use ngobrol_amqp::ServerConfig;
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_testkit::{
-    Fault, PrivateBroker, QueueCap, RawClient, TestServer, WAIT, assert_error, assert_ok,
+    Fault, Gate, PrivateBroker, QueueCap, RawClient, TestServer, WAIT, assert_error, assert_ok,
     fresh_namespace,
 };
 use serde_json::{Value, json};
@@ -130,7 +130,8 @@ async fn dead_letters_now(server: &TestServer, client: &RawClient) -> Vec<Vec<u8
 async fn one_users_stalled_request_does_not_hold_up_anothers() {
     let (server, faults) = TestServer::start_faulty().await;
     let (mut ana, mut budi) = friends(&server).await;
-    faults.inject("are_friends", Fault::Stall(Duration::from_secs(3)), 1);
+    let gate = Gate::new();
+    faults.inject("are_friends", Fault::Hold(gate.clone()), 1);
     ana.publish(&json!({"method": "send_client", "username_from": "ana",
         "username_to": "budi", "message": "slow", "token": ana.token(), "request_id": "s-1"}))
         .await;
@@ -148,8 +149,9 @@ async fn one_users_stalled_request_does_not_hold_up_anothers() {
         .await;
     assert_ok(&reply, "get_friend");
     assert_eq!(reply["usernames"], json!(["ana"]));
-    // Ana's has not been answered yet: it is still in the stall.
+    // Ana's has not been answered yet: it is still held.
     assert_eq!(ana.recv_within(Duration::ZERO).await, None);
+    gate.open();
     let answered = ana.recv().await;
     assert_ok(&answered, "send_client");
     assert_eq!(budi.recv().await["message"], "slow");
@@ -252,7 +254,8 @@ async fn a_reply_lost_with_the_connection_is_retried_and_answered_from_the_recor
     let (ana, _ana_events) = client.login("ana", "rahasia!").await.unwrap();
     ana.add_friend("budi").await.unwrap();
 
-    faults.inject("record_reply", Fault::Stall(Duration::from_secs(2)), 1);
+    let gate = Gate::new();
+    faults.inject("record_reply", Fault::Hold(gate.clone()), 1);
     let sending = tokio::spawn(async move { ana.send_direct("budi", "once").await });
     let started = std::time::Instant::now();
     while faults.pending("record_reply") > 0 {
@@ -260,6 +263,9 @@ async fn a_reply_lost_with_the_connection_is_retried_and_answered_from_the_recor
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     broker.close_connections_of("server");
+    // The reply is recorded now, and its publication fails with the
+    // connection.
+    gate.open();
     // One attempt (no retries): the ok is the recorded reply to the
     // redelivered request.
     sending

@@ -22,6 +22,30 @@ pub enum Fault {
     Panic,
     /// Waits this long, then does the call.
     Stall(Duration),
+    /// Waits until the test opens the gate, then does the call.
+    Hold(Gate),
+}
+
+/// What a [`Fault::Hold`] waits for: the test's word, not a time.
+#[derive(Clone, Debug)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// A gate, shut.
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets every held call through, now and later.
+    pub fn open(&self) {
+        self.0.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
 }
 
 /// The faults to inject, shared between a test and its [`FaultyStore`]:
@@ -61,6 +85,10 @@ impl Faults {
             Some(Fault::Panic) => panic!("injected fault: {method} panicked"),
             Some(Fault::Stall(wait)) => {
                 tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Some(Fault::Hold(gate)) => {
+                drop(gate.0.acquire().await);
                 Ok(())
             }
         }

@@ -24,7 +24,7 @@ mod raw;
 mod server;
 
 pub use broker::PrivateBroker;
-pub use faults::{Fault, Faults, FaultyStore};
+pub use faults::{Fault, Faults, FaultyStore, Gate};
 pub use logs::ErrorLines;
 pub use policy::QueueCap;
 pub use raw::RawClient;
