@@ -4,11 +4,12 @@
 
 use ngobrol_amqp::client::{Client, ClientOptions};
 use ngobrol_amqp::wire::{
-    AddFriend, AddMemberToGroup, BlockUser, CreateGroup, DeleteGroup, DeleteMessage, EditMessage,
-    GetBlocked, GetConversations, GetFriend, GetGroup, GetGroupMembers, GetHistory, GetSessions,
-    KickMember, Login, LoginReply, Logout, LogoutAll, MarkDelivered, MarkRead, QuitFromGroup,
-    Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup, SyncRequest,
-    TransferAdmin, UnblockUser, decode_request,
+    AcceptFriend, AcceptInvitation, AddFriend, AddMemberToGroup, BlockUser, CreateGroup,
+    DeclineFriend, DeclineInvitation, DeleteGroup, DeleteMessage, EditMessage, GetBlocked,
+    GetConversations, GetFriend, GetFriendRequests, GetGroup, GetGroupMembers, GetHistory,
+    GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, MarkDelivered, MarkRead,
+    QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup,
+    SyncRequest, TransferAdmin, UnblockUser, decode_request,
 };
 use serde_json::json;
 
@@ -200,6 +201,35 @@ fn every_request() -> Vec<Request> {
         .into(),
         GetConversations {
             username: name(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        AcceptFriend {
+            username: name(),
+            friend: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        DeclineFriend {
+            username: name(),
+            friend: "budi".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        GetFriendRequests {
+            username: name(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        AcceptInvitation {
+            username: name(),
+            group_id: 7,
+            token: TOKEN.into(),
+        }
+        .into(),
+        DeclineInvitation {
+            username: name(),
+            group_id: 7,
             token: TOKEN.into(),
         }
         .into(),

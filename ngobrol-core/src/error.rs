@@ -73,6 +73,12 @@ pub enum ChatError {
     /// one deleted already, for an edit).
     #[error("there is no such message")]
     UnknownMessage,
+    /// `accept_friend` or `decline_friend` of someone who has not asked.
+    #[error("{0} has not asked to be your friend")]
+    NoRequest(String),
+    /// `accept_invitation` or `decline_invitation` without an invitation.
+    #[error("you have no invitation to group {0}")]
+    NoInvitation(GroupId),
     /// Only a message's author may edit or delete it.
     #[error("only its author can change a message")]
     NotAuthor,
@@ -115,6 +121,8 @@ impl ChatError {
             Self::RequestIdConflict => "request_id_conflict",
             Self::InvalidDeviceName(_) => "invalid_device_name",
             Self::UnknownSession => "unknown_session",
+            Self::NoRequest(_) => "no_request",
+            Self::NoInvitation(_) => "no_invitation",
             Self::UnknownMessage => "unknown_message",
             Self::NotAuthor => "not_author",
             Self::BadRequest(_) => "bad_request",

@@ -61,12 +61,13 @@ pub use limits::{RateLimit, RateLimiter};
 pub use password::PasswordHasher;
 pub use ports::{
     Amendment, Conversation, ConversationSummary, Delivery, DeliveryBody, FriendRepository,
-    GroupRecord, GroupRef, GroupRepository, HistoryQuery, HistoryRepository, Marker, NoticeEvent,
-    Outbound, Placement, Repositories, RequestKey, RequestLog, Retention, SessionRecord,
-    SessionRepository, Signal, StoredMessage, UserRecord, UserRepository,
+    FriendRequest, GroupRecord, GroupRef, GroupRepository, HistoryQuery, HistoryRepository,
+    Invitation, Marker, NoticeEvent, Outbound, Placement, Repositories, RequestKey, RequestLog,
+    Retention, SessionRecord, SessionRepository, Signal, StoredMessage, UserRecord, UserRepository,
 };
 pub use service::{
-    Auth, ChatService, HistoryPage, Login, Peer, Ports, Reader, ServiceConfig, SyncPage,
+    Added, Auth, Befriended, ChatService, FriendshipPolicy, HistoryPage, Login, Peer, Pending,
+    Ports, Reader, ServiceConfig, SyncPage,
 };
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use diesel::dsl::exists;
 use diesel::prelude::*;
-use ngobrol_core::{FriendRepository, PortError, Username};
+use ngobrol_core::{FriendRepository, FriendRequest, PortError, Username};
 
 use crate::conn::WriteTransaction;
 use crate::convert::{to_millis, username};
@@ -130,5 +130,26 @@ impl FriendRepository for Store {
                 .map(username)
                 .collect()
         })
+    }
+
+    async fn add_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        self.add_request(from, to, at).await
+    }
+
+    async fn remove_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+    ) -> Result<bool, PortError> {
+        self.remove_request(from, to).await
+    }
+
+    async fn friend_requests_of(&self, user: &Username) -> Result<Vec<FriendRequest>, PortError> {
+        self.requests_of(user).await
     }
 }

@@ -5,7 +5,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use diesel::dsl::exists;
 use diesel::prelude::*;
-use ngobrol_core::{GroupId, GroupName, GroupRecord, GroupRepository, PortError, Username};
+use ngobrol_core::{
+    GroupId, GroupName, GroupRecord, GroupRepository, Invitation, PortError, Username,
+};
 
 use crate::conn::{HistoryLock, WriteTransaction};
 use crate::convert::{group_record, to_millis, username};
@@ -236,5 +238,27 @@ impl GroupRepository for Store {
                 .get_result::<i64>(conn)?;
             Ok(count.unsigned_abs())
         })
+    }
+
+    async fn add_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+        by: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        self.add_invite(group, user, by, at).await
+    }
+
+    async fn remove_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<Option<Username>, PortError> {
+        self.remove_invite(group, user).await
+    }
+
+    async fn invitations_of(&self, user: &Username) -> Result<Vec<Invitation>, PortError> {
+        self.invites_of(user).await
     }
 }

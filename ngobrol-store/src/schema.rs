@@ -103,6 +103,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    friend_requests (from_user, to_user) {
+        from_user -> Text,
+        to_user -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invitations (group_id, username) {
+        group_id -> BigInt,
+        username -> Text,
+        invited_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(markers -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -113,5 +130,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     conversations,
     messages,
-    markers
+    markers,
+    friend_requests,
+    invitations
 );

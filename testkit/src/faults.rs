@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ngobrol_core::{
-    Conversation, ConversationSummary, Delivery, FriendRepository, GroupId, GroupName, GroupRecord,
-    GroupRepository, HistoryQuery, HistoryRepository, Marker, MessageId, MessageText, Placement,
-    PortError, RequestKey, RequestLog, Retention, SessionId, SessionRecord, SessionRepository,
-    StoredMessage, TokenHash, UserRecord, UserRepository, Username,
+    Conversation, ConversationSummary, Delivery, FriendRepository, FriendRequest, GroupId,
+    GroupName, GroupRecord, GroupRepository, HistoryQuery, HistoryRepository, Invitation, Marker,
+    MessageId, MessageText, Placement, PortError, RequestKey, RequestLog, Retention, SessionId,
+    SessionRecord, SessionRepository, StoredMessage, TokenHash, UserRecord, UserRepository,
+    Username,
 };
 
 /// What a faulty port does when a call it was told about comes.
@@ -150,6 +151,9 @@ faulty!(FriendRepository {
     fn unblock(&self, user: &Username, blocked: &Username) -> bool;
     fn blocks(&self, user: &Username, other: &Username) -> bool;
     fn blocked_by(&self, user: &Username) -> Vec<Username>;
+    fn add_friend_request(&self, from: &Username, to: &Username, at: SystemTime) -> bool;
+    fn remove_friend_request(&self, from: &Username, to: &Username) -> bool;
+    fn friend_requests_of(&self, user: &Username) -> Vec<FriendRequest>;
 });
 
 faulty!(GroupRepository {
@@ -167,6 +171,9 @@ faulty!(GroupRepository {
     fn all_memberships(&self) -> Vec<(GroupId, Vec<Username>)>;
     fn delete_group(&self, id: GroupId) -> bool;
     fn count_groups_administered(&self, user: &Username) -> u64;
+    fn add_invitation(&self, group: GroupId, user: &Username, by: &Username, at: SystemTime) -> bool;
+    fn remove_invitation(&self, group: GroupId, user: &Username) -> Option<Username>;
+    fn invitations_of(&self, user: &Username) -> Vec<Invitation>;
 });
 
 faulty!(HistoryRepository {

@@ -125,6 +125,11 @@ impl TestServer {
         Self::start_configured(config, ServiceConfig::default()).await
     }
 
+    /// A server with the default settings and these rules.
+    pub async fn start_with_rules(service_config: ServiceConfig) -> Self {
+        Self::start_with(ServerConfig::default(), service_config).await
+    }
+
     pub async fn start_with(server_config: ServerConfig, service_config: ServiceConfig) -> Self {
         let server_config = ServerConfig {
             namespace: fresh_namespace(),

@@ -21,6 +21,8 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use ngobrol_amqp::wire::GetFriendRequestsReply;
+
 use crate::refs::Refs;
 use crate::sanitize::escape;
 use crate::wording::failure;
@@ -34,7 +36,11 @@ commands:
   /logout-all                 log out every device of yours
   /sessions                   list your sessions (devices)
   /friends                    list your friends
-  /add <user>                 add a friend
+  /add <user>                 add a friend (on a server that asks for consent:
+                              ask them, or accept their request)
+  /requests                   friend requests and group invitations waiting
+  /accept <user|#group>       accept a friend request or an invitation
+  /decline <user|#group>      decline one (they are not told)
   /unfriend <user>            end a friendship
   /block <user>               block someone (they are not told); /unblock <user>
   /blocked                    whom you block
@@ -258,6 +264,37 @@ fn read_by_showing(event: &Event, me: &str) -> Option<(Peer, u64)> {
     }
 }
 
+/// What waits for an answer, as `/requests` lists it.
+fn describe_requests(waiting: &GetFriendRequestsReply) -> String {
+    let mut lines = Vec::new();
+    for r in &waiting.incoming {
+        let who = escape(&r.username);
+        lines.push(format!(
+            "{who} asks to be your friend: /accept {who} or /decline {who}"
+        ));
+    }
+    for r in &waiting.outgoing {
+        lines.push(format!(
+            "you asked {}; not answered yet",
+            escape(&r.username)
+        ));
+    }
+    for i in &waiting.invitations {
+        lines.push(format!(
+            "{} invites you to #{} {}: /accept #{} or /decline #{}",
+            escape(&i.by),
+            i.group_id,
+            escape(&i.group_name),
+            i.group_id,
+            i.group_id
+        ));
+    }
+    if lines.is_empty() {
+        return "nothing waits for an answer".into();
+    }
+    format!("waiting:\n{}", lines.join("\n"))
+}
+
 /// What a command did, or why it failed.
 type Outcome = Result<String, String>;
 
@@ -414,8 +451,39 @@ impl Chat {
                 Ok(format!("{rest} is no longer your friend"))
             }
             "/add" if !rest.is_empty() => {
-                self.session()?.add_friend(rest).await.map_err(refused)?;
-                Ok(format!("{rest} is now your friend"))
+                if self.session()?.add_friend(rest).await.map_err(refused)? {
+                    Ok(format!("{rest} is now your friend"))
+                } else {
+                    Ok(format!("asked {rest} to be your friend; they must accept"))
+                }
+            }
+            "/requests" => {
+                let waiting = self.session()?.friend_requests().await.map_err(refused)?;
+                Ok(describe_requests(&waiting))
+            }
+            "/accept" | "/decline" if !rest.is_empty() => {
+                let session = self.session()?;
+                let accept = command == "/accept";
+                match rest.strip_prefix('#') {
+                    Some(group) => {
+                        let group = group_id(group)?;
+                        if accept {
+                            session.accept_invitation(group).await.map_err(refused)?;
+                            Ok(format!("joined group #{group}"))
+                        } else {
+                            session.decline_invitation(group).await.map_err(refused)?;
+                            Ok(format!("declined the invitation to group #{group}"))
+                        }
+                    }
+                    None if accept => {
+                        session.accept_friend(rest).await.map_err(refused)?;
+                        Ok(format!("{rest} is now your friend"))
+                    }
+                    None => {
+                        session.decline_friend(rest).await.map_err(refused)?;
+                        Ok(format!("declined {rest}'s request"))
+                    }
+                }
             }
             "/msg" => {
                 let (to, text) = split_word(rest);
@@ -454,11 +522,18 @@ impl Chat {
                     return Err("usage: /invite <group id> <user>".into());
                 }
                 let group = group_id(group)?;
-                self.session()?
+                if self
+                    .session()?
                     .add_member(group, user)
                     .await
-                    .map_err(refused)?;
-                Ok(format!("added {user} to group #{group}"))
+                    .map_err(refused)?
+                {
+                    Ok(format!("added {user} to group #{group}"))
+                } else {
+                    Ok(format!(
+                        "invited {user} to group #{group}; they must accept"
+                    ))
+                }
             }
             "/leave" if !rest.is_empty() => {
                 let group = group_id(rest)?;

@@ -358,6 +358,20 @@ pub(crate) fn describe_event(event: &Event) -> String {
                 None => format!("  · your messages {what} {}", escape(&r.reader)),
             }
         }
+        Event::FriendRequest { from } => {
+            let who = escape(from);
+            format!("* {who} asks to be your friend: /accept {who} or /decline {who}")
+        }
+        Event::FriendAccepted { by } => format!("* {} accepted: you are friends", escape(by)),
+        Event::Invitation {
+            group_id,
+            group_name,
+            by,
+        } => format!(
+            "* {} invites you to #{group_id} {}: /accept #{group_id} or /decline #{group_id}",
+            escape(by),
+            escape(group_name)
+        ),
         // An event of a newer SDK than this CLI knows how to show.
         other => escape(&format!("{other:?}")).into_owned(),
     }

@@ -71,6 +71,8 @@ fn refusal(code: &ErrorCode, description: &str, retry_after: Option<Duration>) -
         ErrorCode::Busy => return format!("the server is busy; {}", retry(retry_after)),
         ErrorCode::RequestIdConflict => "that request id was already used for another request",
         ErrorCode::UnknownMessage => "there is no such message",
+        ErrorCode::NoRequest => "that user has not asked to be your friend",
+        ErrorCode::NoInvitation => "you have no invitation to that group",
         ErrorCode::NotAuthor => "only its author can change a message",
         ErrorCode::Internal => "the server failed; try again later",
         // A code this CLI does not know (or none): the server's words.
@@ -150,6 +152,8 @@ mod tests {
             "request_id_conflict",
             "unknown_message",
             "not_author",
+            "no_request",
+            "no_invitation",
             "internal",
         ];
         for code in codes {

@@ -460,3 +460,45 @@ async fn what_is_shown_is_read_and_the_sender_sees_it() {
     ana.quit();
     budi.quit();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_consenting_server_requests_are_shown_and_answered() {
+    let rules = ngobrol_core::ServiceConfig {
+        friendship: ngobrol_core::FriendshipPolicy::Consent,
+        ..ngobrol_core::ServiceConfig::default()
+    };
+    let server = TestServer::start_with_rules(rules).await;
+    let mut ana = sign_up(&server, "ana");
+    let mut budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: asked budi to be your friend; they must accept");
+    budi.expect("* ana asks to be your friend: /accept ana or /decline ana");
+    budi.type_line("/requests");
+    budi.expect("ana asks to be your friend");
+    budi.type_line("/accept ana");
+    budi.expect("ok: ana is now your friend");
+    ana.expect("* budi accepted: you are friends");
+
+    budi.type_line("/create Keluarga");
+    let created = budi.expect("ok: created group #");
+    let gid: i64 = created
+        .split('#')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    let mut cici = sign_up(&server, "cici");
+    budi.type_line(&format!("/invite {gid} cici"));
+    budi.expect(&format!(
+        "ok: invited cici to group #{gid}; they must accept"
+    ));
+    cici.expect(&format!(
+        "* budi invites you to #{gid} Keluarga: /accept #{gid}"
+    ));
+    cici.type_line(&format!("/accept #{gid}"));
+    cici.expect(&format!("ok: joined group #{gid}"));
+    budi.expect(&format!("[Keluarga #{gid}] * cici joined the group"));
+    ana.quit();
+    budi.quit();
+    cici.quit();
+}

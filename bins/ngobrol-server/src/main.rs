@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use ngobrol_amqp::{DEFAULT_AMQP_URL, Language, Namespace, Server, ServerConfig, redact_url};
-use ngobrol_core::{RateLimit, Retention, ServiceConfig};
+use ngobrol_core::{FriendshipPolicy, RateLimit, Retention, ServiceConfig};
 use ngobrol_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -137,6 +137,11 @@ struct Args {
     )]
     history_max_per_conversation: u64,
 
+    /// Whether befriending and adding to groups take effect at once
+    /// (`open`, the original's rule) or ask the other first (`consent`).
+    #[arg(long, env = "NGOBROL_FRIENDSHIP", default_value = "open", value_parser = ["open", "consent"])]
+    friendship: String,
+
     /// The most database connections (1 to 1000).
     #[arg(long, env = "NGOBROL_DATABASE_CONNECTIONS", default_value_t = StoreOptions::default().max_connections)]
     database_connections: u32,
@@ -215,6 +220,10 @@ fn settings(args: Args) -> Result<Settings, Vec<String>> {
                 .then(|| Duration::from_secs(args.history_max_age_days.saturating_mul(86_400))),
             max_per_conversation: (args.history_max_per_conversation > 0)
                 .then_some(args.history_max_per_conversation),
+        },
+        friendship: match args.friendship.as_str() {
+            "consent" => FriendshipPolicy::Consent,
+            _ => FriendshipPolicy::Open,
         },
         ..ServiceConfig::default()
     };

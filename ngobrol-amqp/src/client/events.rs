@@ -122,7 +122,8 @@ pub struct GroupNotice {
 
 /// Something that arrived for the session's user, apart from replies.
 /// Serialized (for JSON lines), it is the message's fields with a `kind`:
-/// `direct`, `group` or `notice`.
+/// `direct`, `group`, `notice`, `edited`, `deleted`, `receipt`,
+/// `friend_request`, `friend_accepted` or `invitation`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -138,6 +139,23 @@ pub enum Event {
     /// Someone got or read a conversation up to a message (live only: the
     /// markers are in [`Session::conversations`](super::Session::conversations)).
     Receipt(Receipt),
+    /// `from` asks to be your friend (a server that asks for consent;
+    /// [`Session::friend_requests`](super::Session::friend_requests)
+    /// lists what waits).
+    FriendRequest {
+        from: String,
+    },
+    /// `by` accepted your friend request: you are friends.
+    FriendAccepted {
+        by: String,
+    },
+    /// The admin `by` invites you to a group (a server that asks for
+    /// consent).
+    Invitation {
+        group_id: i64,
+        group_name: String,
+        by: String,
+    },
 }
 
 impl Event {
@@ -148,7 +166,7 @@ impl Event {
             Event::Group(m) => m.message_id.as_deref(),
             Event::Notice(m) => m.message_id.as_deref(),
             Event::Edited(m) | Event::Deleted(m) => m.message_id(),
-            Event::Receipt(_) => None,
+            _ => None,
         }
     }
 
@@ -166,7 +184,7 @@ impl Event {
             Event::Edited(ChangedMessage::Group(m)) | Event::Deleted(ChangedMessage::Group(m)) => {
                 m.cursor
             }
-            Event::Receipt(_) => None,
+            _ => None,
         }
     }
 
@@ -183,6 +201,7 @@ impl Event {
                 m.seq
             }
             Event::Receipt(r) => Some(r.up_to),
+            _ => None,
         }
     }
 
@@ -240,6 +259,17 @@ impl Event {
             ("send_client", _) => Event::Direct(direct()),
             ("message_edited", _) => Event::Edited(changed()),
             ("message_deleted", _) => Event::Deleted(changed()),
+            ("friend_request", _) => Event::FriendRequest {
+                from: username_from.clone(),
+            },
+            ("friend_accepted", _) => Event::FriendAccepted {
+                by: username_from.clone(),
+            },
+            ("group_invitation", Some(group_id)) => Event::Invitation {
+                group_id,
+                group_name: group_name.clone(),
+                by: username_from.clone(),
+            },
             ("receipt", _) => Event::Receipt(Receipt {
                 reader: username_from.clone(),
                 read: marker.as_deref() == Some("read"),

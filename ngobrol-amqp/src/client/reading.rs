@@ -270,9 +270,9 @@ impl Mailbox {
     /// [`event`](Self::event) of a decoded message; notes its cursor for
     /// resuming.
     pub(super) fn event_of(&self, message: DeliveryMessage) -> Option<Event> {
-        if message.method.starts_with("message_") || message.method == "receipt" {
-            // A signal about a message handed over before: under its id,
-            // and with its place, so neither counts again.
+        if !matches!(message.method.as_str(), "send_client" | "send_group") {
+            // A signal (about a message handed over before, under its id
+            // and with its place, or about someone): neither counts again.
             return Event::from_wire(message);
         }
         let fresh = match &message.message_id {

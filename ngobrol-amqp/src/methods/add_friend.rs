@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Method, NoBody};
+use super::{Asked, Method};
 use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
@@ -17,7 +17,7 @@ pub struct AddFriend {
 impl Method for AddFriend {
     const NAME: &'static str = "add_friend";
     const CHANGES_STATE: bool = true;
-    type Reply = NoBody;
+    type Reply = Asked;
 
     fn acting_user(&self) -> &str {
         &self.username_from
@@ -33,24 +33,31 @@ impl crate::server::Execute for AddFriend {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, Asked), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username_from, self.token)?;
         let friend = ngobrol_core::Username::parse(self.username_to)?;
-        cx.chat.add_friend(&auth, &friend).await?;
+        let done = cx.chat.add_friend(&auth, &friend).await?;
         let friend = friend.into_string();
-        Ok((Said::FriendAdded { friend }, NoBody {}))
+        Ok(match done {
+            ngobrol_core::Befriended::Friends => (Said::FriendAdded { friend }, Asked::default()),
+            ngobrol_core::Befriended::Asked => {
+                (Said::FriendAsked { friend }, Asked { pending: true })
+            }
+        })
     }
 }
 
 #[cfg(feature = "client")]
 impl crate::client::Session {
-    /// Makes `friend` and this user friends of each other.
-    pub async fn add_friend(&self, friend: &str) -> Result<(), crate::client::ClientError> {
+    /// Makes `friend` and this user friends of each other; true when they
+    /// are friends now, false when `friend` was asked (a server that asks
+    /// for consent) and must accept first.
+    pub async fn add_friend(&self, friend: &str) -> Result<bool, crate::client::ClientError> {
         let request = AddFriend {
             username_from: self.username().to_owned(),
             username_to: friend.to_owned(),
             token: self.token().clone(),
         };
-        self.call(request).await.map(drop)
+        Ok(!self.call(request).await?.pending)
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Method, NoBody};
+use super::{Asked, Method};
 use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
@@ -18,7 +18,7 @@ pub struct AddMemberToGroup {
 impl Method for AddMemberToGroup {
     const NAME: &'static str = "add_member_to_group";
     const CHANGES_STATE: bool = true;
-    type Reply = NoBody;
+    type Reply = Asked;
 
     fn acting_user(&self) -> &str {
         &self.username_adder
@@ -34,33 +34,38 @@ impl crate::server::Execute for AddMemberToGroup {
     async fn execute(
         self,
         cx: &crate::server::Context<'_>,
-    ) -> Result<(Said, NoBody), ngobrol_core::ChatError> {
+    ) -> Result<(Said, Asked), ngobrol_core::ChatError> {
         let auth = cx.auth(self.username_adder, self.token)?;
         let member = ngobrol_core::Username::parse(self.username_to_add)?;
         let group = ngobrol_core::GroupId::new(self.group_id);
-        cx.chat.add_member(&auth, group, &member).await?;
-        let said = Said::MemberAdded {
-            member: member.into_string(),
-            group: group.get(),
-        };
-        Ok((said, NoBody {}))
+        let done = cx.chat.add_member(&auth, group, &member).await?;
+        let (member, group) = (member.into_string(), group.get());
+        Ok(match done {
+            ngobrol_core::Added::Member => (Said::MemberAdded { member, group }, Asked::default()),
+            ngobrol_core::Added::Invited => (
+                Said::MemberInvited { member, group },
+                Asked { pending: true },
+            ),
+        })
     }
 }
 
 #[cfg(feature = "client")]
 impl crate::client::Session {
-    /// Adds `user` to a group this user is the admin of.
+    /// Adds `user` to a group this user is the admin of; true when they
+    /// are a member now, false when they were invited (a server that asks
+    /// for consent, and `user` is not this user's friend).
     pub async fn add_member(
         &self,
         group_id: i64,
         user: &str,
-    ) -> Result<(), crate::client::ClientError> {
+    ) -> Result<bool, crate::client::ClientError> {
         let request = AddMemberToGroup {
             username_adder: self.username().to_owned(),
             username_to_add: user.to_owned(),
             group_id,
             token: self.token().clone(),
         };
-        self.call(request).await.map(drop)
+        Ok(!self.call(request).await?.pending)
     }
 }

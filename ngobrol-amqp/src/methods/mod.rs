@@ -18,6 +18,7 @@ use crate::wire::Body;
 pub mod add_friend;
 pub mod add_member_to_group;
 pub mod block_user;
+pub mod consent;
 pub mod create_group;
 pub mod delete_group;
 pub mod delete_message;
@@ -76,6 +77,15 @@ pub trait Method: Serialize + DeserializeOwned + Into<Request> {
 /// The body of a reply that carries nothing but the envelope.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoBody {}
+
+/// The body of `add_friend_reply` and `add_member_to_group_reply`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asked {
+    /// Extension, under consent: the other was asked (invited, for a
+    /// group), and nothing changes until they accept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
 
 /// The body of `send_client_reply` and `send_group_reply`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,4 +260,9 @@ protocol! {
     mark::MarkRead,
     mark::MarkDelivered,
     mark::GetConversations,
+    consent::AcceptFriend,
+    consent::DeclineFriend,
+    consent::GetFriendRequests,
+    consent::AcceptInvitation,
+    consent::DeclineInvitation,
 }

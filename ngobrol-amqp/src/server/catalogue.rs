@@ -16,6 +16,13 @@ pub(crate) enum Said {
     Registered,
     LoggedIn,
     FriendAdded { friend: String },
+    FriendAsked { friend: String },
+    FriendAccepted { friend: String },
+    FriendDeclined { friend: String },
+    RequestsListed { count: usize },
+    MemberInvited { member: String, group: i64 },
+    InvitationAccepted { group: i64 },
+    InvitationDeclined { group: i64 },
     FriendsListed { count: usize },
     GroupCreated { name: String, id: i64 },
     GroupsListed { count: usize },
@@ -57,6 +64,17 @@ impl Said {
             Said::Registered => "Akun berhasil dibuat.".into(),
             Said::LoggedIn => "Login berhasil.".into(),
             Said::FriendAdded { .. } => "Teman berhasil ditambahkan.".into(),
+            Said::FriendAsked { friend } => {
+                format!("Permintaan pertemanan terkirim ke {friend}. Tunggu dia menerimanya.")
+            }
+            Said::FriendAccepted { friend } => format!("Kamu sekarang berteman dengan {friend}."),
+            Said::FriendDeclined { friend } => format!("Permintaan dari {friend} ditolak."),
+            Said::RequestsListed { .. } => "Daftar permintaan berhasil diambil.".into(),
+            Said::MemberInvited { member, .. } => {
+                format!("{member} diundang ke grup. Tunggu dia menerimanya.")
+            }
+            Said::InvitationAccepted { .. } => "Kamu sekarang anggota grup.".into(),
+            Said::InvitationDeclined { .. } => "Undangan grup ditolak.".into(),
             Said::FriendsListed { .. } => "Teman berhasil diambil.".into(),
             Said::GroupCreated { .. } => "Group berhasil ditambahkan.".into(),
             Said::GroupsListed { .. } => "Group berhasil diambil".into(),
@@ -91,6 +109,19 @@ impl Said {
             Said::Registered => "Account created.".into(),
             Said::LoggedIn => "Logged in.".into(),
             Said::FriendAdded { friend } => format!("{friend} is now your friend."),
+            Said::FriendAsked { friend } => {
+                format!("Asked {friend} to be your friend; they must accept.")
+            }
+            Said::FriendAccepted { friend } => format!("{friend} is now your friend."),
+            Said::FriendDeclined { friend } => format!("Declined {friend}'s request."),
+            Said::RequestsListed { count } => format!("{count} waiting."),
+            Said::MemberInvited { member, group } => {
+                format!("Invited {member} to group {group}; they must accept.")
+            }
+            Said::InvitationAccepted { group } => format!("Joined group {group}."),
+            Said::InvitationDeclined { group } => {
+                format!("Declined the invitation to group {group}.")
+            }
             Said::FriendsListed { count } => format!("{count} friends."),
             Said::GroupCreated { name, id } => format!("Created group {name} with id {id}."),
             Said::GroupsListed { count } => format!("{count} groups."),
@@ -184,6 +215,8 @@ fn indonesian_limit(error: &ChatError) -> String {
         E::InvalidDeviceName(_) => "Nama perangkat tidak valid.".into(),
         E::UnknownSession => "Sesi tidak ditemukan.".into(),
         E::UnknownMessage => "Pesan tidak ditemukan.".into(),
+        E::NoRequest(user) => format!("{user} tidak meminta berteman denganmu."),
+        E::NoInvitation(_) => "Kamu tidak diundang ke grup ini.".into(),
         E::NotAuthor => "Hanya pengirimnya yang boleh mengubah pesan ini.".into(),
         E::TooManyGroupsCreated { max } => {
             format!("Kamu sudah membuat {max} group. Tidak bisa lebih.")

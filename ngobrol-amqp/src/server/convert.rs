@@ -1,8 +1,8 @@
 //! From the core's values to the wire's messages.
 
 use ngobrol_core::{
-    ChatError, Conversation, Delivery, DeliveryBody, Marker, NoticeEvent, Signal, StoredMessage,
-    Username,
+    ChatError, Conversation, Delivery, DeliveryBody, GroupRef, Marker, NoticeEvent, Signal,
+    StoredMessage, Username,
 };
 use serde::Serialize;
 
@@ -129,6 +129,11 @@ impl DeliveryMessage {
                 marker,
                 up_to,
             } => return Self::receipt(reader, conversation, *marker, *up_to),
+            Signal::FriendRequest { from } => return Self::about("friend_request", from, None),
+            Signal::FriendAccepted { by } => return Self::about("friend_accepted", by, None),
+            Signal::Invitation { group, by } => {
+                return Self::about("group_invitation", by, Some(group));
+            }
         };
         let mut message = Self::from_stored_in(lang, stored);
         message.method = method.into();
@@ -137,6 +142,18 @@ impl DeliveryMessage {
 }
 
 impl DeliveryMessage {
+    /// A signal about someone (`username_from`) and, for an invitation,
+    /// a group.
+    fn about(method: &str, who: &Username, group: Option<&GroupRef>) -> Self {
+        Self {
+            method: method.into(),
+            username_from: who.to_string(),
+            group_id_to: group.map(|g| g.id.get()),
+            group_name_to: group.map(|g| g.name.to_string()),
+            ..Self::default()
+        }
+    }
+
     /// A receipt: `reader` got (or read) the conversation up to `up_to`;
     /// `username_to` is the other person of a direct conversation.
     fn receipt(reader: &Username, conversation: &Conversation, marker: Marker, up_to: u64) -> Self {
@@ -146,28 +163,18 @@ impl DeliveryMessage {
             }
             Conversation::Group(group) => (None, Some(group.get())),
         };
+        let marker = match marker {
+            Marker::Delivered => "delivered",
+            Marker::Read => "read",
+        };
         Self {
             method: "receipt".into(),
             username_from: reader.to_string(),
             group_id_to: group,
-            group_name_to: None,
-            message: String::new(),
-            message_id: None,
-            sent_at: None,
-            notice: false,
-            notice_event: None,
             username_to: to,
-            cursor: None,
             seq: Some(up_to),
-            edited_at: None,
-            deleted: false,
-            marker: Some(
-                match marker {
-                    Marker::Delivered => "delivered",
-                    Marker::Read => "read",
-                }
-                .into(),
-            ),
+            marker: Some(marker.into()),
+            ..Self::default()
         }
     }
 }

@@ -64,6 +64,8 @@ codes! {
     InvalidDeviceName = "invalid_device_name",
     UnknownSession = "unknown_session",
     UnknownMessage = "unknown_message",
+    NoRequest = "no_request",
+    NoInvitation = "no_invitation",
     NotAuthor = "not_author",
     RequestIdConflict = "request_id_conflict",
     Internal = "internal",

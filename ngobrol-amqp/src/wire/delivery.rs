@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A delivery to a user: a direct message (`send_client`), a group message
 /// or a group notice (`send_group`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryMessage {
     pub method: String,
     pub username_from: String,

@@ -28,6 +28,10 @@ pub use reply::{Body, Reply, Status};
 pub use crate::methods::add_friend::AddFriend;
 pub use crate::methods::add_member_to_group::AddMemberToGroup;
 pub use crate::methods::block_user::{BlockUser, UnblockUser};
+pub use crate::methods::consent::{
+    AcceptFriend, AcceptInvitation, DeclineFriend, DeclineInvitation, GetFriendRequests,
+    GetFriendRequestsReply, InvitationEntry, RequestEntry,
+};
 pub use crate::methods::create_group::{CreateGroup, CreateGroupReply};
 pub use crate::methods::delete_group::DeleteGroup;
 pub use crate::methods::delete_message::DeleteMessage;

@@ -240,3 +240,60 @@ pub async fn hostile_text_round_trips_exactly<S: Repositories>(s: Arc<S>) {
     assert_eq!(found.name.as_str(), hostile);
     assert!(s.find_user(&user("ana")).await.unwrap().is_some());
 }
+
+/// Friend requests and group invitations are kept once each until
+/// removed, listed oldest first, and go with their group.
+pub async fn requests_and_invitations_wait_until_answered<S: Repositories>(s: Arc<S>) {
+    for name in ["ana", "budi", "cici"] {
+        s.insert_user(&new_user(name)).await.unwrap();
+    }
+    let (ana, budi, cici) = (user("ana"), user("budi"), user("cici"));
+    let asked = millis_ago(3);
+    assert!(s.add_friend_request(&ana, &budi, asked).await.unwrap());
+    assert!(
+        !s.add_friend_request(&ana, &budi, millis_ago(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.add_friend_request(&cici, &ana, millis_ago(1))
+            .await
+            .unwrap()
+    );
+    let of_ana = s.friend_requests_of(&ana).await.unwrap();
+    let pairs: Vec<(String, String)> = of_ana
+        .iter()
+        .map(|r| (r.from.to_string(), r.to.to_string()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("ana".into(), "budi".into()), ("cici".into(), "ana".into())]
+    );
+    assert_eq!(of_ana[0].at, asked, "the first ask's time is kept");
+    assert!(s.remove_friend_request(&ana, &budi).await.unwrap());
+    assert!(!s.remove_friend_request(&ana, &budi).await.unwrap());
+    assert_eq!(s.friend_requests_of(&budi).await.unwrap(), []);
+
+    let group = s
+        .create_group(&group_name("Keluarga"), &ana, millis_ago(5))
+        .await
+        .unwrap()
+        .id;
+    let at = millis_ago(4);
+    assert!(s.add_invitation(group, &budi, &ana, at).await.unwrap());
+    assert!(!s.add_invitation(group, &budi, &ana, at).await.unwrap());
+    let invitations = s.invitations_of(&budi).await.unwrap();
+    assert_eq!(invitations.len(), 1);
+    assert_eq!(
+        (invitations[0].group, &invitations[0].by, invitations[0].at),
+        (group, &ana, at)
+    );
+    assert_eq!(
+        s.remove_invitation(group, &budi).await.unwrap(),
+        Some(ana.clone())
+    );
+    assert_eq!(s.remove_invitation(group, &budi).await.unwrap(), None);
+    s.add_invitation(group, &cici, &ana, at).await.unwrap();
+    s.delete_group(group).await.unwrap();
+    assert_eq!(s.invitations_of(&cici).await.unwrap(), []);
+}

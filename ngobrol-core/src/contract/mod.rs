@@ -43,6 +43,7 @@ pub use friends_groups::{
     deleting_a_group_removes_it_and_its_memberships, friendship_is_mutual_and_unique,
     groups_administered_are_counted_while_they_exist, groups_start_with_their_admin_as_member,
     hostile_text_round_trips_exactly, memberships_are_unique_and_removable,
+    requests_and_invitations_wait_until_answered,
 };
 pub use history::{
     an_ended_groups_history_goes_with_it, appended_messages_are_numbered_per_conversation,
@@ -108,6 +109,7 @@ macro_rules! contract_suite {
             deleting_a_group_removes_it_and_its_memberships,
             groups_administered_are_counted_while_they_exist,
             hostile_text_round_trips_exactly,
+            requests_and_invitations_wait_until_answered,
             appended_messages_are_numbered_per_conversation,
             history_pages_come_oldest_first,
             sync_gives_what_the_user_may_read,

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::PortError;
-use crate::ports::{Conversation, FriendRepository, GroupRecord, GroupRepository};
+use crate::ports::{
+    Conversation, FriendRepository, FriendRequest, GroupRecord, GroupRepository, Invitation,
+};
 use crate::types::{GroupId, GroupName, Username};
 
 #[async_trait]
@@ -61,6 +63,49 @@ impl FriendRepository for MemoryStore {
             .iter()
             .filter(|(u, _)| u == user)
             .map(|(_, b)| b.clone())
+            .collect())
+    }
+
+    async fn add_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if state
+            .requests
+            .iter()
+            .any(|r| r.from == *from && r.to == *to)
+        {
+            return Ok(false);
+        }
+        state.requests.push(FriendRequest {
+            from: from.clone(),
+            to: to.clone(),
+            at,
+        });
+        Ok(true)
+    }
+
+    async fn remove_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let before = state.requests.len();
+        state.requests.retain(|r| !(r.from == *from && r.to == *to));
+        Ok(state.requests.len() < before)
+    }
+
+    async fn friend_requests_of(&self, user: &Username) -> Result<Vec<FriendRequest>, PortError> {
+        Ok(self
+            .state()
+            .requests
+            .iter()
+            .filter(|r| r.from == *user || r.to == *user)
+            .cloned()
             .collect())
     }
 }
@@ -196,8 +241,56 @@ impl GroupRepository for MemoryStore {
         let existed = state.groups.remove(&id).is_some();
         state.members.retain(|(g, _)| *g != id);
         state.joined_after.retain(|(g, _), _| *g != id);
+        state.invitations.retain(|i| i.group != id);
         state.history.forget(&Conversation::Group(id));
         Ok(existed)
+    }
+
+    async fn add_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+        by: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if state
+            .invitations
+            .iter()
+            .any(|i| i.group == group && i.user == *user)
+        {
+            return Ok(false);
+        }
+        state.invitations.push(Invitation {
+            group,
+            user: user.clone(),
+            by: by.clone(),
+            at,
+        });
+        Ok(true)
+    }
+
+    async fn remove_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<Option<Username>, PortError> {
+        let mut state = self.state();
+        let found = state
+            .invitations
+            .iter()
+            .position(|i| i.group == group && i.user == *user);
+        Ok(found.map(|at| state.invitations.remove(at).by))
+    }
+
+    async fn invitations_of(&self, user: &Username) -> Result<Vec<Invitation>, PortError> {
+        Ok(self
+            .state()
+            .invitations
+            .iter()
+            .filter(|i| i.user == *user)
+            .cloned()
+            .collect())
     }
 
     async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError> {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::ports::{GroupRecord, RequestKey, SessionRecord, UserRecord};
+use crate::ports::{FriendRequest, GroupRecord, Invitation, RequestKey, SessionRecord, UserRecord};
 use crate::types::{GroupId, TokenHash, Username};
 
 pub use outbound::MemoryOutbound;
@@ -33,6 +33,10 @@ struct StoreState {
     mailbox_readers: BTreeSet<Username>,
     /// (blocker, blocked).
     blocks: BTreeSet<(Username, Username)>,
+    /// Friend requests, in the order made.
+    requests: Vec<FriendRequest>,
+    /// Group invitations, in the order made.
+    invitations: Vec<Invitation>,
 }
 
 /// Every repository, in memory.

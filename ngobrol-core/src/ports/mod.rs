@@ -155,6 +155,42 @@ pub trait FriendRepository: Send + Sync {
 
     /// Whom `user` blocks, sorted by name.
     async fn blocked_by(&self, user: &Username) -> Result<Vec<Username>, PortError>;
+
+    /// Notes that `from` asks `to` to be friends; false when they had
+    /// asked already.
+    async fn add_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError>;
+
+    /// Forgets `from`'s request to `to`; false when there was none.
+    async fn remove_friend_request(
+        &self,
+        from: &Username,
+        to: &Username,
+    ) -> Result<bool, PortError>;
+
+    /// The requests `user` made or got, oldest first.
+    async fn friend_requests_of(&self, user: &Username) -> Result<Vec<FriendRequest>, PortError>;
+}
+
+/// A friend request: `from` asked `to`, at `at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FriendRequest {
+    pub from: Username,
+    pub to: Username,
+    pub at: SystemTime,
+}
+
+/// An invitation of `user` to `group`, by its admin `by`, at `at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub group: GroupId,
+    pub user: Username,
+    pub by: Username,
+    pub at: SystemTime,
 }
 
 /// Groups and their members.
@@ -216,6 +252,27 @@ pub trait GroupRepository: Send + Sync {
     /// How many groups that still exist have `user` as their admin
     /// (whether or not `user` is still a member of them).
     async fn count_groups_administered(&self, user: &Username) -> Result<u64, PortError>;
+
+    /// Notes that `by` invites `user` to `group`; false when they had
+    /// been invited already.
+    async fn add_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+        by: &Username,
+        at: SystemTime,
+    ) -> Result<bool, PortError>;
+
+    /// Forgets `user`'s invitation to `group`, and says who invited them;
+    /// `None` when there was none.
+    async fn remove_invitation(
+        &self,
+        group: GroupId,
+        user: &Username,
+    ) -> Result<Option<Username>, PortError>;
+
+    /// `user`'s invitations, oldest first.
+    async fn invitations_of(&self, user: &Username) -> Result<Vec<Invitation>, PortError>;
 }
 
 /// A store that implements every repository port: what the service runs
@@ -357,6 +414,12 @@ pub enum Signal {
     Edited(StoredMessage),
     /// Its author deleted a message: its tombstone, as stored now.
     Deleted(StoredMessage),
+    /// `from` asks to be friends (under consent).
+    FriendRequest { from: Username },
+    /// `by` accepted a friend request: the two are friends.
+    FriendAccepted { by: Username },
+    /// The admin `by` invites the user to a group (under consent).
+    Invitation { group: GroupRef, by: Username },
     /// `reader`'s marker in a conversation moved up to `up_to` (a `seq`).
     Receipt {
         reader: Username,

@@ -1,12 +1,18 @@
 //! Friendships.
 
-use super::{Auth, ChatService};
+use super::{Auth, Befriended, ChatService, FriendshipPolicy};
 use crate::error::{ChatError, PortError};
 use crate::types::Username;
 
 impl ChatService {
-    /// Makes the acting user and `friend` friends of each other.
-    pub async fn add_friend(&self, auth: &Auth, friend: &Username) -> Result<(), ChatError> {
+    /// Makes the acting user and `friend` friends of each other, or,
+    /// under [`FriendshipPolicy::Consent`](super::FriendshipPolicy), asks
+    /// `friend` (they are friends at once if `friend` had asked).
+    pub async fn add_friend(
+        &self,
+        auth: &Auth,
+        friend: &Username,
+    ) -> Result<Befriended, ChatError> {
         self.authorize(auth).await?;
         if *friend == auth.user {
             return Err(ChatError::CannotBefriendSelf);
@@ -22,9 +28,15 @@ impl ChatService {
                 "you block {friend}: unblock them first"
             )));
         }
+        if self.config.friendship == FriendshipPolicy::Consent {
+            if self.ports.friends.are_friends(&auth.user, friend).await? {
+                return Err(ChatError::AlreadyFriends(friend.to_string()));
+            }
+            return self.ask_or_befriend(auth, friend).await;
+        }
         match self.ports.friends.add_friendship(&auth.user, friend).await {
             Err(PortError::Conflict) => Err(ChatError::AlreadyFriends(friend.to_string())),
-            other => Ok(other?),
+            other => other.map(|()| Befriended::Friends).map_err(Into::into),
         }
     }
 
@@ -58,6 +70,10 @@ impl ChatService {
         }
         self.require_user(user).await?;
         self.ports.friends.block(&auth.user, user).await?;
+        // What either asked of the other goes with the friendship.
+        for (from, to) in [(&auth.user, user), (user, &auth.user)] {
+            self.ports.friends.remove_friend_request(from, to).await?;
+        }
         self.ports
             .friends
             .remove_friendship(&auth.user, user)

@@ -1,6 +1,6 @@
 //! Groups: creating them, listing them, joining and leaving.
 
-use super::{Auth, ChatService};
+use super::{Added, Auth, ChatService, FriendshipPolicy};
 use crate::error::{ChatError, PortError};
 use crate::ports::{Conversation, DeliveryBody, GroupRecord, GroupRef, NoticeEvent};
 use crate::types::{GroupId, GroupName, Username};
@@ -58,13 +58,15 @@ impl ChatService {
     }
 
     /// Adds `member` to a group the acting user is admin of, and tells the
-    /// whole group, the new member included.
+    /// whole group, the new member included. Under
+    /// [`FriendshipPolicy::Consent`], someone who is not the admin's friend
+    /// is invited instead, and joins once they accept.
     pub async fn add_member(
         &self,
         auth: &Auth,
         group: GroupId,
         member: &Username,
-    ) -> Result<(), ChatError> {
+    ) -> Result<Added, ChatError> {
         self.authorize(auth).await?;
         let record = self.require_group(group).await?;
         if record.admin != auth.user {
@@ -85,6 +87,30 @@ impl ChatService {
             return Err(ChatError::GroupFull { group, max });
         }
         self.check_groups_of(member).await?;
+        if self.config.friendship == FriendshipPolicy::Consent
+            && !self.ports.friends.are_friends(&auth.user, member).await?
+        {
+            return self.invite(auth, &record, member).await;
+        }
+        self.join(&record, member, &auth.user, auth).await?;
+        Ok(Added::Member)
+    }
+
+    /// Makes `member` a member of `record`'s group, added by `by`, and
+    /// tells the whole group, the new member included. The group's limits
+    /// are checked here again, for an invitation accepted later.
+    pub(super) async fn join(
+        &self,
+        record: &GroupRecord,
+        member: &Username,
+        by: &Username,
+        auth: &Auth,
+    ) -> Result<(), ChatError> {
+        let group = record.id;
+        let max = self.config.max_group_members;
+        if self.ports.groups.count_members(group).await? >= max as u64 {
+            return Err(ChatError::GroupFull { group, max });
+        }
         // The store still decides a race between two adds of one member.
         match self.ports.groups.add_member(group, member).await {
             Err(PortError::Conflict) => {
@@ -103,11 +129,11 @@ impl ChatService {
             DeliveryBody::Notice {
                 group: GroupRef {
                     id: group,
-                    name: record.name,
+                    name: record.name.clone(),
                 },
                 event: NoticeEvent::Joined {
                     member: member.clone(),
-                    by: auth.user.clone(),
+                    by: by.clone(),
                 },
             },
         );

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod amend;
+mod consent;
 mod friends;
 mod groups;
 mod history;
@@ -19,6 +20,7 @@ mod roles;
 mod validate;
 
 pub use accounts::{Login, Reader};
+pub use consent::{Added, Befriended, FriendshipPolicy, Pending};
 pub use history::{HistoryPage, Peer, SyncPage};
 
 use std::sync::Arc;
@@ -74,6 +76,9 @@ pub struct ServiceConfig {
     /// The time the rules go by (expiry, last seen, rate limits): the
     /// system's by default; tests move a [`Clock::manual`] by hand.
     pub clock: Clock,
+    /// Whether befriending and adding to groups need the other's consent:
+    /// [`FriendshipPolicy::Open`] (the original's rule) by default.
+    pub friendship: FriendshipPolicy,
 }
 
 impl Default for ServiceConfig {
@@ -101,6 +106,7 @@ impl Default for ServiceConfig {
             },
             history_retention: Retention::default(),
             clock: Clock::system(),
+            friendship: FriendshipPolicy::Open,
         }
     }
 }
