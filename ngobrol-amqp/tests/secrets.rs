@@ -7,9 +7,10 @@ use ngobrol_amqp::wire::{
     AcceptFriend, AcceptInvitation, AddFriend, AddMemberToGroup, BlockUser, CreateGroup,
     DeclineFriend, DeclineInvitation, DeleteGroup, DeleteMessage, EditMessage, GetBlocked,
     GetConversations, GetFriend, GetFriendRequests, GetGroup, GetGroupMembers, GetHistory,
-    GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, MarkDelivered, MarkRead,
-    QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply, Request, SendClient, SendGroup,
-    SyncRequest, TransferAdmin, UnblockUser, decode_request,
+    GetPresence, GetSessions, KickMember, Login, LoginReply, Logout, LogoutAll, MarkDelivered,
+    MarkRead, QuitFromGroup, Register, RemoveFriend, RenameGroup, Reply, Request, SendClient,
+    SendGroup, SetPresence, ShareActivity, SyncRequest, TransferAdmin, Typing, UnblockUser,
+    decode_request,
 };
 use serde_json::json;
 
@@ -230,6 +231,31 @@ fn every_request() -> Vec<Request> {
         DeclineInvitation {
             username: name(),
             group_id: 7,
+            token: TOKEN.into(),
+        }
+        .into(),
+        Typing {
+            username: name(),
+            token: TOKEN.into(),
+            with: Some("budi".into()),
+            group_id: None,
+        }
+        .into(),
+        SetPresence {
+            username: name(),
+            state: "online".into(),
+            token: TOKEN.into(),
+        }
+        .into(),
+        GetPresence {
+            username: name(),
+            usernames: vec!["budi".into()],
+            token: TOKEN.into(),
+        }
+        .into(),
+        ShareActivity {
+            username: name(),
+            share: false,
             token: TOKEN.into(),
         }
         .into(),

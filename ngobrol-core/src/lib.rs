@@ -62,12 +62,13 @@ pub use password::PasswordHasher;
 pub use ports::{
     Amendment, Conversation, ConversationSummary, Delivery, DeliveryBody, FriendRepository,
     FriendRequest, GroupRecord, GroupRef, GroupRepository, HistoryQuery, HistoryRepository,
-    Invitation, Marker, NoticeEvent, Outbound, Placement, Repositories, RequestKey, RequestLog,
-    Retention, SessionRecord, SessionRepository, Signal, StoredMessage, UserRecord, UserRepository,
+    Invitation, Marker, NoticeEvent, Outbound, Placement, PresenceState, Repositories, RequestKey,
+    RequestLog, Retention, SessionRecord, SessionRepository, Signal, StoredMessage, UserRecord,
+    UserRepository,
 };
 pub use service::{
-    Added, Auth, Befriended, ChatService, FriendshipPolicy, HistoryPage, Login, Peer, Pending,
-    Ports, Reader, ServiceConfig, SyncPage,
+    Added, Auth, Befriended, ChatService, FriendshipPolicy, HistoryPage, Login, PRESENCE_TTL, Peer,
+    Pending, Ports, Reader, ServiceConfig, SyncPage,
 };
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,

@@ -24,6 +24,7 @@
 // repository modules after it can use the macro.
 #[macro_use]
 mod conn;
+mod activity;
 mod consent;
 mod convert;
 mod error;

@@ -120,6 +120,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    presence (token_hash) {
+        token_hash -> Text,
+        state -> Text,
+        reported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_hidden (username) {
+        username -> Text,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(markers -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -132,5 +146,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     markers,
     friend_requests,
-    invitations
+    invitations,
+    presence,
+    activity_hidden
 );

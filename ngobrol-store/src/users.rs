@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use ngobrol_core::{
-    PortError, SessionId, SessionRecord, SessionRepository, TokenHash, UserRecord, UserRepository,
-    Username,
+    PortError, PresenceState, SessionId, SessionRecord, SessionRepository, TokenHash, UserRecord,
+    UserRepository, Username,
 };
 
 use crate::convert::{SessionRow, from_millis, session_id, session_record, to_millis, username};
@@ -88,6 +88,14 @@ impl UserRepository for Store {
                 .map(username)
                 .collect()
         })
+    }
+
+    async fn shares_activity(&self, user: &Username) -> Result<bool, PortError> {
+        self.shares(user).await
+    }
+
+    async fn set_shares_activity(&self, user: &Username, share: bool) -> Result<(), PortError> {
+        self.set_shares(user, share).await
     }
 }
 
@@ -200,5 +208,21 @@ impl SessionRepository for Store {
                 .execute(conn)?;
             Ok(())
         })
+    }
+
+    async fn set_presence(
+        &self,
+        token_hash: &TokenHash,
+        state: PresenceState,
+        at: SystemTime,
+    ) -> Result<(), PortError> {
+        self.note_presence(token_hash, state, at).await
+    }
+
+    async fn presence_reports(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<(PresenceState, SystemTime)>, PortError> {
+        self.reports_of(user).await
     }
 }

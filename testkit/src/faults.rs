@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use ngobrol_core::{
     Conversation, ConversationSummary, Delivery, FriendRepository, FriendRequest, GroupId,
     GroupName, GroupRecord, GroupRepository, HistoryQuery, HistoryRepository, Invitation, Marker,
-    MessageId, MessageText, Placement, PortError, RequestKey, RequestLog, Retention, SessionId,
-    SessionRecord, SessionRepository, StoredMessage, TokenHash, UserRecord, UserRepository,
-    Username,
+    MessageId, MessageText, Placement, PortError, PresenceState, RequestKey, RequestLog, Retention,
+    SessionId, SessionRecord, SessionRepository, StoredMessage, TokenHash, UserRecord,
+    UserRepository, Username,
 };
 
 /// What a faulty port does when a call it was told about comes.
@@ -130,6 +130,8 @@ faulty!(UserRepository {
     fn set_mailbox_reader(&self, user: &Username, reads: bool) -> bool;
     fn is_mailbox_reader(&self, user: &Username) -> bool;
     fn mailbox_readers(&self) -> Vec<Username>;
+    fn shares_activity(&self, user: &Username) -> bool;
+    fn set_shares_activity(&self, user: &Username, share: bool) -> ();
 });
 
 faulty!(SessionRepository {
@@ -140,6 +142,8 @@ faulty!(SessionRepository {
     fn delete_session_by_id(&self, user: &Username, id: &SessionId) -> Option<SessionRecord>;
     fn delete_sessions_of(&self, user: &Username) -> Vec<SessionId>;
     fn touch_session(&self, token_hash: &TokenHash, at: SystemTime) -> ();
+    fn set_presence(&self, token_hash: &TokenHash, state: PresenceState, at: SystemTime) -> ();
+    fn presence_reports(&self, user: &Username) -> Vec<(PresenceState, SystemTime)>;
 });
 
 faulty!(FriendRepository {

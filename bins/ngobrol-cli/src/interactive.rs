@@ -32,6 +32,8 @@ const HELP: &str = "\
 commands:
   /register <user>            create an account (asks for a password)
   /login <user>               log in (asks for a password)
+  /share on|off               show your friends when you are online and typing
+                              (on by default), or not
   /logout                     log out this device; the others stay
   /logout-all                 log out every device of yours
   /sessions                   list your sessions (devices)
@@ -218,18 +220,30 @@ pub async fn run(
     if let Some(listener) = chat.listener.take() {
         listener.abort();
     }
+    if let Some(session) = &chat.session {
+        // This device is gone: its friends need not wait for the report
+        // to lapse.
+        let _ = session.set_presence("offline").await;
+    }
     let _ = chat.client.close().await;
     Ok(())
 }
 
 /// Prints what arrives for the session. What is shown is read: each
 /// conversation is marked read up to the latest message shown, at most
-/// twice a second. Receipts of the user's own reading are not shown.
+/// twice a second. Receipts of the user's own reading are not shown. The
+/// window says it is online, again every 30 seconds (a report counts for
+/// 90).
 async fn listen(session: Session, mut events: Events, printer: Printer, refs: Refs) {
     let mut shown: HashMap<Peer, u64> = HashMap::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut here = tokio::time::interval(std::time::Duration::from_secs(30));
     loop {
         tokio::select! {
+            _ = here.tick() => {
+                // A presence that fails costs only the presence.
+                let _ = session.set_presence("online").await;
+            }
             event = events.recv() => {
                 let Some(event) = event else { break };
                 if let Event::Receipt(r) = &event
@@ -392,8 +406,22 @@ impl Chat {
                 let (user, _) = split_word(rest);
                 self.login(user, &password).await
             }
+            "/share" if matches!(rest, "on" | "off") => {
+                let share = rest == "on";
+                self.session()?
+                    .share_activity(share)
+                    .await
+                    .map_err(refused)?;
+                Ok(if share {
+                    "your friends see when you are online and typing".into()
+                } else {
+                    "your friends no longer see when you are online or typing".into()
+                })
+            }
             "/logout" => {
-                self.session()?.logout().await.map_err(refused)?;
+                let session = self.session()?;
+                let _ = session.set_presence("offline").await;
+                session.logout().await.map_err(refused)?;
                 self.end_session();
                 Ok("logged out".to_owned())
             }

@@ -372,6 +372,11 @@ pub(crate) fn describe_event(event: &Event) -> String {
             escape(by),
             escape(group_name)
         ),
+        Event::Typing { from, group_id } => match group_id {
+            Some(group) => format!("  · {} is typing in #{group}…", escape(from)),
+            None => format!("  · {} is typing…", escape(from)),
+        },
+        Event::Presence { user, state } => format!("  · {} is {}", escape(user), escape(state)),
         // An event of a newer SDK than this CLI knows how to show.
         other => escape(&format!("{other:?}")).into_owned(),
     }

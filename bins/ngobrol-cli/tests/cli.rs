@@ -502,3 +502,27 @@ async fn on_a_consenting_server_requests_are_shown_and_answered() {
     budi.quit();
     cici.quit();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn friends_see_each_other_come_and_go() {
+    let server = TestServer::start().await;
+    let mut ana = sign_up(&server, "ana");
+    ana.type_line("/add budi");
+    ana.expect("error (unknown_user)");
+    let budi = sign_up(&server, "budi");
+    ana.type_line("/add budi");
+    ana.expect("ok: budi is now your friend");
+    // Budi's window says it is online when it opens; ana's shows it.
+    budi.quit();
+    let mut budi = Cli::start(&server, &[], None);
+    budi.expect("type /help");
+    budi.type_line("/login budi");
+    budi.type_line("rahasia!");
+    budi.expect("ok: logged in as budi");
+    ana.expect("· budi is online");
+    budi.type_line("/share off");
+    budi.expect("ok: your friends no longer see when you are online or typing");
+    ana.expect("· budi is offline");
+    ana.quit();
+    budi.quit();
+}

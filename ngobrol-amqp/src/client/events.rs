@@ -123,7 +123,8 @@ pub struct GroupNotice {
 /// Something that arrived for the session's user, apart from replies.
 /// Serialized (for JSON lines), it is the message's fields with a `kind`:
 /// `direct`, `group`, `notice`, `edited`, `deleted`, `receipt`,
-/// `friend_request`, `friend_accepted` or `invitation`.
+/// `friend_request`, `friend_accepted`, `invitation`, `typing` or
+/// `presence`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -155,6 +156,17 @@ pub enum Event {
         group_id: i64,
         group_name: String,
         by: String,
+    },
+    /// `from` is typing: to you, or in a group.
+    Typing {
+        from: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group_id: Option<i64>,
+    },
+    /// A friend's presence changed: `online`, `away` or `offline`.
+    Presence {
+        user: String,
+        state: String,
     },
 }
 
@@ -222,6 +234,7 @@ impl Event {
             edited_at,
             deleted,
             marker,
+            presence,
         } = message;
         let (event, member) = match notice_event {
             Some(fields) => (Some(fields.event), Some(fields.member)),
@@ -269,6 +282,14 @@ impl Event {
                 group_id,
                 group_name: group_name.clone(),
                 by: username_from.clone(),
+            },
+            ("typing", _) => Event::Typing {
+                from: username_from.clone(),
+                group_id: group_id_to,
+            },
+            ("presence", _) => Event::Presence {
+                user: username_from.clone(),
+                state: presence.clone()?,
             },
             ("receipt", _) => Event::Receipt(Receipt {
                 reader: username_from.clone(),

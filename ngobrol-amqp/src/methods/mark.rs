@@ -182,6 +182,9 @@ mod server {
     }
 }
 
+#[cfg(feature = "server")]
+pub(crate) use server::peer;
+
 #[cfg(feature = "client")]
 mod client {
     use super::*;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::secret::Secret;
 use crate::wire::Body;
 
+pub mod activity;
 pub mod add_friend;
 pub mod add_member_to_group;
 pub mod block_user;
@@ -265,4 +266,8 @@ protocol! {
     consent::GetFriendRequests,
     consent::AcceptInvitation,
     consent::DeclineInvitation,
+    activity::Typing,
+    activity::SetPresence,
+    activity::GetPresence,
+    activity::ShareActivity,
 }

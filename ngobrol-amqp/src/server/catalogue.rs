@@ -47,6 +47,10 @@ pub(crate) enum Said {
     MessageEdited,
     MessageDeleted,
     Marked,
+    Typing,
+    PresenceSet,
+    PresenceListed { count: usize },
+    ActivityShared { share: bool },
     ConversationsListed { count: usize },
 }
 
@@ -100,6 +104,13 @@ impl Said {
             Said::MessageEdited => "Pesan berhasil diubah.".into(),
             Said::MessageDeleted => "Pesan berhasil dihapus.".into(),
             Said::Marked => "Tanda baca berhasil disimpan.".into(),
+            Said::Typing => "Sedang mengetik.".into(),
+            Said::PresenceSet => "Status berhasil disimpan.".into(),
+            Said::PresenceListed { .. } => "Status teman berhasil diambil.".into(),
+            Said::ActivityShared { share: true } => "Status dan ketikanmu terlihat teman.".into(),
+            Said::ActivityShared { share: false } => {
+                "Status dan ketikanmu disembunyikan dari teman.".into()
+            }
             Said::ConversationsListed { .. } => "Daftar percakapan berhasil diambil.".into(),
         }
     }
@@ -150,6 +161,15 @@ impl Said {
             Said::MessageEdited => "Message edited.".into(),
             Said::MessageDeleted => "Message deleted.".into(),
             Said::Marked => "Marked.".into(),
+            Said::Typing => "Typing.".into(),
+            Said::PresenceSet => "Presence noted.".into(),
+            Said::PresenceListed { count } => format!("{count} friends."),
+            Said::ActivityShared { share: true } => {
+                "Your friends see your presence and typing.".into()
+            }
+            Said::ActivityShared { share: false } => {
+                "Your presence and typing are hidden from your friends.".into()
+            }
             Said::ConversationsListed { count } => format!("{count} conversations."),
         }
     }

@@ -100,6 +100,7 @@ impl DeliveryMessage {
             edited_at: None,
             deleted: false,
             marker: None,
+            presence: None,
         }
     }
 
@@ -133,6 +134,18 @@ impl DeliveryMessage {
             Signal::FriendAccepted { by } => return Self::about("friend_accepted", by, None),
             Signal::Invitation { group, by } => {
                 return Self::about("group_invitation", by, Some(group));
+            }
+            Signal::Typing { user, conversation } => {
+                let mut message = Self::about("typing", user, None);
+                if let Conversation::Group(group) = conversation {
+                    message.group_id_to = Some(group.get());
+                }
+                return message;
+            }
+            Signal::Presence { user, state } => {
+                let mut message = Self::about("presence", user, None);
+                message.presence = Some(crate::methods::activity::wire_state(*state).into());
+                return message;
             }
         };
         let mut message = Self::from_stored_in(lang, stored);

@@ -50,6 +50,9 @@ pub struct DeliveryMessage {
     /// Extension, in a `receipt` signal: `delivered` or `read`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// Extension, in a `presence` signal: `online`, `away` or `offline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<String>,
 }
 
 /// The fields of a notice that say what happened.

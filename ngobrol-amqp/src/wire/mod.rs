@@ -25,6 +25,9 @@ pub use delivery::{DeliveryMessage, NoticeFields};
 pub use lang::Language;
 pub use reply::{Body, Reply, Status};
 
+pub use crate::methods::activity::{
+    GetPresence, GetPresenceReply, PresenceEntry, SetPresence, ShareActivity, Typing,
+};
 pub use crate::methods::add_friend::AddFriend;
 pub use crate::methods::add_member_to_group::AddMemberToGroup;
 pub use crate::methods::block_user::{BlockUser, UnblockUser};

@@ -57,9 +57,10 @@ pub use request_log::{
 pub use users_sessions::{
     a_deleted_session_is_found_no_more, deleting_all_of_a_users_sessions_returns_their_ids,
     deleting_by_id_touches_only_that_users_session, mailbox_readers_are_noted_and_cleared,
-    one_of_many_concurrent_registrations_wins, sessions_are_listed_in_the_order_issued,
-    sessions_of_one_user_coexist, touching_a_session_sets_its_last_seen,
-    users_are_stored_and_found,
+    one_of_many_concurrent_registrations_wins,
+    presence_is_reported_per_session_and_sharing_is_a_flag,
+    sessions_are_listed_in_the_order_issued, sessions_of_one_user_coexist,
+    touching_a_session_sets_its_last_seen, users_are_stored_and_found,
 };
 
 /// What [`contract_suite!`](crate::contract_suite) makes each test's store
@@ -100,6 +101,7 @@ macro_rules! contract_suite {
             deleting_by_id_touches_only_that_users_session,
             deleting_all_of_a_users_sessions_returns_their_ids,
             touching_a_session_sets_its_last_seen,
+            presence_is_reported_per_session_and_sharing_is_a_flag,
             mailbox_readers_are_noted_and_cleared,
             friendship_is_mutual_and_unique,
             blocks_are_one_way_and_lifted,

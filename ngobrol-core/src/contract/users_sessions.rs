@@ -307,3 +307,50 @@ pub async fn mailbox_readers_are_noted_and_cleared<S: Repositories>(s: Arc<S>) {
     assert!(!s.set_mailbox_reader(&user("nobody"), true).await.unwrap());
     assert!(!s.is_mailbox_reader(&user("nobody")).await.unwrap());
 }
+
+/// A session's presence report replaces its last one and goes with the
+/// session; whether a user shares their activity is a flag they set.
+pub async fn presence_is_reported_per_session_and_sharing_is_a_flag<S: Repositories>(s: Arc<S>) {
+    use crate::ports::PresenceState;
+    s.insert_user(&new_user("ana")).await.unwrap();
+    s.insert_user(&new_user("budi")).await.unwrap();
+    let (phone, _) = new_session("ana", 1_000);
+    let (laptop, _) = new_session("ana", 1_000);
+    let (other, _) = new_session("budi", 1_000);
+    for session in [&phone, &laptop, &other] {
+        s.insert_session(session).await.unwrap();
+    }
+    assert_eq!(s.presence_reports(&user("ana")).await.unwrap(), []);
+    let (early, late) = (millis_ago(20), millis_ago(10));
+    s.set_presence(&phone.token_hash, PresenceState::Online, early)
+        .await
+        .unwrap();
+    s.set_presence(&phone.token_hash, PresenceState::Away, late)
+        .await
+        .unwrap();
+    s.set_presence(&laptop.token_hash, PresenceState::Online, early)
+        .await
+        .unwrap();
+    s.set_presence(&other.token_hash, PresenceState::Online, late)
+        .await
+        .unwrap();
+    let mut reports = s.presence_reports(&user("ana")).await.unwrap();
+    reports.sort();
+    assert_eq!(
+        reports,
+        [(PresenceState::Away, late), (PresenceState::Online, early)]
+    );
+    s.delete_session(&laptop.token_hash).await.unwrap();
+    assert_eq!(
+        s.presence_reports(&user("ana")).await.unwrap(),
+        [(PresenceState::Away, late)]
+    );
+
+    assert!(s.shares_activity(&user("ana")).await.unwrap());
+    s.set_shares_activity(&user("ana"), false).await.unwrap();
+    s.set_shares_activity(&user("ana"), false).await.unwrap();
+    assert!(!s.shares_activity(&user("ana")).await.unwrap());
+    assert!(s.shares_activity(&user("budi")).await.unwrap());
+    s.set_shares_activity(&user("ana"), true).await.unwrap();
+    assert!(s.shares_activity(&user("ana")).await.unwrap());
+}

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::ports::{FriendRequest, GroupRecord, Invitation, RequestKey, SessionRecord, UserRecord};
+use crate::ports::{
+    FriendRequest, GroupRecord, Invitation, PresenceState, RequestKey, SessionRecord, UserRecord,
+};
 use crate::types::{GroupId, TokenHash, Username};
 
 pub use outbound::MemoryOutbound;
@@ -37,6 +39,10 @@ struct StoreState {
     requests: Vec<FriendRequest>,
     /// Group invitations, in the order made.
     invitations: Vec<Invitation>,
+    /// Each session's last presence report.
+    presence: HashMap<TokenHash, (PresenceState, SystemTime)>,
+    /// Who keeps their typing and presence to themselves.
+    activity_hidden: BTreeSet<Username>,
 }
 
 /// Every repository, in memory.

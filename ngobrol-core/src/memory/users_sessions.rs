@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::PortError;
-use crate::ports::{SessionRecord, SessionRepository, UserRecord, UserRepository};
+use crate::ports::{PresenceState, SessionRecord, SessionRepository, UserRecord, UserRepository};
 use crate::types::{SessionId, TokenHash, Username};
 
 #[async_trait]
@@ -42,6 +42,20 @@ impl UserRepository for MemoryStore {
 
     async fn mailbox_readers(&self) -> Result<Vec<Username>, PortError> {
         Ok(self.state().mailbox_readers.iter().cloned().collect())
+    }
+
+    async fn shares_activity(&self, user: &Username) -> Result<bool, PortError> {
+        Ok(!self.state().activity_hidden.contains(user))
+    }
+
+    async fn set_shares_activity(&self, user: &Username, share: bool) -> Result<(), PortError> {
+        let mut state = self.state();
+        if share {
+            state.activity_hidden.remove(user);
+        } else {
+            state.activity_hidden.insert(user.clone());
+        }
+        Ok(())
     }
 }
 
@@ -117,5 +131,36 @@ impl SessionRepository for MemoryStore {
             session.last_seen = at;
         }
         Ok(())
+    }
+
+    async fn set_presence(
+        &self,
+        token_hash: &TokenHash,
+        presence: PresenceState,
+        at: SystemTime,
+    ) -> Result<(), PortError> {
+        self.state()
+            .presence
+            .insert(token_hash.clone(), (presence, at));
+        Ok(())
+    }
+
+    async fn presence_reports(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<(PresenceState, SystemTime)>, PortError> {
+        let state = self.state();
+        // A session that ended took its report along.
+        Ok(state
+            .presence
+            .iter()
+            .filter(|(hash, _)| {
+                state
+                    .sessions
+                    .get(*hash)
+                    .is_some_and(|s| s.username == *user)
+            })
+            .map(|(_, report)| *report)
+            .collect())
     }
 }

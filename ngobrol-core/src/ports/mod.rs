@@ -82,6 +82,13 @@ pub trait UserRepository: Send + Sync {
 
     /// Every user noted as reading their mailbox, by name.
     async fn mailbox_readers(&self) -> Result<Vec<Username>, PortError>;
+
+    /// Whether `user` shows their typing and presence to friends (true
+    /// until they say otherwise).
+    async fn shares_activity(&self, user: &Username) -> Result<bool, PortError>;
+
+    /// Notes whether `user` shows their typing and presence.
+    async fn set_shares_activity(&self, user: &Username, share: bool) -> Result<(), PortError>;
 }
 
 /// Sessions, keyed by token hash and by id; a user may have many.
@@ -124,6 +131,22 @@ pub trait SessionRepository: Send + Sync {
     /// Sets the session's `last_seen` to `at`. A session that does not
     /// exist (ended meanwhile) is no error: nothing is written.
     async fn touch_session(&self, token_hash: &TokenHash, at: SystemTime) -> Result<(), PortError>;
+
+    /// Notes the session's presence as of `at` (a session that ends takes
+    /// its report along).
+    async fn set_presence(
+        &self,
+        token_hash: &TokenHash,
+        state: PresenceState,
+        at: SystemTime,
+    ) -> Result<(), PortError>;
+
+    /// The last presence report of each of `user`'s sessions that made
+    /// one, with its time.
+    async fn presence_reports(
+        &self,
+        user: &Username,
+    ) -> Result<Vec<(PresenceState, SystemTime)>, PortError>;
 }
 
 /// The friendship relation, which is mutual.
@@ -420,6 +443,16 @@ pub enum Signal {
     FriendAccepted { by: Username },
     /// The admin `by` invites the user to a group (under consent).
     Invitation { group: GroupRef, by: Username },
+    /// `user` is typing in a conversation.
+    Typing {
+        user: Username,
+        conversation: Conversation,
+    },
+    /// `user`'s presence is now `state`.
+    Presence {
+        user: Username,
+        state: PresenceState,
+    },
     /// `reader`'s marker in a conversation moved up to `up_to` (a `seq`).
     Receipt {
         reader: Username,
@@ -427,6 +460,15 @@ pub enum Signal {
         marker: Marker,
         up_to: u64,
     },
+}
+
+/// A person's (or one session's) presence, from the least lively up: a
+/// person's is the liveliest of their sessions'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PresenceState {
+    Offline,
+    Away,
+    Online,
 }
 
 /// The outbound side: mailboxes, group routing and delivery.

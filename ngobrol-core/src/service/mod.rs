@@ -8,6 +8,7 @@
 //! (recorded replies of named requests, and routing restored at start-up).
 
 mod accounts;
+mod activity;
 mod amend;
 mod consent;
 mod friends;
@@ -20,6 +21,7 @@ mod roles;
 mod validate;
 
 pub use accounts::{Login, Reader};
+pub use activity::PRESENCE_TTL;
 pub use consent::{Added, Befriended, FriendshipPolicy, Pending};
 pub use history::{HistoryPage, Peer, SyncPage};
 
@@ -194,7 +196,15 @@ pub struct ChatService {
     config: Arc<ServiceConfig>,
     requests: Arc<RateLimiter>,
     auth_failures: Arc<RateLimiter>,
+    /// Typing signals per user: a few a second.
+    typing_rate: Arc<RateLimiter>,
 }
+
+/// How often one user may say they type: a burst of 5, then 2 a second.
+const TYPING_RATE: RateLimit = RateLimit {
+    burst: 5,
+    per_second: 2.0,
+};
 
 impl ChatService {
     pub fn new(ports: Ports, config: ServiceConfig) -> Result<Self, ChatError> {
@@ -210,6 +220,7 @@ impl ChatService {
                 config.auth_failures,
                 config.clock.clone(),
             )),
+            typing_rate: Arc::new(RateLimiter::with_clock(TYPING_RATE, config.clock.clone())),
             config: Arc::new(config),
         })
     }

@@ -1,0 +1,2 @@
+DROP TABLE activity_hidden;
+DROP TABLE presence;
