@@ -119,6 +119,7 @@ macro_rules! conversation_id {
     };
 }
 
+mod amend;
 mod markers;
 
 #[async_trait]
@@ -319,17 +320,7 @@ impl HistoryRepository for Store {
     }
 
     async fn find_message(&self, id: &MessageId) -> Result<Option<StoredMessage>, PortError> {
-        let id = id.to_string();
-        let row = with_conn!(self, |conn| {
-            messages::table
-                .filter(messages::message_id.eq(&id))
-                .select(MESSAGE_ROW)
-                .get_result::<MessageRow>(conn)
-                .optional()
-                .map_err(Into::into)
-        })?;
-        row.map(|row| stored_message(row).map_err(PortError::from))
-            .transpose()
+        self.find(id).await
     }
 
     async fn amend_message(
@@ -338,26 +329,7 @@ impl HistoryRepository for Store {
         text: Option<MessageText>,
         at: SystemTime,
     ) -> Result<bool, PortError> {
-        let id = id.to_string();
-        let body = text
-            .as_ref()
-            .map_or_else(Vec::new, |t| t.as_str().as_bytes().to_vec());
-        let deleted = text.is_none();
-        let at = to_millis(at);
-        with_conn!(self, |conn| {
-            let changed = diesel::update(
-                messages::table
-                    .filter(messages::message_id.eq(&id))
-                    .filter(messages::kind.eq_any(["direct", "group"])),
-            )
-            .set((
-                messages::body.eq(Some(&body)),
-                messages::amended_at.eq(Some(at)),
-                messages::deleted.eq(deleted),
-            ))
-            .execute(conn)?;
-            Ok(changed > 0)
-        })
+        self.amend(id, text, at).await
     }
 
     async fn advance_marker(
