@@ -98,6 +98,10 @@ enum Command {
         /// Stop after this many messages.
         #[arg(long)]
         count: Option<usize>,
+        /// Print (and count) every event, not only messages and notices:
+        /// edits, deletions, receipts, requests, typing, presence.
+        #[arg(long)]
+        all_events: bool,
         /// Begin with what the server stored after this cursor (the
         /// `cursor` of a message printed with --json by an earlier run),
         /// so nothing between two runs is missed.
@@ -203,7 +207,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             deleted.map_err(failed)?;
             println!("deleted {}", escape(&message_id));
         }
-        Command::Listen { json, count, since } => {
+        Command::Listen {
+            json,
+            count,
+            all_events,
+            since,
+        } => {
             let device = cli.device.as_deref().unwrap_or("ngobrol-cli listen");
             let mut login = LoginOptions::default().device(device);
             if let Some(cursor) = since {
@@ -218,6 +227,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let Some(event) = events.recv().await else {
                     bail!("disconnected");
                 };
+                let message =
+                    matches!(event, Event::Direct(_) | Event::Group(_) | Event::Notice(_));
+                if !(message || all_events) {
+                    continue;
+                }
                 if json {
                     // Exact JSON: it escapes C0 controls itself; DEL and
                     // C1 controls are escaped too (`\u007f`), same value.
