@@ -23,7 +23,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ngobrol_benches::{FAKE_PASSWORD_HASH, Fixture, FixtureGroup, user_name};
 use ngobrol_core::{
     Conversation, Delivery, DeliveryBody, GroupId, GroupName, GroupRef, HistoryQuery,
-    HistoryRepository, MessageText, Username,
+    HistoryRepository, Marker, MessageId, MessageText, Username,
 };
 use ngobrol_store::{Store, StoreOptions};
 
@@ -232,6 +232,53 @@ fn on(c: &mut Criterion, rt: &tokio::runtime::Runtime, db: &Db) {
             timed(rt, iters, |i| async move {
                 let user = name(spread(i, shape.users));
                 assert!(!store.sync(&user, 0, 100).await.unwrap().is_empty());
+            })
+        })
+    });
+    // A conversation list: every conversation of one user (one group
+    // and their direct ones), each with its latest message and unread
+    // count.
+    group.bench_function("conversations_of", |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, |i| async move {
+                let user = name(spread(i, shape.users));
+                assert!(!store.conversations_of(&user).await.unwrap().is_empty());
+            })
+        })
+    });
+    // A read marker moved forward by one message (the next call finds it
+    // where this one left it, so each moves it again).
+    group.bench_function("mark_read", |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, |i| async move {
+                let id = spread(i, shape.groups);
+                let reader = name(id * GROUP_SIZE);
+                let conversation = Conversation::Group(GroupId::new(id as i64 + 1));
+                let seq = 1 + i / shape.groups as u64;
+                store
+                    .advance_marker(&reader, &conversation, Marker::Read, seq)
+                    .await
+                    .unwrap();
+            })
+        })
+    });
+    // The look-up an edit or a deletion starts with.
+    let ids: Vec<MessageId> = rt.block_on(async {
+        let mut ids = Vec::new();
+        for g in 0..100.min(shape.groups) {
+            let conversation = Conversation::Group(GroupId::new(g as i64 + 1));
+            let query = page(conversation, None, None);
+            let found = store.history(&query).await.unwrap();
+            ids.extend(found.into_iter().take(1).map(|m| m.delivery.id));
+        }
+        ids
+    });
+    let ids = &ids;
+    group.bench_function("find_message", |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, |i| async move {
+                let id = &ids[spread(i, ids.len())];
+                assert!(store.find_message(id).await.unwrap().is_some());
             })
         })
     });
