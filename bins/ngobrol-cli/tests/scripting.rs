@@ -268,3 +268,57 @@ async fn listen_resumes_with_since_and_history_prints_both_sides() {
     drop(stdin);
     let _ = window.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_with_all_events_shows_an_edit_beside_the_message() {
+    use ngobrol_core::{SessionRepository, Username};
+
+    let server = TestServer::start().await;
+    let mut ana = server.client().await;
+    ana.sign_up("ana").await;
+    assert_ok(&ana.register("budi", "rahasia!").await, "register");
+    assert_ok(&ana.add_friend("budi").await, "add_friend");
+    let listen = |extra: &[&str]| {
+        let mut args = vec!["--user", "budi", "listen", "--json", "--count", "2"];
+        args.extend_from_slice(extra);
+        command(&server, &args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    };
+    let everything = listen(&["--all-events"]);
+    let messages = listen(&[]);
+    let budi = Username::parse("budi").unwrap();
+    let started = std::time::Instant::now();
+    while server.store.sessions_of(&budi).await.unwrap().len() < 2 {
+        assert!(started.elapsed() < ngobrol_testkit::WAIT, "no listeners");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sent = cli(&server, &["--user", "ana", "send", "--to", "budi", "helo"]);
+    let sent = String::from_utf8(sent.stdout).unwrap();
+    let id = sent.trim().strip_prefix("sent ").unwrap().to_owned();
+    cli(&server, &["--user", "ana", "edit", &id, "halo"]);
+    cli(&server, &["--user", "ana", "send", "--to", "budi", "lagi"]);
+
+    let kinds = |child: std::process::Child| -> Vec<(String, String)> {
+        json_lines(&child.wait_with_output().unwrap())
+            .iter()
+            .map(|l| {
+                (
+                    l["kind"].as_str().unwrap().to_owned(),
+                    l["text"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |k: &str, t: &str| (k.to_owned(), t.to_owned());
+    assert_eq!(
+        kinds(everything),
+        [pair("direct", "helo"), pair("edited", "halo")]
+    );
+    assert_eq!(
+        kinds(messages),
+        [pair("direct", "helo"), pair("direct", "lagi")]
+    );
+}
