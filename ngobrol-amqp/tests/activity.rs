@@ -2,28 +2,8 @@
 //! person's devices are told, friends only learn presence, and a person
 //! who keeps their activity to themselves is seen offline.
 
-use futures_util::StreamExt;
-use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Peer, Session};
-use ngobrol_testkit::{TestServer, WAIT};
-
-async fn person(server: &TestServer, name: &str) -> (Client, Session, Events) {
-    let options = ClientOptions {
-        amqp_url: ngobrol_testkit::amqp_url(),
-        namespace: server.namespace.clone(),
-        ..ClientOptions::default()
-    };
-    let client = Client::connect(options).await.unwrap();
-    client.register(name, "rahasia!").await.unwrap();
-    let (session, events) = client.login(name, "rahasia!").await.unwrap();
-    (client, session, events)
-}
-
-async fn next(events: &mut Events) -> Event {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("an event in time")
-        .expect("the session is open")
-}
+use ngobrol_amqp::client::{Event, Peer};
+use ngobrol_testkit::{TestServer, next_event};
 
 fn states(listed: &[ngobrol_amqp::wire::PresenceEntry]) -> Vec<(&str, &str)> {
     listed
@@ -35,14 +15,14 @@ fn states(listed: &[ngobrol_amqp::wire::PresenceEntry]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_presence_reach_friends_only() {
     let server = TestServer::start().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
-    let (_c, _cici, mut cici_events) = person(&server, "cici").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
+    let (_c, _cici, mut cici_events) = server.person("cici").await;
     ana.add_friend("budi").await.unwrap();
 
     ana.typing(&Peer::User("budi".into())).await.unwrap();
     assert_eq!(
-        next(&mut budi_events).await,
+        next_event(&mut budi_events).await,
         Event::Typing {
             from: "ana".into(),
             group_id: None
@@ -50,7 +30,7 @@ async fn typing_and_presence_reach_friends_only() {
     );
     ana.set_presence("online").await.unwrap();
     assert_eq!(
-        next(&mut budi_events).await,
+        next_event(&mut budi_events).await,
         Event::Presence {
             user: "ana".into(),
             state: "online".into()
@@ -64,7 +44,7 @@ async fn typing_and_presence_reach_friends_only() {
     // Kept to herself: seen offline, and her typing goes nowhere.
     ana.share_activity(false).await.unwrap();
     assert_eq!(
-        next(&mut budi_events).await,
+        next_event(&mut budi_events).await,
         Event::Presence {
             user: "ana".into(),
             state: "offline".into()
@@ -77,10 +57,10 @@ async fn typing_and_presence_reach_friends_only() {
     );
     // Nothing else came: the next event is a sentinel.
     ana.send_direct("budi", "sentinel").await.unwrap();
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
     // Cici, no friend, heard nothing at all.
-    let (_d, dedi, _dedi_events) = person(&server, "dedi").await;
+    let (_d, dedi, _dedi_events) = server.person("dedi").await;
     dedi.add_friend("cici").await.unwrap();
     dedi.send_direct("cici", "sentinel").await.unwrap();
-    assert!(matches!(next(&mut cici_events).await, Event::Direct(m) if m.text == "sentinel"));
+    assert!(matches!(next_event(&mut cici_events).await, Event::Direct(m) if m.text == "sentinel"));
 }

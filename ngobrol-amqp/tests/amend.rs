@@ -3,50 +3,21 @@
 //! change, the original client's mailbox is never sent a signal it would
 //! not understand, and each refusal has its code.
 
-use futures_util::StreamExt;
-use ngobrol_amqp::client::{
-    ChangedMessage, Client, ClientOptions, Event, Events, Page, Peer, Session,
-};
-use ngobrol_testkit::{TestServer, WAIT};
-
-async fn person(server: &TestServer, name: &str) -> (Client, Session, Events) {
-    let options = ClientOptions {
-        amqp_url: ngobrol_testkit::amqp_url(),
-        namespace: server.namespace.clone(),
-        ..ClientOptions::default()
-    };
-    let client = Client::connect(options).await.unwrap();
-    client.register(name, "rahasia!").await.unwrap();
-    let (session, events) = client.login(name, "rahasia!").await.unwrap();
-    (client, session, events)
-}
-
-async fn next(events: &mut Events) -> Event {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("an event in time")
-        .expect("the session is open")
-}
-
-fn code(error: ngobrol_amqp::client::ClientError) -> String {
-    error
-        .code()
-        .map(|c| c.as_str().to_owned())
-        .unwrap_or_default()
-}
+use ngobrol_amqp::client::{ChangedMessage, Event, Page, Peer};
+use ngobrol_testkit::{TestServer, code, next_event};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_and_a_deletion_reach_both_sides_and_the_history() {
     let server = TestServer::start().await;
-    let (_a, ana, mut ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
+    let (_a, ana, mut ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
     ana.add_friend("budi").await.unwrap();
     let id = ana.send_direct("budi", "helo").await.unwrap().unwrap();
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "helo"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "helo"));
 
     ana.edit_message(&id, "halo").await.unwrap();
     for events in [&mut budi_events, &mut ana_events] {
-        match next(events).await {
+        match next_event(events).await {
             Event::Edited(ChangedMessage::Direct(m)) => {
                 assert_eq!(m.message_id.as_deref(), Some(id.as_str()));
                 assert_eq!(m.text, "halo");
@@ -69,7 +40,7 @@ async fn an_edit_and_a_deletion_reach_both_sides_and_the_history() {
     }
 
     ana.delete_message(&id).await.unwrap();
-    match next(&mut budi_events).await {
+    match next_event(&mut budi_events).await {
         Event::Deleted(changed) => {
             assert_eq!(changed.message_id(), Some(id.as_str()));
             assert_eq!(changed.text(), "");
@@ -86,14 +57,14 @@ async fn an_edit_and_a_deletion_reach_both_sides_and_the_history() {
     }
     // Nothing else came: the next event is a sentinel.
     ana.send_direct("budi", "sentinel").await.unwrap();
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_clients_mailbox_gets_no_signal() {
     let server = TestServer::start().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
-    let (_b, _budi, mut budi_events) = person(&server, "budi").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
+    let (_b, _budi, mut budi_events) = server.person("budi").await;
     // Budi also uses the original client, which reads his mailbox.
     let mut original = server.client().await;
     assert_eq!(original.login("budi", "rahasia!").await["status"], "ok");
@@ -114,7 +85,7 @@ async fn the_original_clients_mailbox_gets_no_signal() {
     // His device of ours got all four.
     let mut kinds = Vec::new();
     for _ in 0..4 {
-        kinds.push(match next(&mut budi_events).await {
+        kinds.push(match next_event(&mut budi_events).await {
             Event::Direct(m) => format!("direct {}", m.text),
             Event::Edited(m) => format!("edited {}", m.text()),
             Event::Deleted(_) => "deleted".to_owned(),
@@ -130,9 +101,9 @@ async fn the_original_clients_mailbox_gets_no_signal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_are_refused_with_codes() {
     let server = TestServer::start().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
-    let (_c, cici, _cici_events) = person(&server, "cici").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
+    let (_c, cici, _cici_events) = server.person("cici").await;
     ana.add_friend("budi").await.unwrap();
     let id = ana.send_direct("budi", "mine").await.unwrap().unwrap();
     let err = budi.edit_message(&id, "yours").await.unwrap_err();
@@ -149,7 +120,7 @@ async fn changes_are_refused_with_codes() {
         .unwrap_err();
     assert_eq!(code(err), "unknown_message");
     // The message is as it was sent, and nobody was told anything.
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "mine"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "mine"));
     ana.send_direct("budi", "sentinel").await.unwrap();
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "sentinel"));
 }

@@ -3,11 +3,10 @@
 //! to a group; the SDK sees the requests as events and answers them; the
 //! original client accepts by adding the asker back.
 
-use futures_util::StreamExt;
 use ngobrol_amqp::ServerConfig;
-use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
+use ngobrol_amqp::client::Event;
 use ngobrol_core::{FriendshipPolicy, ServiceConfig};
-use ngobrol_testkit::{TestServer, WAIT, assert_ok};
+use ngobrol_testkit::{TestServer, assert_ok, code, next_event};
 
 async fn consenting() -> TestServer {
     let rules = ServiceConfig {
@@ -17,40 +16,14 @@ async fn consenting() -> TestServer {
     TestServer::start_with(ServerConfig::default(), rules).await
 }
 
-async fn person(server: &TestServer, name: &str) -> (Client, Session, Events) {
-    let options = ClientOptions {
-        amqp_url: ngobrol_testkit::amqp_url(),
-        namespace: server.namespace.clone(),
-        ..ClientOptions::default()
-    };
-    let client = Client::connect(options).await.unwrap();
-    client.register(name, "rahasia!").await.unwrap();
-    let (session, events) = client.login(name, "rahasia!").await.unwrap();
-    (client, session, events)
-}
-
-async fn next(events: &mut Events) -> Event {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("an event in time")
-        .expect("the session is open")
-}
-
-fn code(error: ngobrol_amqp::client::ClientError) -> String {
-    error
-        .code()
-        .map(|c| c.as_str().to_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_friend_request_is_seen_and_accepted() {
     let server = consenting().await;
-    let (_a, ana, mut ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
+    let (_a, ana, mut ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
     assert!(!ana.add_friend("budi").await.unwrap(), "asked, not friends");
     assert_eq!(
-        next(&mut budi_events).await,
+        next_event(&mut budi_events).await,
         Event::FriendRequest { from: "ana".into() }
     );
     let waiting = budi.friend_requests().await.unwrap();
@@ -65,12 +38,12 @@ async fn a_friend_request_is_seen_and_accepted() {
 
     budi.accept_friend("ana").await.unwrap();
     assert_eq!(
-        next(&mut ana_events).await,
+        next_event(&mut ana_events).await,
         Event::FriendAccepted { by: "budi".into() }
     );
     assert_eq!(ana.friends().await.unwrap(), ["budi"]);
     ana.send_direct("budi", "halo").await.unwrap();
-    assert!(matches!(next(&mut budi_events).await, Event::Direct(m) if m.text == "halo"));
+    assert!(matches!(next_event(&mut budi_events).await, Event::Direct(m) if m.text == "halo"));
     let err = budi.accept_friend("ana").await.unwrap_err();
     assert_eq!(code(err), "no_request");
 }
@@ -78,7 +51,7 @@ async fn a_friend_request_is_seen_and_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_client_accepts_by_adding_back() {
     let server = consenting().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
     let mut budi = server.client().await;
     budi.sign_up("budi").await;
     assert!(!ana.add_friend("budi").await.unwrap());
@@ -99,12 +72,12 @@ async fn the_original_client_accepts_by_adding_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_is_invited_to_a_group_and_joins() {
     let server = consenting().await;
-    let (_a, ana, mut ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
+    let (_a, ana, mut ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
     let group = ana.create_group("Keluarga").await.unwrap().unwrap();
     assert!(!ana.add_member(group, "budi").await.unwrap(), "invited");
     assert_eq!(
-        next(&mut budi_events).await,
+        next_event(&mut budi_events).await,
         Event::Invitation {
             group_id: group,
             group_name: "Keluarga".into(),
@@ -118,7 +91,7 @@ async fn a_stranger_is_invited_to_a_group_and_joins() {
     assert_eq!(waiting.invitations[0].by, "ana");
     budi.accept_invitation(group).await.unwrap();
     // The group is told, as when an admin adds someone.
-    match next(&mut ana_events).await {
+    match next_event(&mut ana_events).await {
         Event::Notice(n) => assert_eq!(
             (n.event.as_deref(), n.member.as_deref()),
             (Some("joined"), Some("budi"))

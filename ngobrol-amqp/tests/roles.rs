@@ -4,20 +4,8 @@
 //! refused with its code to anyone else. And a friendship ended.
 
 use futures_util::StreamExt;
-use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
-use ngobrol_testkit::{TestServer, WAIT};
-
-async fn person(server: &TestServer, name: &str) -> (Client, Session, Events) {
-    let options = ClientOptions {
-        amqp_url: ngobrol_testkit::amqp_url(),
-        namespace: server.namespace.clone(),
-        ..ClientOptions::default()
-    };
-    let client = Client::connect(options).await.unwrap();
-    client.register(name, "rahasia!").await.unwrap();
-    let (session, events) = client.login(name, "rahasia!").await.unwrap();
-    (client, session, events)
-}
+use ngobrol_amqp::client::{Event, Events};
+use ngobrol_testkit::{TestServer, WAIT, code};
 
 /// The next notice: its event, member and group name.
 async fn notice(events: &mut Events) -> (String, String, String) {
@@ -36,19 +24,12 @@ async fn notice(events: &mut Events) -> (String, String, String) {
     }
 }
 
-fn code(error: ngobrol_amqp::client::ClientError) -> String {
-    error
-        .code()
-        .map(|c| c.as_str().to_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_manages_a_group_and_its_members_are_told() {
     let server = TestServer::start().await;
-    let (_a, ana, mut ana_events) = person(&server, "ana").await;
-    let (_b, budi, mut budi_events) = person(&server, "budi").await;
-    let (_c, cici, mut cici_events) = person(&server, "cici").await;
+    let (_a, ana, mut ana_events) = server.person("ana").await;
+    let (_b, budi, mut budi_events) = server.person("budi").await;
+    let (_c, cici, mut cici_events) = server.person("cici").await;
     let group = ana.create_group("Keluarga").await.unwrap().unwrap();
     for member in ["budi", "cici"] {
         ana.add_member(group, member).await.unwrap();
@@ -134,8 +115,8 @@ async fn an_admin_manages_a_group_and_its_members_are_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_friendship_ends_both_ways() {
     let server = TestServer::start().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
-    let (_b, budi, _budi_events) = person(&server, "budi").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
+    let (_b, budi, _budi_events) = server.person("budi").await;
     ana.add_friend("budi").await.unwrap();
     budi.remove_friend("ana").await.unwrap();
     assert!(ana.friends().await.unwrap().is_empty());
@@ -158,8 +139,8 @@ async fn a_friendship_ends_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_person_cannot_reach_the_blocker_and_is_not_told() {
     let server = TestServer::start().await;
-    let (_a, ana, _ana_events) = person(&server, "ana").await;
-    let (_b, budi, _budi_events) = person(&server, "budi").await;
+    let (_a, ana, _ana_events) = server.person("ana").await;
+    let (_b, budi, _budi_events) = server.person("budi").await;
     ana.add_friend("budi").await.unwrap();
     ana.block("budi").await.unwrap();
     assert_eq!(ana.blocked().await.unwrap(), ["budi"]);

@@ -2,48 +2,10 @@
 //! conversation, presence changes reach friends, a report lapses after
 //! its time, and a person may keep both to themselves.
 
-use std::sync::Arc;
+use ngobrol_core::{Auth, Clock, PRESENCE_TTL, Peer, PresenceState, ServiceConfig, Signal};
 
-use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
-use ngobrol_core::{
-    Auth, ChatService, Clock, PRESENCE_TTL, Password, PasswordHasher, Peer, Ports, PresenceState,
-    RateLimit, ServiceConfig, Signal, Username,
-};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
-
-struct World {
-    outbound: Arc<MemoryOutbound>,
-    chat: ChatService,
-}
-
-impl World {
-    fn new(clock: Clock) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let outbound = Arc::new(MemoryOutbound::new());
-        let config = ServiceConfig {
-            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-            request_rate: RateLimit::UNLIMITED,
-            clock,
-            ..ServiceConfig::default()
-        };
-        let chat = ChatService::new(Ports::new(store, outbound.clone()), config).unwrap();
-        Self { outbound, chat }
-    }
-
-    async fn people<const N: usize>(&self, names: [&str; N]) -> [Auth; N] {
-        let mut out = Vec::new();
-        for name in names {
-            let password = Password::new("rahasia!");
-            self.chat.register(&user(name), &password).await.unwrap();
-            let login = self.chat.login(&user(name), &password, None).await.unwrap();
-            out.push(Auth::new(user(name), login.token));
-        }
-        out.try_into().unwrap_or_else(|_| unreachable!())
-    }
-}
+mod common;
+use common::World;
 
 fn presence(user: &Auth, state: PresenceState) -> Signal {
     Signal::Presence {
@@ -54,7 +16,10 @@ fn presence(user: &Auth, state: PresenceState) -> Signal {
 
 #[tokio::test]
 async fn typing_reaches_the_other_and_is_rate_limited() {
-    let w = World::new(Clock::manual());
+    let w = World::with(ServiceConfig {
+        clock: Clock::manual(),
+        ..ServiceConfig::default()
+    });
     let [ana, budi] = w.people(["ana", "budi"]).await;
     w.chat.add_friend(&ana, &budi.user).await.unwrap();
     let with_budi = Peer::User(budi.user.clone());
@@ -81,7 +46,10 @@ async fn typing_reaches_the_other_and_is_rate_limited() {
 #[tokio::test]
 async fn presence_changes_reach_friends_and_lapse() {
     let clock = Clock::manual();
-    let w = World::new(clock.clone());
+    let w = World::with(ServiceConfig {
+        clock: clock.clone(),
+        ..ServiceConfig::default()
+    });
     let [ana, budi, cici] = w.people(["ana", "budi", "cici"]).await;
     w.chat.add_friend(&ana, &budi.user).await.unwrap();
     w.chat
@@ -126,7 +94,10 @@ async fn presence_changes_reach_friends_and_lapse() {
 
 #[tokio::test]
 async fn a_person_may_keep_their_activity_to_themselves() {
-    let w = World::new(Clock::manual());
+    let w = World::with(ServiceConfig {
+        clock: Clock::manual(),
+        ..ServiceConfig::default()
+    });
     let [ana, budi] = w.people(["ana", "budi"]).await;
     w.chat.add_friend(&ana, &budi.user).await.unwrap();
     w.chat

@@ -2,64 +2,10 @@
 //! message, the history shows the change, and both sides of the
 //! conversation are told.
 
-use std::sync::Arc;
+use ngobrol_core::{DeliveryBody, GroupName, MessageId, Peer, Signal, StoredMessage};
 
-use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
-use ngobrol_core::{
-    Auth, ChatService, DeliveryBody, GroupName, MessageId, Password, PasswordHasher, Peer, Ports,
-    RateLimit, ServiceConfig, Signal, StoredMessage, Username,
-};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
-
-struct World {
-    outbound: Arc<MemoryOutbound>,
-    chat: ChatService,
-}
-
-impl World {
-    fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let outbound = Arc::new(MemoryOutbound::new());
-        let config = ServiceConfig {
-            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-            request_rate: RateLimit::UNLIMITED,
-            ..ServiceConfig::default()
-        };
-        let chat = ChatService::new(Ports::new(store, outbound.clone()), config).unwrap();
-        Self { outbound, chat }
-    }
-
-    async fn people<const N: usize>(&self, names: [&str; N]) -> [Auth; N] {
-        let mut out = Vec::new();
-        for name in names {
-            let password = Password::new("rahasia!");
-            self.chat.register(&user(name), &password).await.unwrap();
-            let login = self.chat.login(&user(name), &password, None).await.unwrap();
-            out.push(Auth::new(user(name), login.token));
-        }
-        out.try_into().unwrap_or_else(|_| unreachable!())
-    }
-
-    async fn say(&self, from: &Auth, to: &Auth, text: &str) -> MessageId {
-        let text = self.chat.message_text(text).unwrap();
-        self.chat
-            .send_direct(from, &to.user, text)
-            .await
-            .unwrap()
-            .id
-    }
-
-    async fn history(&self, reader: &Auth, peer: Peer) -> Vec<StoredMessage> {
-        self.chat
-            .history(reader, &peer, None, None, 100)
-            .await
-            .unwrap()
-            .messages
-    }
-}
+mod common;
+use common::World;
 
 fn text_of(message: &StoredMessage) -> &str {
     match &message.delivery.body {

@@ -2,48 +2,10 @@
 //! befriending asks and adding a stranger to a group invites; answers,
 //! refusals, blocks; and under the default nothing changes.
 
-use std::sync::Arc;
+use ngobrol_core::{Added, Auth, Befriended, FriendshipPolicy, GroupName, ServiceConfig, Signal};
 
-use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
-use ngobrol_core::{
-    Added, Auth, Befriended, ChatService, FriendshipPolicy, GroupName, Password, PasswordHasher,
-    Ports, RateLimit, ServiceConfig, Signal, Username,
-};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
-
-struct World {
-    outbound: Arc<MemoryOutbound>,
-    chat: ChatService,
-}
-
-impl World {
-    fn new(friendship: FriendshipPolicy) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let outbound = Arc::new(MemoryOutbound::new());
-        let config = ServiceConfig {
-            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-            request_rate: RateLimit::UNLIMITED,
-            friendship,
-            ..ServiceConfig::default()
-        };
-        let chat = ChatService::new(Ports::new(store, outbound.clone()), config).unwrap();
-        Self { outbound, chat }
-    }
-
-    async fn people<const N: usize>(&self, names: [&str; N]) -> [Auth; N] {
-        let mut out = Vec::new();
-        for name in names {
-            let password = Password::new("rahasia!");
-            self.chat.register(&user(name), &password).await.unwrap();
-            let login = self.chat.login(&user(name), &password, None).await.unwrap();
-            out.push(Auth::new(user(name), login.token));
-        }
-        out.try_into().unwrap_or_else(|_| unreachable!())
-    }
-}
+mod common;
+use common::World;
 
 async fn friends_of(w: &World, who: &Auth) -> Vec<String> {
     let friends = w.chat.friends(who).await.unwrap();
@@ -52,7 +14,10 @@ async fn friends_of(w: &World, who: &Auth) -> Vec<String> {
 
 #[tokio::test]
 async fn under_consent_befriending_asks_and_adding_back_accepts() {
-    let w = World::new(FriendshipPolicy::Consent);
+    let w = World::with(ServiceConfig {
+        friendship: FriendshipPolicy::Consent,
+        ..ServiceConfig::default()
+    });
     let [ana, budi, cici] = w.people(["ana", "budi", "cici"]).await;
     assert_eq!(
         w.chat.add_friend(&ana, &budi.user).await.unwrap(),
@@ -113,7 +78,10 @@ async fn under_consent_befriending_asks_and_adding_back_accepts() {
 
 #[tokio::test]
 async fn a_block_forgets_the_requests_between_the_two() {
-    let w = World::new(FriendshipPolicy::Consent);
+    let w = World::with(ServiceConfig {
+        friendship: FriendshipPolicy::Consent,
+        ..ServiceConfig::default()
+    });
     let [ana, budi] = w.people(["ana", "budi"]).await;
     w.chat.add_friend(&ana, &budi.user).await.unwrap();
     w.chat.block(&budi, &ana.user).await.unwrap();
@@ -127,7 +95,10 @@ async fn a_block_forgets_the_requests_between_the_two() {
 
 #[tokio::test]
 async fn under_consent_a_stranger_is_invited_and_joins_on_accepting() {
-    let w = World::new(FriendshipPolicy::Consent);
+    let w = World::with(ServiceConfig {
+        friendship: FriendshipPolicy::Consent,
+        ..ServiceConfig::default()
+    });
     let [ana, budi, cici] = w.people(["ana", "budi", "cici"]).await;
     let name = GroupName::parse("Keluarga").unwrap();
     let group = w.chat.create_group(&ana, &name).await.unwrap().id;
@@ -168,7 +139,7 @@ async fn under_consent_a_stranger_is_invited_and_joins_on_accepting() {
 
 #[tokio::test]
 async fn by_default_both_take_effect_at_once() {
-    let w = World::new(FriendshipPolicy::default());
+    let w = World::new();
     let [ana, budi] = w.people(["ana", "budi"]).await;
     assert_eq!(
         w.chat.add_friend(&ana, &budi.user).await.unwrap(),

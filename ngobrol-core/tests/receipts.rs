@@ -2,56 +2,10 @@
 //! forward, the authors of what a marker covers are told, and the
 //! conversation list counts what others wrote after the read marker.
 
-use std::sync::Arc;
+use ngobrol_core::{Auth, Conversation, GroupName, Marker, Peer, Signal, Username};
 
-use ngobrol_core::memory::{MemoryOutbound, MemoryStore};
-use ngobrol_core::{
-    Auth, ChatService, Conversation, GroupName, Marker, MessageId, Password, PasswordHasher, Peer,
-    Ports, RateLimit, ServiceConfig, Signal, Username,
-};
-
-fn user(name: &str) -> Username {
-    Username::parse(name).unwrap()
-}
-
-struct World {
-    outbound: Arc<MemoryOutbound>,
-    chat: ChatService,
-}
-
-impl World {
-    fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let outbound = Arc::new(MemoryOutbound::new());
-        let config = ServiceConfig {
-            pbkdf2_iterations: PasswordHasher::MIN_ITERATIONS,
-            request_rate: RateLimit::UNLIMITED,
-            ..ServiceConfig::default()
-        };
-        let chat = ChatService::new(Ports::new(store, outbound.clone()), config).unwrap();
-        Self { outbound, chat }
-    }
-
-    async fn people<const N: usize>(&self, names: [&str; N]) -> [Auth; N] {
-        let mut out = Vec::new();
-        for name in names {
-            let password = Password::new("rahasia!");
-            self.chat.register(&user(name), &password).await.unwrap();
-            let login = self.chat.login(&user(name), &password, None).await.unwrap();
-            out.push(Auth::new(user(name), login.token));
-        }
-        out.try_into().unwrap_or_else(|_| unreachable!())
-    }
-
-    async fn say(&self, from: &Auth, to: &Auth, text: &str) -> MessageId {
-        let text = self.chat.message_text(text).unwrap();
-        self.chat
-            .send_direct(from, &to.user, text)
-            .await
-            .unwrap()
-            .id
-    }
-}
+mod common;
+use common::World;
 
 fn receipt(reader: &Auth, conversation: Conversation, marker: Marker, up_to: u64) -> Signal {
     Signal::Receipt {

@@ -21,6 +21,7 @@ mod faults;
 mod logs;
 mod policy;
 mod raw;
+mod sdk;
 mod server;
 
 pub use broker::PrivateBroker;
@@ -28,6 +29,7 @@ pub use faults::{Fault, Faults, FaultyStore, Gate};
 pub use logs::ErrorLines;
 pub use policy::QueueCap;
 pub use raw::RawClient;
+pub use sdk::{code, next_event};
 pub use server::{Database, TestServer, remove_broker_objects, remove_session_queues};
 
 pub const WAIT: Duration = Duration::from_secs(10);
