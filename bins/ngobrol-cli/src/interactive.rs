@@ -21,8 +21,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use ngobrol_amqp::wire::GetFriendRequestsReply;
-
+use crate::describe::describe_requests;
 use crate::refs::Refs;
 use crate::sanitize::escape;
 use crate::wording::failure;
@@ -276,37 +275,6 @@ fn read_by_showing(event: &Event, me: &str) -> Option<(Peer, u64)> {
         Event::Group(m) if m.from != me => Some((Peer::Group(m.group_id), m.seq?)),
         _ => None,
     }
-}
-
-/// What waits for an answer, as `/requests` lists it.
-fn describe_requests(waiting: &GetFriendRequestsReply) -> String {
-    let mut lines = Vec::new();
-    for r in &waiting.incoming {
-        let who = escape(&r.username);
-        lines.push(format!(
-            "{who} asks to be your friend: /accept {who} or /decline {who}"
-        ));
-    }
-    for r in &waiting.outgoing {
-        lines.push(format!(
-            "you asked {}; not answered yet",
-            escape(&r.username)
-        ));
-    }
-    for i in &waiting.invitations {
-        lines.push(format!(
-            "{} invites you to #{} {}: /accept #{} or /decline #{}",
-            escape(&i.by),
-            i.group_id,
-            escape(&i.group_name),
-            i.group_id,
-            i.group_id
-        ));
-    }
-    if lines.is_empty() {
-        return "nothing waits for an answer".into();
-    }
-    format!("waiting:\n{}", lines.join("\n"))
 }
 
 /// What a command did, or why it failed.
