@@ -106,7 +106,7 @@ impl Server {
             }
         }
         dispatcher.finish().await;
-        self.handler.outbound.detach();
+        self.handler.outbound.detach().await;
         if outcome.is_ok() {
             let _ = channel.close(200, "shutdown".into()).await;
             let _ = connection.close(200, "shutdown".into()).await;

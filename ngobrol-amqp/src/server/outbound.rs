@@ -56,6 +56,17 @@ impl LazyChannel {
         *current = Some(channel.clone());
         Ok(channel)
     }
+
+    /// Closes the channel, if one is open, and waits for the broker to
+    /// confirm. A channel only dropped is closed in the background, which
+    /// may race the connection's own close and be logged as an error.
+    async fn close(&self) {
+        if let Some(channel) = self.current.lock().await.take() {
+            if channel.status().connected() {
+                let _ = channel.close(200, "detached".into()).await;
+            }
+        }
+    }
 }
 
 /// The channels of one broker connection.
@@ -142,9 +153,14 @@ impl AmqpOutbound {
         *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(link);
     }
 
-    /// Stops using the current connection.
-    pub fn detach(&self) {
-        *self.link.write().unwrap_or_else(|p| p.into_inner()) = None;
+    /// Stops using the current connection, closing the channels it
+    /// opened on it; the connection itself stays open for its owner.
+    pub async fn detach(&self) {
+        let link = self.link.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(link) = link {
+            link.publisher.close().await;
+            link.topology.close().await;
+        }
     }
 
     pub(super) fn link(&self) -> Result<Arc<Link>, PortError> {
