@@ -4,6 +4,7 @@
 #
 #   scripts/ensure-services.sh rabbitmq            # the broker only
 #   scripts/ensure-services.sh rabbitmq postgres   # and PostgreSQL (for tests)
+#   scripts/ensure-services.sh mariadb             # MariaDB (import tests)
 #
 # Only loopback addresses are used. A service that is already listening is
 # left alone.
@@ -85,11 +86,28 @@ ensure_postgres() {
   fi
 }
 
+# MariaDB, for the tests of importing an original deployment: they
+# connect as root without a password over 127.0.0.1.
+ensure_mariadb() {
+  if listening 3306; then return 0; fi
+  if ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1; then
+    apt_install mariadb-server
+    listening 3306 && return 0
+  fi
+  log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  (mysqld_safe --bind-address=127.0.0.1 >/dev/null 2>&1 &)
+  wait_for_port 3306 MariaDB
+  mysql -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+    GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
+}
+
 [ $# -gt 0 ] || set -- rabbitmq
 for service in "$@"; do
   case "$service" in
     rabbitmq) ensure_rabbitmq ;;
     postgres) ensure_postgres ;;
+    mariadb) ensure_mariadb ;;
     *) log "unknown service $service"; exit 2 ;;
   esac
 done

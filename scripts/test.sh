@@ -2,11 +2,12 @@
 # Runs the whole test suite: unit tests, the store against SQLite and
 # PostgreSQL, the server, SDK and CLI over the real RabbitMQ (the server's
 # suites twice: on a SQLite store, then on PostgreSQL), and every example
-# (examples/tests/examples.rs). Starts (or installs) RabbitMQ and
-# PostgreSQL first when they are not running.
+# (examples/tests/examples.rs). Starts (or installs) RabbitMQ, PostgreSQL
+# and MariaDB (for the import of an original deployment) first when they
+# are not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-services.sh rabbitmq postgres
+scripts/ensure-services.sh rabbitmq postgres mariadb
 
 # Test namespaces are t<32 hex digits>; should a test die before its
 # clean-up, the broker drops its idle queues after an hour.

@@ -72,7 +72,7 @@ fn group_name() -> GroupName {
 fn message(shape: Shape, k: usize, text: &MessageText, at: SystemTime) -> (Conversation, Delivery) {
     let n = k / 2;
     let name = |i| shape.name(i);
-    let (conversation, body) = if k % 2 == 0 {
+    let (conversation, body) = if k.is_multiple_of(2) {
         let group = n % shape.groups;
         let id = GroupId::new(group as i64 + 1);
         let from = name(group * GROUP_SIZE + n / shape.groups % GROUP_SIZE);

@@ -28,6 +28,10 @@ pub enum ChatError {
     InvalidCredentials,
     #[error("the token is not valid for this user; log in again")]
     InvalidToken,
+    /// The operator disabled the account: the right password is refused
+    /// until they enable it again.
+    #[error("this account is disabled")]
+    AccountDisabled,
     #[error("there is no user named {0}")]
     UnknownUser(String),
     #[error("you cannot add yourself as a friend")]
@@ -104,6 +108,7 @@ impl ChatError {
             Self::UsernameTaken => "username_taken",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken => "invalid_token",
+            Self::AccountDisabled => "account_disabled",
             Self::UnknownUser(_) => "unknown_user",
             Self::CannotBefriendSelf => "cannot_befriend_self",
             Self::AlreadyFriends(_) => "already_friends",
@@ -152,6 +157,7 @@ impl ChatError {
                 | Self::Busy { .. }
                 | Self::RequestIdConflict
                 | Self::InvalidToken
+                | Self::AccountDisabled
                 | Self::MailboxFull(_)
         )
     }

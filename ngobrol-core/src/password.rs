@@ -10,6 +10,11 @@ use tokio::sync::Semaphore;
 use crate::error::ChatError;
 use crate::types::Password;
 
+/// The metric of how many hashes wait for a permit.
+pub const HASHING_QUEUE: &str = "ngobrol_hashing_queue_length";
+/// The metric of how long a hash waited for a permit, in seconds.
+pub const HASHING_WAIT: &str = "ngobrol_hashing_wait_seconds";
+
 /// Hashes and verifies passwords.
 ///
 /// Hashing is deliberately slow (about 56 ms per hash at the default
@@ -97,14 +102,33 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> Result<T, ChatError> + Send + 'static,
     ) -> Result<T, ChatError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ChatError::Internal("password hasher closed".into()))?;
+        // Counted through the `metrics` facade, for the embedder's
+        // recorder: how many wait for a permit, and how long each waited.
+        let queued = Queued::enter();
+        let permit = self.permits.acquire().await;
+        drop(queued);
+        let _permit = permit.map_err(|_| ChatError::Internal("password hasher closed".into()))?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| ChatError::Internal(format!("password hashing task failed: {e}")))?
+    }
+}
+
+/// One hash waiting for a permit, counted until it has one (or its
+/// caller gave up).
+struct Queued(std::time::Instant);
+
+impl Queued {
+    fn enter() -> Self {
+        metrics::gauge!(HASHING_QUEUE).increment(1.0);
+        Self(std::time::Instant::now())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        metrics::gauge!(HASHING_QUEUE).decrement(1.0);
+        metrics::histogram!(HASHING_WAIT).record(self.0.elapsed().as_secs_f64());
     }
 }
 

@@ -19,6 +19,13 @@ pub enum StoreError {
          (optionally written sqlite://path)"
     )]
     UnsupportedScheme(String),
+    /// Another process has the store in a way that excludes this use: a
+    /// server serves it (for a job that needs it alone), or such a job
+    /// runs (for a server).
+    #[error("the store is in use by another process")]
+    InUse,
+    #[error("cannot lock the store: {0}")]
+    Lock(String),
 }
 
 /// Failures inside one blocking repository call.

@@ -33,10 +33,16 @@ pub mod fixtures;
 mod friends;
 mod groups;
 mod history;
+mod import;
+mod lock;
 mod open;
+mod operator;
 mod request_log;
 mod schema;
 mod users;
 
 pub use error::StoreError;
+pub use import::GroupImport;
+pub use lock::StoreLock;
 pub use open::{Backend, Store, StoreOptions};
+pub use operator::{GroupSummary, StoreStats, UserSummary};

@@ -134,6 +134,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disabled_users (username) {
+        username -> Text,
+        disabled_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(markers -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -148,5 +155,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     friend_requests,
     invitations,
     presence,
-    activity_hidden
+    activity_hidden,
+    disabled_users
 );

@@ -97,6 +97,18 @@ impl UserRepository for Store {
     async fn set_shares_activity(&self, user: &Username, share: bool) -> Result<(), PortError> {
         self.set_shares(user, share).await
     }
+
+    async fn set_disabled(&self, user: &Username, disabled: bool) -> Result<bool, PortError> {
+        self.mark_disabled(user, disabled).await
+    }
+
+    async fn is_disabled(&self, user: &Username) -> Result<bool, PortError> {
+        self.disabled(user).await
+    }
+
+    async fn set_password_hash(&self, user: &Username, hash: &str) -> Result<bool, PortError> {
+        self.replace_password_hash(user, hash).await
+    }
 }
 
 /// The columns of a [`SessionRow`], in its order.

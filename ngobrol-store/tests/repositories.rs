@@ -31,11 +31,11 @@ struct Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        if let Some((base_url, schema)) = &self.pg_schema {
-            if let Ok(mut conn) = PgConnection::establish(base_url) {
-                let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                    .execute(&mut conn);
-            }
+        if let Some((base_url, schema)) = &self.pg_schema
+            && let Ok(mut conn) = PgConnection::establish(base_url)
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .execute(&mut conn);
         }
     }
 }
@@ -425,7 +425,7 @@ async fn bulk_messages_are_numbered_as_appends_number_them(f: Fixture) {
     let chat = Conversation::direct(&user("ana"), &user("budi"));
     let message = |i: usize| {
         Delivery::new(DeliveryBody::Direct {
-            from: user(if i % 2 == 0 { "ana" } else { "budi" }),
+            from: user(if i.is_multiple_of(2) { "ana" } else { "budi" }),
             text: MessageText::parse(format!("m{i}"), 100).unwrap(),
         })
     };

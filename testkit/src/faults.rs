@@ -132,6 +132,9 @@ faulty!(UserRepository {
     fn mailbox_readers(&self) -> Vec<Username>;
     fn shares_activity(&self, user: &Username) -> bool;
     fn set_shares_activity(&self, user: &Username, share: bool) -> ();
+    fn set_disabled(&self, user: &Username, disabled: bool) -> bool;
+    fn is_disabled(&self, user: &Username) -> bool;
+    fn set_password_hash(&self, user: &Username, hash: &str) -> bool;
 });
 
 faulty!(SessionRepository {

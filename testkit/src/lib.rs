@@ -30,7 +30,9 @@ pub use logs::ErrorLines;
 pub use policy::QueueCap;
 pub use raw::RawClient;
 pub use sdk::{code, next_event};
-pub use server::{Database, TestServer, remove_broker_objects, remove_session_queues};
+pub use server::{
+    Database, TestDatabase, TestServer, remove_broker_objects, remove_session_queues,
+};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -36,7 +36,8 @@ impl Database {
 }
 
 /// A test's database, removed when dropped.
-enum TestDatabase {
+#[derive(Debug)]
+pub enum TestDatabase {
     /// The directory holds the file; it goes when dropped.
     Sqlite {
         _dir: tempfile::TempDir,
@@ -51,7 +52,7 @@ enum TestDatabase {
 
 impl TestDatabase {
     /// A fresh database and the URL of a store on it.
-    fn create(database: Database) -> (Self, String) {
+    pub fn create(database: Database) -> (Self, String) {
         match database {
             Database::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();

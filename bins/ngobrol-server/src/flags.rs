@@ -10,7 +10,7 @@ use std::ops::RangeInclusive;
 use ngobrol_amqp::{Namespace, ServerConfig, redact_url};
 use ngobrol_core::ServiceConfig;
 
-use crate::Args;
+use crate::args::Args;
 
 /// Room for a request's other fields beside its message text, in bytes:
 /// `--max-body-bytes` must be at least `--max-message-bytes` plus this.
@@ -35,6 +35,7 @@ pub(crate) fn problems(args: &Args) -> Vec<String> {
     };
 
     check(amqp_url(&args.amqp_url));
+    check(http_addr(&args.http_addr).map(drop));
     if args.database_url.trim().is_empty() {
         check(Err(format!(
             "{} must be a SQLite file path or a postgres:// URL, got nothing",
@@ -165,6 +166,20 @@ fn rate_per_second(rate: f64) -> Result<(), String> {
     ))
 }
 
+/// The HTTP listener's address, or `None` for `off`. Only loopback and
+/// other addresses of this machine make sense; any socket address is taken.
+pub(crate) fn http_addr(addr: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    if addr.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    addr.parse().map(Some).map_err(|_| {
+        format!(
+            "{} must be an address and port such as 127.0.0.1:9680, or off, got {addr:?}",
+            flag("http-addr")
+        )
+    })
+}
+
 fn amqp_url(url: &str) -> Result<(), String> {
     let scheme = url
         .split_once("://")
@@ -186,10 +201,11 @@ mod tests {
     use super::*;
 
     fn problems_of(flags: &[&str]) -> Vec<String> {
-        let args =
-            Args::try_parse_from(std::iter::once("ngobrol-server").chain(flags.iter().copied()))
-                .unwrap();
-        problems(&args)
+        let cli = crate::Cli::try_parse_from(
+            std::iter::once("ngobrol-server").chain(flags.iter().copied()),
+        )
+        .unwrap();
+        problems(&cli.settings)
     }
 
     #[test]
@@ -269,6 +285,10 @@ mod tests {
                 "--amqp-url (NGOBROL_AMQP_URL) must be an amqp:// or amqps:// URL, got \"http://ana:***@host\"",
             ),
             (&["--database-url", ""], "--database-url"),
+            (
+                &["--http-addr", "localhost"],
+                "--http-addr (NGOBROL_HTTP_ADDR) must be an address and port such as 127.0.0.1:9680, or off, got \"localhost\"",
+            ),
         ];
         for (flags, expected) in cases {
             let problems = problems_of(flags);

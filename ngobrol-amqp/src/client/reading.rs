@@ -241,12 +241,12 @@ pub(super) async fn route_mailbox(
                 Ok(reply) => drop(lock(&shared.waiting).complete(reply)),
                 Err(e) => tracing::warn!("an unreadable reply: {e}"),
             }
-        } else if let Some(event) = mailbox.event(message) {
-            if mailbox.events.send(event).await.is_err() {
-                // Nobody listens any more: leave the rest queued.
-                let _ = delivery.acker.nack(REQUEUE).await;
-                return;
-            }
+        } else if let Some(event) = mailbox.event(message)
+            && mailbox.events.send(event).await.is_err()
+        {
+            // Nobody listens any more: leave the rest queued.
+            let _ = delivery.acker.nack(REQUEUE).await;
+            return;
         }
         // Acknowledged once handed over, so a crash before leaves it queued.
         let _ = delivery.acker.ack(BasicAckOptions::default()).await;

@@ -29,6 +29,7 @@ impl Server {
         let mut shutdown = std::pin::pin!(shutdown);
         let url = redact_url(&self.config.amqp_url);
         let mut delay = self.config.reconnect_delay;
+        let mut connected_before = false;
         loop {
             let connect =
                 Connection::connect(&self.config.amqp_url, ConnectionProperties::default());
@@ -38,6 +39,9 @@ impl Server {
             };
             match connection {
                 Ok(connection) => {
+                    if std::mem::replace(&mut connected_before, true) {
+                        super::metrics::reconnected();
+                    }
                     info!(broker = %url, namespace = %self.config.namespace, "connected to the broker");
                     delay = self.config.reconnect_delay;
                     match self.serve(connection, shutdown.as_mut()).await {
@@ -56,6 +60,21 @@ impl Server {
             }
             delay = (delay * 2).min(self.config.max_reconnect_delay);
         }
+    }
+
+    /// Connects to the broker for the service's calls made outside
+    /// serving (an operator's command that ends sessions or deletes a
+    /// group): its outbound port uses the connection until
+    /// [`Attached::close`].
+    pub async fn connect(&self) -> Result<Attached<'_>, ServerError> {
+        let connection =
+            Connection::connect(&self.config.amqp_url, ConnectionProperties::default()).await?;
+        let connection = Arc::new(connection);
+        self.handler.outbound.attach(connection.clone());
+        Ok(Attached {
+            server: self,
+            connection,
+        })
     }
 
     /// Serves on one connection. Ok when `shutdown` completed; an error
@@ -89,11 +108,13 @@ impl Server {
         );
         let mut dispatcher = Dispatcher::start(&self.handler, &self.config);
         self.ready.send_replace(true);
+        super::metrics::connected(true);
         info!(queue = %self.config.namespace.request_queue(), "serving requests");
 
         let tag = consumer.tag();
         let outcome = dispatcher.run(consumer, shutdown).await;
         self.ready.send_replace(false);
+        super::metrics::connected(false);
         pruning.abort();
         retention.abort();
         if outcome.is_ok() {
@@ -184,5 +205,20 @@ impl Server {
             )
             .await?;
         Ok((channel, consumer))
+    }
+}
+
+/// A broker connection the service's outbound port uses, outside serving.
+#[derive(Debug)]
+pub struct Attached<'a> {
+    server: &'a Server,
+    connection: Arc<Connection>,
+}
+
+impl Attached<'_> {
+    /// Stops using the connection and closes it.
+    pub async fn close(self) {
+        self.server.handler.outbound.detach().await;
+        let _ = self.connection.close(200, "done".into()).await;
     }
 }

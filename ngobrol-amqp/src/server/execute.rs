@@ -37,6 +37,8 @@ pub(crate) struct Answer {
     pub lasting: bool,
     /// Whether the request was refused for its token.
     pub refused_token: bool,
+    /// The outcome, as counted: `ok`, the error's code, or `replayed`.
+    pub code: &'static str,
 }
 
 impl Context<'_> {
@@ -58,6 +60,7 @@ impl Context<'_> {
                     reply: reply.encode(),
                     lasting: true,
                     refused_token: false,
+                    code: "ok",
                 }
             }
             Err(e) => {
@@ -72,6 +75,7 @@ impl Context<'_> {
                     reply: reply.encode(),
                     lasting: e.is_lasting(),
                     refused_token: e == ChatError::InvalidToken,
+                    code: e.code(),
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! the reply where it belongs, and settle it with the broker.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::FutureExt;
 use lapin::BasicProperties;
@@ -49,18 +50,21 @@ impl Handler {
         properties: &BasicProperties,
         decoded: Result<Envelope, Box<DecodeError>>,
     ) -> Disposition {
+        let started = Instant::now();
         let reply_to = private_reply_to(properties);
-        let (reply, fallback, disposition) = match decoded {
+        let (reply, fallback, disposition, counted) = match decoded {
             Ok(envelope) => {
                 let own_queue = self.reply_queue(&envelope.request);
                 let named = envelope.request_id.is_some();
+                let method = envelope.request.method();
                 let answer = self.answer(envelope, properties).await;
                 // A request whose token did not check out proves no claim
                 // to the user's queue; only the original client (which
                 // names no request) is still told there, since it must
                 // learn that its token expired.
                 let fallback = own_queue.filter(|_| !(answer.refused_token && named));
-                (answer.reply, fallback, Disposition::Done)
+                let counted = (method, answer.code);
+                (answer.reply, fallback, Disposition::Done, counted)
             }
             Err(error) => {
                 warn!(
@@ -73,15 +77,22 @@ impl Handler {
                     reason: format!("{}: {}", error.code, error.description),
                     keep_body: error.code != "payload_too_large",
                 };
-                (reply, fallback, Disposition::DeadLetter(letter))
+                let counted = (super::metrics::UNDECODED, error.code);
+                (reply, fallback, Disposition::DeadLetter(letter), counted)
             }
         };
-        let Some(queue) = reply_to.or(fallback) else {
-            debug!("the request gave no address to reply to");
-            return disposition;
+        let disposition = match reply_to.or(fallback) {
+            Some(queue) => {
+                self.send_reply(&queue, &reply, properties, disposition)
+                    .await
+            }
+            None => {
+                debug!("the request gave no address to reply to");
+                disposition
+            }
         };
-        self.send_reply(&queue, &reply, properties, disposition)
-            .await
+        super::metrics::request(counted.0, counted.1, started.elapsed());
+        disposition
     }
 
     /// Publishes `reply`; the request's disposition if that worked, or if
@@ -114,8 +125,10 @@ impl Handler {
     /// server has as many in hand as it takes.
     pub async fn refuse_busy(&self, job: Job) {
         let Job { delivery, decoded } = job;
+        let started = Instant::now();
         let disposition = match decoded {
             Ok(envelope) => {
+                super::metrics::request(envelope.request.method(), "busy", started.elapsed());
                 let refusal = ChatError::Busy {
                     retry_after: BUSY_RETRY,
                 };
@@ -179,10 +192,12 @@ impl Handler {
                         .encode()
                 }
             };
+            super::metrics::dedup_hit();
             return Answer {
                 reply,
                 lasting: true,
                 refused_token: false,
+                code: "replayed",
             };
         }
         let cx = Context {

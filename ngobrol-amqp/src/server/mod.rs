@@ -26,6 +26,7 @@ mod execute;
 mod handler;
 mod hints;
 mod mailboxes;
+pub mod metrics;
 mod outbound;
 mod retention;
 mod routing;
@@ -38,6 +39,7 @@ use tokio::sync::watch;
 
 pub(crate) use catalogue::Said;
 pub use config::ServerConfig;
+pub use connection::Attached;
 pub(crate) use execute::{Answer, Context, Execute};
 pub use outbound::AmqpOutbound;
 

@@ -61,10 +61,11 @@ impl LazyChannel {
     /// confirm. A channel only dropped is closed in the background, which
     /// may race the connection's own close and be logged as an error.
     async fn close(&self) {
-        if let Some(channel) = self.current.lock().await.take() {
-            if channel.status().connected() {
-                let _ = channel.close(200, "detached".into()).await;
-            }
+        let channel = self.current.lock().await.take();
+        if let Some(channel) = channel
+            && channel.status().connected()
+        {
+            let _ = channel.close(200, "detached".into()).await;
         }
     }
 }
@@ -326,6 +327,7 @@ impl Outbound for AmqpOutbound {
             let properties = Self::delivery_properties(delivery);
             let confirmation = self.publish(&exchange, "", &body, properties, true).await?;
             if confirmation.take_message().is_none() {
+                super::metrics::delivered("direct");
                 return Ok(());
             }
             if attempt == 0 {
@@ -384,7 +386,8 @@ impl Outbound for AmqpOutbound {
             Self::delivery_properties(delivery),
             false,
         )
-        .await
-        .map(drop)
+        .await?;
+        super::metrics::delivered("group");
+        Ok(())
     }
 }

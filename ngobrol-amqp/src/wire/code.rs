@@ -47,6 +47,7 @@ codes! {
     UsernameTaken = "username_taken",
     InvalidCredentials = "invalid_credentials",
     InvalidToken = "invalid_token",
+    AccountDisabled = "account_disabled",
     UnknownUser = "unknown_user",
     CannotBefriendSelf = "cannot_befriend_self",
     AlreadyFriends = "already_friends",

@@ -60,7 +60,8 @@ pub use users_sessions::{
     one_of_many_concurrent_registrations_wins,
     presence_is_reported_per_session_and_sharing_is_a_flag,
     sessions_are_listed_in_the_order_issued, sessions_of_one_user_coexist,
-    touching_a_session_sets_its_last_seen, users_are_stored_and_found,
+    touching_a_session_sets_its_last_seen, users_are_disabled_and_get_new_password_hashes,
+    users_are_stored_and_found,
 };
 
 /// What [`contract_suite!`](crate::contract_suite) makes each test's store
@@ -94,6 +95,7 @@ macro_rules! contract_suite {
     ($fixture:expr $(,)?) => {
         $crate::contract_suite!(@tests $fixture;
             users_are_stored_and_found,
+            users_are_disabled_and_get_new_password_hashes,
             one_of_many_concurrent_registrations_wins,
             sessions_of_one_user_coexist,
             sessions_are_listed_in_the_order_issued,

@@ -22,6 +22,37 @@ pub async fn users_are_stored_and_found<S: Repositories>(s: Arc<S>) {
     assert_eq!(s.find_user(&user("ANA")).await.unwrap(), None);
 }
 
+/// An operator's disabling is noted per user and lifted; a new password
+/// hash replaces the old one. Neither touches a user not stored.
+pub async fn users_are_disabled_and_get_new_password_hashes<S: Repositories>(s: Arc<S>) {
+    let ana = new_user("ana");
+    s.insert_user(&ana).await.unwrap();
+    s.insert_user(&new_user("budi")).await.unwrap();
+    assert!(!s.is_disabled(&user("ana")).await.unwrap());
+    assert!(s.set_disabled(&user("ana"), true).await.unwrap());
+    assert!(s.set_disabled(&user("ana"), true).await.unwrap(), "again");
+    assert!(s.is_disabled(&user("ana")).await.unwrap());
+    assert!(!s.is_disabled(&user("budi")).await.unwrap());
+    assert!(s.set_disabled(&user("ana"), false).await.unwrap());
+    assert!(!s.is_disabled(&user("ana")).await.unwrap());
+    assert!(!s.set_disabled(&user("nobody"), true).await.unwrap());
+    assert!(!s.is_disabled(&user("nobody")).await.unwrap());
+
+    assert!(s.set_password_hash(&user("ana"), "$new").await.unwrap());
+    let found = s.find_user(&user("ana")).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, "$new");
+    assert_eq!(found.created_at, ana.created_at);
+    assert_ne!(
+        s.find_user(&user("budi"))
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$new"
+    );
+    assert!(!s.set_password_hash(&user("nobody"), "$new").await.unwrap());
+}
+
 /// Of eight concurrent inserts of one name, exactly one succeeds; the
 /// others fail with a conflict, not with any other error.
 pub async fn one_of_many_concurrent_registrations_wins<S: Repositories>(s: Arc<S>) {

@@ -43,6 +43,8 @@ struct StoreState {
     presence: HashMap<TokenHash, (PresenceState, SystemTime)>,
     /// Who keeps their typing and presence to themselves.
     activity_hidden: BTreeSet<Username>,
+    /// Who an operator disabled.
+    disabled: BTreeSet<Username>,
 }
 
 /// Every repository, in memory.

@@ -57,6 +57,34 @@ impl UserRepository for MemoryStore {
         }
         Ok(())
     }
+
+    async fn set_disabled(&self, user: &Username, disabled: bool) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if !state.users.contains_key(user) {
+            return Ok(false);
+        }
+        if disabled {
+            state.disabled.insert(user.clone());
+        } else {
+            state.disabled.remove(user);
+        }
+        Ok(true)
+    }
+
+    async fn is_disabled(&self, user: &Username) -> Result<bool, PortError> {
+        Ok(self.state().disabled.contains(user))
+    }
+
+    async fn set_password_hash(&self, user: &Username, hash: &str) -> Result<bool, PortError> {
+        let mut state = self.state();
+        Ok(match state.users.get_mut(user) {
+            Some(record) => {
+                record.password_hash = hash.to_owned();
+                true
+            }
+            None => false,
+        })
+    }
 }
 
 #[async_trait]

@@ -89,6 +89,17 @@ pub trait UserRepository: Send + Sync {
 
     /// Notes whether `user` shows their typing and presence.
     async fn set_shares_activity(&self, user: &Username, share: bool) -> Result<(), PortError>;
+
+    /// Notes whether `user` is disabled (refused at login, by an
+    /// operator), and returns whether the user exists.
+    async fn set_disabled(&self, user: &Username, disabled: bool) -> Result<bool, PortError>;
+
+    /// Whether `user` is disabled; false for a user not stored.
+    async fn is_disabled(&self, user: &Username) -> Result<bool, PortError>;
+
+    /// Replaces `user`'s password hash, and returns whether the user
+    /// exists.
+    async fn set_password_hash(&self, user: &Username, hash: &str) -> Result<bool, PortError>;
 }
 
 /// Sessions, keyed by token hash and by id; a user may have many.

@@ -118,6 +118,10 @@ impl ChatService {
         if !verified? {
             return Err(ChatError::InvalidCredentials);
         }
+        // Told only to whoever knows the password.
+        if self.ports.users.is_disabled(username).await? {
+            return Err(ChatError::AccountDisabled);
+        }
         let token = Token::generate()?;
         let now = self.config.clock.now();
         let session = SessionRecord {
@@ -368,7 +372,7 @@ impl ChatService {
         }
     }
 
-    fn check_password_shape(&self, password: &Password) -> Result<(), ChatError> {
+    pub(super) fn check_password_shape(&self, password: &Password) -> Result<(), ChatError> {
         let min = self.config.min_password_chars;
         let max = self.config.max_password_bytes;
         if password.expose().chars().count() < min {

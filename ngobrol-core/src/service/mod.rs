@@ -15,6 +15,7 @@ mod friends;
 mod groups;
 mod history;
 mod messages;
+mod operator;
 mod receipts;
 mod requests;
 mod roles;
