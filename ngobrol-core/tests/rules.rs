@@ -243,6 +243,7 @@ async fn login_issues_a_token_whose_hash_alone_is_stored() {
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
+    m.users.expect_is_disabled().returning(|_| Ok(false));
     let saved = Arc::new(std::sync::Mutex::new(None));
     let saved_in = saved.clone();
     let mut seq = Sequence::new();
@@ -311,6 +312,7 @@ async fn a_login_whose_session_mailbox_fails_takes_its_session_back() {
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
+    m.users.expect_is_disabled().returning(|_| Ok(false));
     let saved = Arc::new(std::sync::Mutex::new(None));
     let saved_in = saved.clone();
     m.sessions
@@ -365,6 +367,7 @@ async fn a_login_past_the_cap_ends_the_least_recently_seen_mailbox_first() {
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
+    m.users.expect_is_disabled().returning(|_| Ok(false));
     let hour = Duration::from_secs(3600);
     let (_, mut stale) = valid_session("ana", hour);
     stale.last_seen -= Duration::from_secs(600);
@@ -428,6 +431,7 @@ async fn a_session_that_cannot_be_ended_does_not_fail_the_login() {
     m.users
         .expect_find_user()
         .returning(move |_| Ok(Some(record("ana", &stored))));
+    m.users.expect_is_disabled().returning(|_| Ok(false));
     let (_, old) = valid_session("ana", Duration::from_secs(3600));
     m.sessions.expect_insert_session().returning(|_| Ok(()));
     m.outbound.expect_ensure_mailbox().returning(|_| Ok(()));

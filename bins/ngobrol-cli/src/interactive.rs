@@ -16,7 +16,8 @@ use ngobrol_amqp::client::{
     Client, ClientError, ClientOptions, Event, Events, LoginOptions, Peer, Session,
 };
 use rustyline::error::ReadlineError;
-use rustyline::{DefaultEditor, ExternalPrinter};
+use rustyline::history::FileHistory;
+use rustyline::{Editor, ExternalPrinter};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 use crate::describe::describe_requests;
 use crate::refs::Refs;
 use crate::sanitize::escape;
+use crate::style::{ChatHelper, Known, Look, Shared, prompt};
 use crate::wording::failure;
 use crate::{describe_conversation, describe_event, short_ref};
 
@@ -97,7 +99,10 @@ fn asks_password(line: &str) -> bool {
     matches!(words.next(), Some("/login" | "/register")) && words.next().is_some()
 }
 
-fn terminal_input(editor: DefaultEditor) -> mpsc::Receiver<Entry> {
+/// The line editor: completion from what the chat knows.
+type ChatEditor = Editor<ChatHelper, FileHistory>;
+
+fn terminal_input(editor: ChatEditor, known: Shared) -> mpsc::Receiver<Entry> {
     let (sender, receiver) = mpsc::channel(16);
     let history = std::env::var_os("HOME")
         .map(|home| std::path::PathBuf::from(home).join(".ngobrol_history"));
@@ -107,7 +112,7 @@ fn terminal_input(editor: DefaultEditor) -> mpsc::Receiver<Entry> {
             let _ = editor.load_history(path);
         }
         loop {
-            let line = match editor.readline("> ") {
+            let line = match editor.readline(&prompt(&known)) {
                 Ok(line) => line,
                 Err(ReadlineError::Interrupted | ReadlineError::Eof) => "/quit".to_owned(),
                 Err(_) => break,
@@ -161,6 +166,9 @@ struct Chat {
     device: Option<String>,
     /// The messages shown, by their short references.
     refs: Refs,
+    /// Who is logged in, their friends and groups: the prompt and Tab's.
+    known: Shared,
+    look: Look,
 }
 
 pub async fn run(
@@ -179,11 +187,13 @@ pub async fn run(
     if user.is_some() && password.is_none() && tty {
         password = rpassword::prompt_password("password: ").ok();
     }
+    let known: Shared = Arc::new(Mutex::new(Known::default()));
     let (mut input, printer) = if tty {
-        let mut editor = DefaultEditor::new()?;
+        let mut editor = ChatEditor::new()?;
+        editor.set_helper(Some(ChatHelper(known.clone())));
         let external = editor.create_external_printer()?;
         let printer = Printer(Arc::new(Mutex::new(Some(Box::new(external)))));
-        (terminal_input(editor), printer)
+        (terminal_input(editor, known.clone()), printer)
     } else {
         (plain_input(), Printer(Arc::new(Mutex::new(None))))
     };
@@ -194,6 +204,8 @@ pub async fn run(
         listener: None,
         device,
         refs: Refs::default(),
+        known,
+        look: Look::detect(),
     };
     chat.printer
         .print("ngobrol: type /help for the commands".into());
@@ -214,6 +226,10 @@ pub async fn run(
             break;
         }
         let outcome = chat.execute(line, password).await;
+        let (command, _) = split_word(line);
+        if outcome.is_ok() && CHANGES_KNOWN.contains(&command) {
+            chat.refresh_known().await;
+        }
         chat.report(outcome);
     }
     if let Some(listener) = chat.listener.take() {
@@ -233,7 +249,7 @@ pub async fn run(
 /// twice a second. Receipts of the user's own reading are not shown. The
 /// window says it is online, again every 30 seconds (a report counts for
 /// 90).
-async fn listen(session: Session, mut events: Events, printer: Printer, refs: Refs) {
+async fn listen(session: Session, mut events: Events, printer: Printer, refs: Refs, look: Look) {
     let mut shown: HashMap<Peer, u64> = HashMap::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     let mut here = tokio::time::interval(std::time::Duration::from_secs(30));
@@ -255,7 +271,11 @@ async fn listen(session: Session, mut events: Events, printer: Printer, refs: Re
                     let latest = shown.entry(peer).or_default();
                     *latest = (*latest).max(seq);
                 }
-                printer.print(describe_event(&event));
+                let line = describe_event(&event);
+                printer.print(match event {
+                    Event::Direct(_) | Event::Group(_) => look.message(&line),
+                    _ => look.quiet(&line),
+                });
             }
             _ = tick.tick() => {
                 for (peer, seq) in shown.drain() {
@@ -276,6 +296,20 @@ fn read_by_showing(event: &Event, me: &str) -> Option<(Peer, u64)> {
         _ => None,
     }
 }
+
+/// The commands after which the friends and groups Tab knows may differ.
+const CHANGES_KNOWN: &[&str] = &[
+    "/add",
+    "/accept",
+    "/unfriend",
+    "/friends",
+    "/groups",
+    "/create",
+    "/invite",
+    "/leave",
+    "/kick",
+    "/delete-group",
+];
 
 /// What a command did, or why it failed.
 type Outcome = Result<String, String>;
@@ -303,8 +337,8 @@ fn group_id(word: &str) -> Result<i64, String> {
 impl Chat {
     fn report(&self, outcome: Outcome) {
         match outcome {
-            Ok(text) => self.printer.print(format!("ok: {text}")),
-            Err(text) => self.printer.print(text),
+            Ok(text) => self.printer.print(self.look.ok(&format!("ok: {text}"))),
+            Err(text) => self.printer.print(self.look.error(&text)),
         }
     }
 
@@ -328,6 +362,7 @@ impl Chat {
     /// Forgets the session after logging out: no more events from it.
     fn end_session(&mut self) {
         self.session = None;
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = Known::default();
         if let Some(listener) = self.listener.take() {
             listener.abort();
         }
@@ -351,10 +386,28 @@ impl Chat {
             events,
             self.printer.clone(),
             self.refs.clone(),
+            self.look,
         );
         self.listener = Some(tokio::spawn(listener));
         self.session = Some(session);
+        self.refresh_known().await;
         Ok(format!("logged in as {user}"))
+    }
+
+    /// Notes who is logged in, their friends and groups, for the prompt
+    /// and for Tab. A listing that fails leaves the last one.
+    async fn refresh_known(&self) {
+        let Some(session) = &self.session else { return };
+        let friends = session.friends().await.ok();
+        let groups = session.groups().await.ok();
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.user = Some(session.username().to_owned());
+        if let Some(friends) = friends {
+            known.friends = friends;
+        }
+        if let Some(groups) = groups {
+            known.groups = groups.iter().map(|g| g.group_id).collect();
+        }
     }
 
     async fn execute(&mut self, line: &str, password: Option<String>) -> Outcome {

@@ -7,6 +7,7 @@ mod interactive;
 mod refs;
 pub(crate) use describe::{describe_conversation, describe_event, short_ref};
 mod sanitize;
+mod style;
 mod wording;
 
 use std::process::ExitCode;

@@ -102,15 +102,15 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match cli.command {
             None | Some(Command::Serve) => {
-                init_logs("info");
+                init_logs("info", Logs::Stdout);
                 serve(settings, explicit_http).await
             }
             Some(Command::ImportOriginal(import)) => {
-                init_logs("warn");
+                init_logs("warn", Logs::Stderr);
                 import::run(settings, import).await
             }
             Some(command) => {
-                init_logs("warn");
+                init_logs("warn", Logs::Stderr);
                 admin::run(settings, command).await
             }
         }
@@ -133,18 +133,31 @@ fn invalid(problems: Vec<String>) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Logs to stderr at `default` unless `RUST_LOG` says otherwise.
-fn init_logs(default: &str) {
+/// Where the log goes: the server's to standard output, as it always has;
+/// a command's to standard error, beside what it prints.
+#[derive(Clone, Copy)]
+enum Logs {
+    Stdout,
+    Stderr,
+}
+
+/// Logs at `default` unless `RUST_LOG` says otherwise, in colour only on a
+/// terminal and without `NO_COLOR`.
+fn init_logs(default: &str, to: Logs) {
     use std::io::IsTerminal;
-    // Colours only for a person at a terminal who did not ask for none.
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
-        )
-        .init();
+    let terminal = match to {
+        Logs::Stdout => std::io::stdout().is_terminal(),
+        Logs::Stderr => std::io::stderr().is_terminal(),
+    };
+    let ansi = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
+    match to {
+        Logs::Stdout => logs.init(),
+        Logs::Stderr => logs.with_writer(std::io::stderr).init(),
+    }
 }
 
 /// Opens the store at `settings`' URL (migrating it), on the blocking pool.

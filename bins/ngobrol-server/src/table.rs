@@ -86,7 +86,7 @@ mod tests {
         table.row(vec!["b\u{1b}[2J".into(), "3".into()]);
         assert_eq!(
             table.render(),
-            "NAME      N\nana       12\nb\\u{1b}[2J  3\n"
+            "NAME        N\nana         12\nb\\u{1b}[2J  3\n"
         );
     }
 
