@@ -48,6 +48,13 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod methods;
 pub mod names;
 mod secret;

@@ -33,6 +33,9 @@ impl Namespace {
     /// The namespace of the original protocol.
     pub const DEFAULT: &'static str = "ngobrol";
 
+    /// The namespace `name`, if it is 1 to 100 characters of
+    /// `A-Z a-z 0-9 _ . -` and does not start with `amq.` (the broker's own
+    /// names).
     pub fn parse(name: impl Into<String>) -> Result<Self, InvalidNamespace> {
         let name = name.into();
         // 100 + '_' + a 64-character username stays well inside AMQP's
@@ -50,6 +53,7 @@ impl Namespace {
         }
     }
 
+    /// The prefix itself.
     pub fn as_str(&self) -> &str {
         &self.0
     }

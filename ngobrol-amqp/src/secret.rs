@@ -11,18 +11,22 @@ use serde::{Deserialize, Serialize};
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret holding this text.
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
     }
 
+    /// The secret in plain text, for where it is used.
     pub fn expose(&self) -> &str {
         &self.0
     }
 
+    /// The secret in plain text, taking it.
     pub fn into_exposed(self) -> String {
         self.0
     }
 
+    /// Whether the secret is `""`, as a token is in an error reply.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -44,6 +44,13 @@
 //! ports runs on itself ([`memory`] here, the SQL store in
 //! `ngobrol-store`). With `mock`, [`ports`] has mockall mocks of each port.
 
+#![warn(missing_docs)]
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod clock;
 #[cfg(feature = "contract")]
 pub mod contract;

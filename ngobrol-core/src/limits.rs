@@ -10,7 +10,10 @@ use crate::clock::Clock;
 /// `per_second`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
+    /// The most requests at once: the bucket's size, and what a new key
+    /// starts with.
     pub burst: u32,
+    /// How many tokens come back each second; infinite for no limit.
     pub per_second: f64,
 }
 
@@ -44,6 +47,7 @@ const MAX_KEYS: usize = 100_000;
 const NEVER: Duration = Duration::from_secs(24 * 3600);
 
 impl RateLimiter {
+    /// A limiter that goes by the system's clock.
     pub fn new(limit: RateLimit) -> Self {
         Self::with_clock(limit, Clock::system())
     }

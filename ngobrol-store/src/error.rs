@@ -8,12 +8,20 @@ use ngobrol_core::PortError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The database could not be reached, or refused the connection (with
+    /// libpq's or SQLite's reason).
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
+    /// The database's schema could not be brought up to date (or, on
+    /// SQLite, a connection's settings could not be applied).
     #[error("cannot apply the database migrations: {0}")]
     Migrate(String),
+    /// The connection pool could not open its connections within
+    /// [`StoreOptions::connection_timeout`](crate::StoreOptions::connection_timeout).
     #[error("cannot build the connection pool: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// The URL's scheme names a database the store does not run on: only
+    /// PostgreSQL and SQLite are supported.
     #[error(
         "unsupported database URL scheme {0:?}: use postgres://… or a SQLite file path \
          (optionally written sqlite://path)"
@@ -24,6 +32,9 @@ pub enum StoreError {
     /// runs (for a server).
     #[error("the store is in use by another process")]
     InUse,
+    /// The hold on the store could not be taken for another reason: the
+    /// SQLite file could not be opened (it must exist) or locked, or
+    /// PostgreSQL's lock query failed.
     #[error("cannot lock the store: {0}")]
     Lock(String),
 }

@@ -70,6 +70,8 @@ pub const ROWS_PER_STATEMENT: usize = 1000;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FixtureError {
+    /// The database failed an insert, or the transaction itself (beginning
+    /// or committing it); nothing of the transaction is written.
     #[error("cannot write the fixture rows: {0}")]
     Write(#[from] diesel::result::Error),
 }
@@ -80,7 +82,9 @@ pub enum FixtureError {
 /// them), they must be among `members`.
 #[derive(Clone, Debug)]
 pub struct BulkGroup {
+    /// The group's row: its id, name and admin.
     pub group: GroupRecord,
+    /// Its members, each written as a membership.
     pub members: Vec<Username>,
 }
 
@@ -132,6 +136,7 @@ impl BulkWriter {
         Ok(Self { conn })
     }
 
+    /// The database it writes to.
     pub fn backend(&self) -> Backend {
         match self.conn {
             Conn::Sqlite(_) => Backend::Sqlite,

@@ -20,6 +20,13 @@
 //! (users, sessions, friendships, groups) in one transaction, for
 //! benchmarks and load tests that need a large store quickly.
 
+#![warn(missing_docs)]
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 // `with_conn!` is defined in `conn`, which comes first so that the
 // repository modules after it can use the macro.
 #[macro_use]

@@ -16,7 +16,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// Which database a [`Store`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// A SQLite file, embedded in the process: the default.
     Sqlite,
+    /// A PostgreSQL database, which several servers may share.
     Postgres,
 }
 
@@ -82,6 +84,7 @@ impl Store {
         Ok(Self { pools })
     }
 
+    /// The database it runs on, as its URL chose.
     pub fn backend(&self) -> Backend {
         match self.pools {
             Pools::Sqlite(_) => Backend::Sqlite,

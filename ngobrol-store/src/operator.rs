@@ -17,8 +17,11 @@ use crate::schema::{chat_groups, disabled_users, memberships, messages, sessions
 /// One user, as the admin commands list them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSummary {
+    /// Their username.
     pub username: String,
+    /// When they registered.
     pub created_at: SystemTime,
+    /// An operator disabled the account: its logins are refused.
     pub disabled: bool,
     /// Sessions not yet expired.
     pub sessions: u64,
@@ -27,19 +30,28 @@ pub struct UserSummary {
 /// One group, as the admin commands list them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupSummary {
+    /// The group's id.
     pub id: GroupId,
+    /// Its name.
     pub name: String,
+    /// Its admin's username (the admin may have left the group).
     pub admin: String,
+    /// How many members it has.
     pub members: u64,
+    /// When it was created.
     pub created_at: SystemTime,
 }
 
 /// How much the store holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// Registered users, disabled ones included.
     pub users: u64,
+    /// Users an operator disabled.
     pub disabled_users: u64,
+    /// Groups that exist (a group ends when its last member leaves).
     pub groups: u64,
+    /// Memberships: one for each member of each group.
     pub memberships: u64,
     /// Messages and notices kept in the history.
     pub messages: u64,

@@ -24,15 +24,27 @@ fn free_port() -> u16 {
 impl PrivateBroker {
     /// Starts the node and waits until it accepts AMQP connections.
     pub fn start() -> Self {
+        Self::start_with(&[], "")
+    }
+
+    /// [`start`](Self::start) with `plugins` enabled and `config` (lines
+    /// of `rabbitmq.conf`) added to the node's configuration.
+    pub fn start_with(plugins: &[&str], config: &str) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let node = format!("ngobrol-test-{}@localhost", &id[..12]);
         let (port, dist_port) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("ngobrol-rmq-{}", &id[..12]));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("enabled_plugins"), "[].\n").unwrap();
+        std::fs::write(
+            dir.join("enabled_plugins"),
+            format!("[{}].\n", plugins.join(",")),
+        )
+        .unwrap();
         std::fs::write(
             dir.join("rabbitmq.conf"),
-            format!("listeners.tcp.default = 127.0.0.1:{port}\nmax_message_size = 1048576\n"),
+            format!(
+                "listeners.tcp.default = 127.0.0.1:{port}\nmax_message_size = 1048576\n{config}\n"
+            ),
         )
         .unwrap();
         let status = std::process::Command::new("chown")
@@ -76,6 +88,11 @@ impl PrivateBroker {
 
     pub fn url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// The node's AMQP port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Runs `rabbitmqctl <command>` against this node.

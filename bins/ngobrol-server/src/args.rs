@@ -8,6 +8,11 @@ use ngobrol_amqp::{DEFAULT_AMQP_URL, Language, Namespace, ServerConfig};
 use ngobrol_core::ServiceConfig;
 use ngobrol_store::StoreOptions;
 
+/// The broker account clients log in through in isolated mode: not a
+/// username anyone can register (`~` is no character of one).
+pub(crate) const DEFAULT_LOGIN_USER: &str = "~login";
+pub(crate) const DEFAULT_LOGIN_PASSWORD: &str = "~login";
+
 /// Where the HTTP listener listens unless told otherwise.
 pub(crate) const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:9680";
 
@@ -20,10 +25,36 @@ pub(crate) struct Args {
     #[arg(long, env = "NGOBROL_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// The operator's HTTP listener (/healthz, /readyz, /metrics): an
-    /// address on this machine, or `off`.
+    /// The operator's HTTP listener (/healthz, /readyz, /metrics, and in
+    /// isolated mode the broker's /auth/…): an address on this machine, or
+    /// `off`.
     #[arg(long, env = "NGOBROL_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
     pub http_addr: String,
+
+    /// Isolated mode: the broker itself lets each client read and write
+    /// only its own (clients log in through --login-user, then connect as
+    /// themselves with their token). Off: one shared broker account for
+    /// every client, as the original has it (trusted networks only).
+    #[arg(
+        long,
+        env = "NGOBROL_ISOLATED",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub isolated: bool,
+
+    /// In isolated mode, the broker account every client logs in
+    /// through; it can send only registrations and logins. It must not be
+    /// a possible username.
+    #[arg(long, env = "NGOBROL_LOGIN_USER", default_value = DEFAULT_LOGIN_USER)]
+    pub login_user: String,
+
+    /// The login account's password. Not a secret (every client has it):
+    /// it opens nothing but the way to log in.
+    #[arg(long, env = "NGOBROL_LOGIN_PASSWORD", default_value = DEFAULT_LOGIN_PASSWORD)]
+    pub login_password: String,
 
     /// The RabbitMQ broker, as an AMQP URI.
     #[arg(

@@ -36,6 +36,7 @@ pub(crate) fn problems(args: &Args) -> Vec<String> {
 
     check(amqp_url(&args.amqp_url));
     check(http_addr(&args.http_addr).map(drop));
+    check(isolation(args));
     if args.database_url.trim().is_empty() {
         check(Err(format!(
             "{} must be a SQLite file path or a postgres:// URL, got nothing",
@@ -166,6 +167,30 @@ fn rate_per_second(rate: f64) -> Result<(), String> {
     ))
 }
 
+/// Isolated mode needs the HTTP listener (the broker asks it who may do
+/// what) and a login account nobody can register as.
+fn isolation(args: &Args) -> Result<(), String> {
+    if !args.isolated {
+        return Ok(());
+    }
+    if matches!(http_addr(&args.http_addr), Ok(None)) {
+        return Err(format!(
+            "{} needs {}: the broker asks it who may do what",
+            flag("isolated"),
+            flag("http-addr")
+        ));
+    }
+    if ngobrol_core::Username::parse(args.login_user.clone()).is_ok() || args.login_user.is_empty()
+    {
+        return Err(format!(
+            "{} must not be a possible username (put a character such as ~ in it), got {:?}",
+            flag("login-user"),
+            args.login_user
+        ));
+    }
+    Ok(())
+}
+
 /// The HTTP listener's address, or `None` for `off`. Only loopback and
 /// other addresses of this machine make sense; any socket address is taken.
 pub(crate) fn http_addr(addr: &str) -> Result<Option<std::net::SocketAddr>, String> {
@@ -285,6 +310,14 @@ mod tests {
                 "--amqp-url (NGOBROL_AMQP_URL) must be an amqp:// or amqps:// URL, got \"http://ana:***@host\"",
             ),
             (&["--database-url", ""], "--database-url"),
+            (
+                &["--isolated", "--http-addr", "off"],
+                "--isolated (NGOBROL_ISOLATED) needs --http-addr (NGOBROL_HTTP_ADDR)",
+            ),
+            (
+                &["--isolated", "--login-user", "login"],
+                "--login-user (NGOBROL_LOGIN_USER) must not be a possible username",
+            ),
             (
                 &["--http-addr", "localhost"],
                 "--http-addr (NGOBROL_HTTP_ADDR) must be an address and port such as 127.0.0.1:9680, or off, got \"localhost\"",

@@ -14,13 +14,19 @@ use crate::wire::DeliveryMessage;
 /// history or sync page, possibly from them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DirectMessage {
+    /// The sender.
     pub from: String,
     /// The recipient, in history and sync pages; `None` in a delivery
     /// (it is the session's user).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The message's text: empty once deleted.
     pub text: String,
+    /// The id the server gave the message (a UUID v7); `None` from the
+    /// original server.
     pub message_id: Option<String>,
+    /// When the server accepted the message, RFC 3339 in UTC with
+    /// milliseconds; `None` from the original server.
     pub sent_at: Option<String>,
     /// Where the message is in the stored history (see [`Event::cursor`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,18 +46,31 @@ pub struct DirectMessage {
 /// A message to a group the session's user is in (their own included).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupMessage {
+    /// The sender (the session's user, for their own messages).
     pub from: String,
+    /// The group it was sent to.
     pub group_id: i64,
+    /// The group's name, as the message carries it.
     pub group_name: String,
+    /// The message's text: empty once deleted.
     pub text: String,
+    /// The id the server gave the message (a UUID v7); `None` from the
+    /// original server.
     pub message_id: Option<String>,
+    /// When the server accepted the message, RFC 3339 in UTC with
+    /// milliseconds; `None` from the original server.
     pub sent_at: Option<String>,
+    /// Where the message is in the stored history (see [`Event::cursor`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
+    /// Its number in the group's conversation (see [`Event::seq`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// In history and sync pages: when its author last edited or deleted
+    /// it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<String>,
+    /// Deleted by its author: `text` is empty.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
 }
@@ -62,7 +81,9 @@ pub struct GroupMessage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ChangedMessage {
+    /// A direct message; `to` names its recipient.
     Direct(DirectMessage),
+    /// A message to a group.
     Group(GroupMessage),
 }
 
@@ -89,12 +110,14 @@ impl ChangedMessage {
 /// receipt to the reader's own devices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Receipt {
+    /// Who got or read the messages.
     pub reader: String,
     /// Read, not only delivered.
     pub read: bool,
     /// In a direct conversation: the other person (seen from the reader).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// In a group conversation: the group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
     /// A `seq` of the conversation.
@@ -104,18 +127,29 @@ pub struct Receipt {
 /// A notice from the server to a group: someone joined or left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupNotice {
+    /// The group the notice is about.
     pub group_id: i64,
+    /// The group's name (for a `renamed` notice, the new one).
     pub group_name: String,
     /// The server's sentence, in its language.
     pub text: String,
     /// What happened (`joined`, `left`) and to whom, when the server says
     /// it (ngobrol does; the original server did not).
     pub event: Option<String>,
+    /// Whom `event` is about: who joined, left or was removed; the new admin
+    /// for `admin_changed`; the admin who did it for `renamed` and `closed`.
+    /// `None` when `event` is.
     pub member: Option<String>,
+    /// The id the server gave the notice (a UUID v7); `None` from the
+    /// original server.
     pub message_id: Option<String>,
+    /// When it happened, RFC 3339 in UTC with milliseconds; `None` from
+    /// the original server.
     pub sent_at: Option<String>,
+    /// Where the notice is in the stored history (see [`Event::cursor`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<u64>,
+    /// Its number in the group's conversation (see [`Event::seq`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
 }
@@ -129,8 +163,13 @@ pub struct GroupNotice {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
+    /// A direct message to the session's user (in history and sync pages,
+    /// also one they sent).
     Direct(DirectMessage),
+    /// A message to a group the session's user is in, their own included.
     Group(GroupMessage),
+    /// The server told a group what changed in it: a member joined, left or
+    /// was removed, the admin changed, or the group was renamed or closed.
     Notice(GroupNotice),
     /// Its author edited a message (live only: a device that was away
     /// reads the new text in the history).
@@ -144,28 +183,38 @@ pub enum Event {
     /// [`Session::friend_requests`](super::Session::friend_requests)
     /// lists what waits).
     FriendRequest {
+        /// Who asks.
         from: String,
     },
     /// `by` accepted your friend request: you are friends.
     FriendAccepted {
+        /// Who accepted: your friend now.
         by: String,
     },
     /// The admin `by` invites you to a group (a server that asks for
     /// consent).
     Invitation {
+        /// The group you are invited to.
         group_id: i64,
+        /// Its name.
         group_name: String,
+        /// The group's admin, who invites you.
         by: String,
     },
     /// `from` is typing: to you, or in a group.
     Typing {
+        /// Who is typing.
         from: String,
+        /// The group they are typing in; `None` when they are typing to you.
         #[serde(skip_serializing_if = "Option::is_none")]
         group_id: Option<i64>,
     },
     /// A friend's presence changed: `online`, `away` or `offline`.
     Presence {
+        /// The friend whose presence changed.
         user: String,
+        /// Their presence now: `online`, `away` or `offline` (`offline` too
+        /// when they keep their activity to themselves).
         state: String,
     },
 }

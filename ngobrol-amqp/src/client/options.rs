@@ -11,6 +11,8 @@ use crate::wire::ErrorCode;
 pub struct ClientOptions {
     /// The broker, as an AMQP URI.
     pub amqp_url: String,
+    /// The server's namespace: where its request queue and the users'
+    /// queues are. The default, `ngobrol`, is the original server's.
     pub namespace: Namespace,
     /// How long a request waits for its reply before it is sent again.
     pub timeout: Duration,
@@ -91,18 +93,32 @@ pub enum ClientError {
     /// sent none).
     #[error("{description} ({code})")]
     Refused {
+        /// Why, as a code: match on it rather than on `description`.
         code: ErrorCode,
+        /// The server's sentence for people, in its language.
         description: String,
         /// With [`ErrorCode::RateLimited`]: how long to wait.
         retry_after: Option<Duration>,
     },
+    /// No reply came: the request was sent `attempts` times, and each
+    /// time waited `timeout`.
     #[error("no reply after {attempts} attempts of {timeout:?} each")]
-    Timeout { attempts: u32, timeout: Duration },
+    Timeout {
+        /// How many times it was sent: once, then
+        /// [`ClientOptions::retries`] times more.
+        attempts: u32,
+        /// How long each attempt waited ([`ClientOptions::timeout`]).
+        timeout: Duration,
+    },
     /// The server's reply did not have the fields of its method.
     #[error("an unreadable reply: {0}")]
     BadReply(String),
+    /// The broker failed or refused what the client asked of it:
+    /// connecting, declaring or reading its queues, closing.
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
+    /// The client was closed ([`Client::close`](super::Client::close)), or
+    /// had no connection to the broker when a call needed one.
     #[error("the client is disconnected")]
     Disconnected,
 }

@@ -38,6 +38,7 @@ impl Session {
         }
     }
 
+    /// The name of the user logged in.
     pub fn username(&self) -> &str {
         &self.username
     }

@@ -13,10 +13,14 @@ use crate::server::Said;
 /// exactly one of the two.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Typing {
+    /// The user who is typing.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
+    /// The friend being typed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// The group being typed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
 }
@@ -25,30 +29,42 @@ pub struct Typing {
 /// seconds, so a client reports again well within that.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetPresence {
+    /// The user whose session reports its presence.
     pub username: String,
+    /// `online`, `away` or `offline`.
     pub state: String,
+    /// The token of the session whose presence this is.
     pub token: Secret,
 }
 
 /// The presence of those of `usernames` who are friends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetPresence {
+    /// The user who asks.
     pub username: String,
+    /// The users to ask about, at most 1,000; only the asker's friends are
+    /// answered for.
     pub usernames: Vec<String>,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// Whether `username`'s typing and presence are shown to friends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShareActivity {
+    /// The user whose activity this is.
     pub username: String,
+    /// Whether friends see the user's presence and typing (they do until the
+    /// user says otherwise).
     pub share: bool,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// One friend's presence in `get_presence_reply`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceEntry {
+    /// The friend's name.
     pub username: String,
     /// `online`, `away` or `offline`.
     pub state: String,
@@ -57,6 +73,7 @@ pub struct PresenceEntry {
 /// The body of `get_presence_reply`, by name; empty in an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetPresenceReply {
+    /// The presence of those asked about who are friends, by name.
     #[serde(default)]
     pub presence: Vec<PresenceEntry>,
 }

@@ -7,10 +7,15 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username_from` and `username_to` become friends of each other; on a
+/// server that asks for consent, `username_to` is asked first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddFriend {
+    /// The user who adds the friend.
     pub username_from: String,
+    /// The user to befriend.
     pub username_to: String,
+    /// The token of `username_from`'s session.
     pub token: Secret,
 }
 

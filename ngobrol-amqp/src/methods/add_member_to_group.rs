@@ -7,11 +7,18 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username_adder`, the group's admin, adds `username_to_add` to the group
+/// `group_id`; on a server that asks for consent, one who is not the admin's
+/// friend is invited instead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddMemberToGroup {
+    /// The group's admin, who adds the member.
     pub username_adder: String,
+    /// The user to add.
     pub username_to_add: String,
+    /// The group to add them to.
     pub group_id: i64,
+    /// The token of `username_adder`'s session.
     pub token: Secret,
 }
 

@@ -9,17 +9,26 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` blocks `blocked`: the two are friends no more, and `blocked`
+/// can no longer befriend them, add them to a group or message them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlockUser {
+    /// The user who blocks.
     pub username: String,
+    /// The user to block.
     pub blocked: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
+/// `username` lifts their block of `blocked`; the friendship is not restored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnblockUser {
+    /// The user who lifts the block.
     pub username: String,
+    /// The user to unblock.
     pub blocked: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -11,39 +11,53 @@ use crate::server::Said;
 /// `username` accepts `friend`'s request to be friends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcceptFriend {
+    /// The user who was asked.
     pub username: String,
+    /// The user who asked to be friends.
     pub friend: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// `username` declines `friend`'s request; `friend` is not told.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeclineFriend {
+    /// The user who was asked.
     pub username: String,
+    /// The user who asked to be friends.
     pub friend: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// `username` accepts the invitation to `group_id`, and joins it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcceptInvitation {
+    /// The invited user.
     pub username: String,
+    /// The group the invitation is to.
     pub group_id: i64,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// `username` declines the invitation to `group_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeclineInvitation {
+    /// The invited user.
     pub username: String,
+    /// The group the invitation is to.
     pub group_id: i64,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// What waits for `username`'s answer, or for others'.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetFriendRequests {
+    /// The user who asks.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
@@ -51,17 +65,22 @@ pub struct GetFriendRequests {
 /// when it was made (RFC 3339 UTC).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEntry {
+    /// The other person: who asked the user, or whom the user asked.
     pub username: String,
+    /// When the request was made, RFC 3339 UTC.
     pub at: String,
 }
 
 /// A group invitation in `get_friend_requests_reply`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationEntry {
+    /// The group the user is invited to.
     pub group_id: i64,
+    /// The group's name.
     pub group_name: String,
     /// The admin who invited.
     pub by: String,
+    /// When the invitation was made, RFC 3339 UTC.
     pub at: String,
 }
 
@@ -75,6 +94,7 @@ pub struct GetFriendRequestsReply {
     /// Whom you asked.
     #[serde(default)]
     pub outgoing: Vec<RequestEntry>,
+    /// The groups the user is invited to.
     #[serde(default)]
     pub invitations: Vec<InvitationEntry>,
 }

@@ -8,10 +8,16 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` creates a group named `group_name`, as its admin and first
+/// member.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateGroup {
+    /// The creator, who becomes the group's admin.
     pub username: String,
+    /// The new group's name: 1 to 100 characters, not blank, no control
+    /// characters.
     pub group_name: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

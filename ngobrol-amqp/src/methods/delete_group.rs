@@ -7,10 +7,15 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username`, the group's admin, closes the group `group_id`: every member
+/// gets a `closed` notice, then the group ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeleteGroup {
+    /// The group's admin.
     pub username: String,
+    /// The group to close.
     pub group_id: i64,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

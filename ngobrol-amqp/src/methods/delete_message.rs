@@ -11,8 +11,11 @@ use crate::server::Said;
 /// `username` deletes their message `message_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeleteMessage {
+    /// The message's author.
     pub username: String,
+    /// The id of the message to delete.
     pub message_id: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

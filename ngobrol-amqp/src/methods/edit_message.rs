@@ -12,9 +12,13 @@ use crate::server::Said;
 /// `message`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EditMessage {
+    /// The message's author.
     pub username: String,
+    /// The id of the message to edit.
     pub message_id: String,
+    /// The new text, within the size limit.
     pub message: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -8,9 +8,12 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` asks whom they block.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetBlocked {
+    /// The user whose blocks are listed.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -7,9 +7,12 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` asks for their friends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetFriend {
+    /// The user whose friends are listed.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
@@ -17,6 +20,8 @@ pub struct GetFriend {
 /// reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetFriendReply {
+    /// The friends' names, sorted (in `get_blocked_reply`, whom the user
+    /// blocks).
     #[serde(default)]
     pub usernames: Vec<String>,
 }

@@ -7,22 +7,28 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` asks for the groups they are a member of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetGroup {
+    /// The user whose groups are listed.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// One entry of `get_group_reply.groups`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupEntry {
+    /// The group's name.
     pub group_name: String,
+    /// The group's id.
     pub group_id: i64,
 }
 
 /// The body of `get_group_reply`: the groups, empty in an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetGroupReply {
+    /// The groups, by id.
     #[serde(default)]
     pub groups: Vec<GroupEntry>,
 }

@@ -8,16 +8,21 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username`, a member of the group `group_id`, asks for its members.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetGroupMembers {
+    /// The member who asks.
     pub username: String,
+    /// The group whose members are listed.
     pub group_id: i64,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// One entry of `get_group_members_reply.members`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberEntry {
+    /// The member's name.
     pub username: String,
     /// Whether this member is the group's admin.
     #[serde(default)]
@@ -28,10 +33,13 @@ pub struct MemberEntry {
 /// name; `admin` is the admin's name (who may have left the group).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetGroupMembersReply {
+    /// The group's name; absent in an error reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
+    /// The admin's name; absent in an error reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<String>,
+    /// The members, by name.
     #[serde(default)]
     pub members: Vec<MemberEntry>,
 }

@@ -16,16 +16,25 @@ use crate::wire::DeliveryMessage;
 /// when given). `limit` is 1 to 100 (50 when absent; more counts as 100).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetHistory {
+    /// The reader.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
+    /// The friend whose conversation to read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// The group whose conversation to read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Read forwards: the oldest messages after this `seq` (`0` from the
+    /// start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+    /// Read backwards: the newest messages before this `seq`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<u64>,
+    /// The most messages in the page: 1 to 100 (50 when absent; more counts
+    /// as 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
@@ -41,8 +50,11 @@ impl GetHistory {
 /// absent at the end. Empty in an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetHistoryReply {
+    /// The page, oldest first.
     #[serde(default)]
     pub messages: Vec<DeliveryMessage>,
+    /// The `seq` to ask from for the next page in the same direction; absent
+    /// at the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
 }
@@ -130,6 +142,7 @@ mod client {
     /// One page of a conversation, oldest first.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct History {
+        /// The page's messages, oldest first.
         pub messages: Vec<Event>,
         /// The `seq` to read the next page from, in the same direction
         /// (as `Before` or `After`); `None` at the end.

@@ -7,15 +7,19 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` asks for their sessions (devices).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetSessions {
+    /// The user whose sessions are listed.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
 /// One entry of `get_sessions_reply.sessions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEntry {
+    /// The session's id; its own queue is `<ns>.session.<id>`.
     pub session_id: String,
     /// The device name given at login, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +37,7 @@ pub struct SessionEntry {
 /// an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetSessionsReply {
+    /// The user's sessions, oldest first.
     #[serde(default)]
     pub sessions: Vec<SessionEntry>,
 }

@@ -7,11 +7,17 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username`, the group's admin, removes `member` from the group `group_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KickMember {
+    /// The group's admin.
     pub username: String,
+    /// The group to remove the member from.
     pub group_id: i64,
+    /// The member to remove; not the admin, who leaves with
+    /// `quit_from_group`.
     pub member: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

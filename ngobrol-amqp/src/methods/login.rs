@@ -7,10 +7,16 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` logs in with `password`, as a new session with a token of its
+/// own; the user's other sessions stay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Login {
+    /// The user logging in.
     pub username: String,
+    /// The user's password.
     pub password: Secret,
+    /// The private queue the reply goes to: a server-named queue or direct
+    /// reply-to. Another name is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<String>,
     /// Extension: a name for the device this session is on (1 to 64
@@ -30,6 +36,7 @@ pub struct Login {
 /// The body of `login_reply`: the token, `""` in an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginReply {
+    /// The new session's token, for every later request.
     #[serde(default)]
     pub token: Secret,
     /// Extension: the new session's id. Its own queue

@@ -7,9 +7,12 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` ends the session this token is of; their other sessions stay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Logout {
+    /// The user logging out.
     pub username: String,
+    /// The token of the session to end.
     pub token: Secret,
 }
 

@@ -8,9 +8,12 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` ends every session of theirs, this one included.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogoutAll {
+    /// The user whose sessions end.
     pub username: String,
+    /// The token of any of `username`'s sessions.
     pub token: Secret,
 }
 

@@ -14,31 +14,43 @@ use crate::wire::DeliveryMessage;
 /// a group (`group_id`), exactly one of the two, up to `seq`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarkRead {
+    /// The reader.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
+    /// The friend of the conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// The group of the conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// The conversation's `seq` the user read up to.
     pub seq: u64,
 }
 
 /// As [`MarkRead`], for what reached a device of the user's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarkDelivered {
+    /// The user whose device got the messages.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
+    /// The friend of the conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// The group of the conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// The conversation's `seq` the user's device got up to.
     pub seq: u64,
 }
 
 /// The user's conversations, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetConversations {
+    /// The user whose conversations are listed.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 
@@ -48,6 +60,7 @@ pub struct ConversationEntry {
     /// The friend of a direct conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+    /// The group of a group conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
     /// The latest message, as `get_history` gives it.
@@ -64,6 +77,8 @@ pub struct ConversationEntry {
 /// The body of `get_conversations_reply`; empty in an error reply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetConversationsReply {
+    /// The conversations, newest first: every direct one with messages, and
+    /// every group the user is a member of.
     #[serde(default)]
     pub conversations: Vec<ConversationEntry>,
 }

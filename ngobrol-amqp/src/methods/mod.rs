@@ -4,7 +4,7 @@
 //! state, how the server runs it (feature `server`) and the SDK call that
 //! sends it (feature `client`).
 //!
-//! [`protocol!`] below is the registration: one line per method makes
+//! `protocol!` below is the registration: one line per method makes
 //! [`Request`], the decoder's table, the server's dispatch and the error
 //! bodies.
 
@@ -121,7 +121,13 @@ macro_rules! protocol {
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
         pub enum Request {
-            $($method($module::$method),)+
+            $(
+                #[doc = concat!(
+                    "A [`", stringify!($method), "`](", stringify!($module), "::",
+                    stringify!($method), ") request."
+                )]
+                $method($module::$method),
+            )+
         }
 
         $(impl From<$module::$method> for Request {

@@ -7,10 +7,14 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username` leaves the group `group_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuitFromGroup {
+    /// The member who leaves.
     pub username: String,
+    /// The group to leave.
     pub group_id: i64,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -7,10 +7,15 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// A new account, `username` with `password`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Register {
+    /// The name to register: 1 to 64 of `A-Z a-z 0-9 _ . -`.
     pub username: String,
+    /// The new account's password (8 to 1,024 bytes by default).
     pub password: Secret,
+    /// The private queue the reply goes to: a server-named queue or direct
+    /// reply-to. Another name is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<String>,
 }

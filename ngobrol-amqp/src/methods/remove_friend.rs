@@ -11,8 +11,11 @@ use crate::server::Said;
 /// `username_to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RemoveFriend {
+    /// The user who ends the friendship.
     pub username_from: String,
+    /// The friend to remove.
     pub username_to: String,
+    /// The token of `username_from`'s session.
     pub token: Secret,
 }
 

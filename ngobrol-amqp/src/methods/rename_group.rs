@@ -7,11 +7,17 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username`, the group's admin, renames the group `group_id` to
+/// `group_name`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RenameGroup {
+    /// The group's admin.
     pub username: String,
+    /// The group to rename.
     pub group_id: i64,
+    /// The new name: 1 to 100 characters, not blank, no control characters.
     pub group_name: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -7,11 +7,16 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username_from` sends `message` to their friend `username_to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SendClient {
+    /// The sender.
     pub username_from: String,
+    /// The friend the message is for.
     pub username_to: String,
+    /// The text, within the size limit (64 KiB of UTF-8 by default).
     pub message: String,
+    /// The token of `username_from`'s session.
     pub token: Secret,
 }
 

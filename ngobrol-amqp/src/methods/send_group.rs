@@ -7,11 +7,17 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username_from` sends `message` to every member of the group
+/// `group_id_to`, the sender included.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SendGroup {
+    /// The sender, a member of the group.
     pub username_from: String,
+    /// The group the message is for.
     pub group_id_to: i64,
+    /// The text, within the size limit (64 KiB of UTF-8 by default).
     pub message: String,
+    /// The token of `username_from`'s session.
     pub token: Secret,
 }
 

@@ -15,10 +15,15 @@ use crate::wire::DeliveryMessage;
 /// to 100 (100 when absent).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncRequest {
+    /// The user catching up.
     pub username: String,
+    /// The token of `username`'s session.
     pub token: Secret,
+    /// The `cursor` to read after: a message's, or a login's; `0` when
+    /// absent, for everything.
     #[serde(default)]
     pub after: u64,
+    /// The most messages in the page: 1 to 100 (100 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
@@ -32,10 +37,14 @@ impl SyncRequest {
 /// from next; `more` when the page came full and more wait.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncReply {
+    /// What was stored after `after`, by `cursor`.
     #[serde(default)]
     pub messages: Vec<DeliveryMessage>,
+    /// Where to ask from next: the last message's `cursor`, or `after` when
+    /// there were none.
     #[serde(default)]
     pub cursor: u64,
+    /// Whether the page came full and more wait after `cursor`.
     #[serde(default)]
     pub more: bool,
     /// Whether a client of the original protocol reads the user's mailbox
@@ -97,6 +106,7 @@ mod client {
     /// One page of [`Session::sync`], oldest first.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct SyncPage {
+        /// The page's messages, by `cursor`.
         pub messages: Vec<Event>,
         /// Where the next page starts.
         pub cursor: u64,

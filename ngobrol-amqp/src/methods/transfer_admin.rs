@@ -7,11 +7,17 @@ use crate::secret::Secret;
 #[cfg(feature = "server")]
 use crate::server::Said;
 
+/// `username`, the group's admin, makes `member` the admin of the group
+/// `group_id` instead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TransferAdmin {
+    /// The group's admin, who hands it over.
     pub username: String,
+    /// The group to hand over.
     pub group_id: i64,
+    /// The member who becomes the admin.
     pub member: String,
+    /// The token of `username`'s session.
     pub token: Secret,
 }
 

@@ -13,6 +13,8 @@ use crate::wire::Language;
 pub struct ServerConfig {
     /// The broker, as an AMQP URI. May hold a password: never printed.
     pub amqp_url: String,
+    /// The prefix of every broker object the server uses; keep the default,
+    /// `ngobrol`, for the original client.
     pub namespace: Namespace,
     /// The language of the sentences the server sends (descriptions,
     /// notices); `id` by default, the original server's. A request may
@@ -43,6 +45,7 @@ pub struct ServerConfig {
     /// The first wait before connecting again; it doubles up to
     /// `max_reconnect_delay`.
     pub reconnect_delay: Duration,
+    /// The longest wait between two attempts to connect.
     pub max_reconnect_delay: Duration,
 }
 

@@ -3,16 +3,16 @@
 //!
 //! One request's life:
 //! 1. the broker delivers it from `<ns>` (manual acknowledgement, at most
-//!    `prefetch` unacknowledged at once) — [`connection`];
+//!    `prefetch` unacknowledged at once) — `connection.rs`;
 //! 2. it is decoded, then queued to the lane of its acting user, so that
 //!    one user's requests run in order while different users' run at once
-//!    — [`dispatch`];
+//!    — `dispatch.rs`;
 //! 3. the lane runs it against the [`ChatService`] (store writes, then
 //!    deliveries, each confirmed by the broker), answering a repeated
-//!    named request from the record instead — [`handler`], [`dedup`],
+//!    named request from the record instead — `handler.rs`, `dedup.rs`,
 //!    each method's own module under [`crate::methods`];
 //! 4. the reply is published and confirmed;
-//! 5. only then is the request acknowledged — [`settle`]. A crash at any
+//! 5. only then is the request acknowledged — `settle.rs`. A crash at any
 //!    point before leaves it unacknowledged, and the broker delivers it
 //!    again.
 
@@ -49,10 +49,15 @@ use handler::Handler;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
+    /// The broker connection, or a channel on it, failed.
     #[error("broker: {0}")]
     Broker(#[from] lapin::Error),
+    /// The groups' exchanges and bindings could not be made again from the
+    /// store on a new connection.
     #[error("cannot restore group routing: {0}")]
     Routing(ChatError),
+    /// The broker stopped delivering requests: it cancelled the consumer of
+    /// the request queue.
     #[error("the broker cancelled the request consumer")]
     ConsumerEnded,
 }
@@ -98,6 +103,7 @@ impl Server {
         &self.handler.service
     }
 
+    /// The settings it was built with.
     pub fn config(&self) -> &ServerConfig {
         &self.config
     }

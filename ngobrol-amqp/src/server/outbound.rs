@@ -125,6 +125,9 @@ pub(super) fn unavailable(error: lapin::Error) -> PortError {
 }
 
 impl AmqpOutbound {
+    /// A port for the broker objects of `names`, with notices in the default
+    /// language. It publishes nothing until a connection is
+    /// [attached](Self::attach).
     pub fn new(names: Namespace) -> Self {
         Self {
             names,
@@ -139,6 +142,7 @@ impl AmqpOutbound {
         self
     }
 
+    /// The namespace of the broker objects it uses.
     pub fn names(&self) -> &Namespace {
         &self.names
     }

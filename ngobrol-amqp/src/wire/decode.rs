@@ -8,6 +8,7 @@ use crate::secret::Secret;
 /// A decoded request with the extension fields every request may carry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope {
+    /// The request, with its method's fields.
     pub request: Request,
     /// Extension: a client-chosen id, echoed in the reply. A JSON string
     /// or number.
@@ -23,14 +24,20 @@ pub struct Envelope {
 pub struct DecodeError {
     /// The request's `method`, when it was a plausible method name.
     pub method: Option<String>,
+    /// The error code for the reply: `bad_request`, `unknown_method` or
+    /// `payload_too_large`.
     pub code: &'static str,
+    /// What was wrong, the error reply's `description`.
     pub description: String,
+    /// The request's `request_id`, when it had a string or number one, for
+    /// the reply to echo.
     pub request_id: Option<Value>,
     /// `queue_name`, when the body had one as a string.
     pub queue_name: Option<String>,
     /// The acting user and token, when the body had them as strings: if
     /// they check out, the error reply can go to that user's queue.
     pub acting_user: Option<String>,
+    /// The token that goes with `acting_user`.
     pub token: Option<Secret>,
 }
 

@@ -6,12 +6,21 @@ use serde::{Deserialize, Serialize};
 /// or a group notice (`send_group`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryMessage {
+    /// `send_client` for a direct message, `send_group` for a group message
+    /// or notice; in a signal, the signal (`message_edited`, `receipt`,
+    /// `presence`…).
     pub method: String,
+    /// The sender; `admin` for a notice. In a signal, the user it tells of.
     pub username_from: String,
+    /// The group, for a group message or notice (and a group's signals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id_to: Option<i64>,
+    /// The group's name, with `group_id_to`; in a `renamed` notice, the new
+    /// name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name_to: Option<String>,
+    /// The text; in a notice, a sentence for people. Empty for a deleted
+    /// message.
     pub message: String,
     /// Extension: unique per delivery. Always sent by ngobrol; absent from
     /// the original server's deliveries.
@@ -70,6 +79,7 @@ pub struct NoticeFields {
 }
 
 impl DeliveryMessage {
+    /// The delivery as a JSON body.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a delivery always serializes")
     }

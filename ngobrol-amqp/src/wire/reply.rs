@@ -13,7 +13,9 @@ pub type Body = serde_json::Map<String, Value>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The request was done.
     Ok,
+    /// The request was not done; `code` says why.
     Error,
 }
 
@@ -22,8 +24,13 @@ pub enum Status {
 /// `_reply`. With the default `B`, the body is untyped JSON fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reply<B = Body> {
+    /// The request's method + `_reply`; `error` for a request without a
+    /// usable `method`.
     pub method: String,
+    /// Whether the request was done.
     pub status: Status,
+    /// A sentence for people, in the server's language or the request's
+    /// `lang`.
     pub description: String,
     /// Extension: the machine-readable error code, in error replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,11 +70,13 @@ impl<B: Serialize> Reply<B> {
         reply
     }
 
+    /// This reply, echoing the request's `request_id`.
     pub fn with_request_id(mut self, request_id: Option<Value>) -> Self {
         self.request_id = request_id;
         self
     }
 
+    /// The reply as a JSON body.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a reply always serializes")
     }

@@ -67,6 +67,7 @@ pub use users_sessions::{
 /// What [`contract_suite!`](crate::contract_suite) makes each test's store
 /// from: the store, and whatever must live as long as the test does.
 pub trait Fixture {
+    /// The type of store the contract is checked on.
     type Store: Repositories;
 
     /// The store under test; fresh and empty.

@@ -54,6 +54,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// An empty store: no users, no groups, no history.
     pub fn new() -> Self {
         Self::default()
     }

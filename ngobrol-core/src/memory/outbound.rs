@@ -54,6 +54,7 @@ pub struct MemoryOutbound {
 }
 
 impl MemoryOutbound {
+    /// An outbound side with no mailboxes and no group channels.
     pub fn new() -> Self {
         Self::default()
     }

@@ -16,9 +16,12 @@ pub enum Conversation {
     /// Two users' conversation; `low` sorts before `high` (byte order), so
     /// that each pair has one conversation whoever writes.
     Direct {
+        /// The user whose name sorts first.
         low: Username,
+        /// The user whose name sorts last.
         high: Username,
     },
+    /// A group's conversation, among its members.
     Group(GroupId),
 }
 
@@ -57,6 +60,7 @@ pub struct Placement {
 /// A message as the history keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMessage {
+    /// The conversation the message is in.
     pub conversation: Conversation,
     /// With [`Delivery::placement`] set; its text the latest (empty once
     /// deleted).
@@ -69,6 +73,7 @@ pub struct StoredMessage {
 /// What its author did to a message after sending it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Amendment {
+    /// When its author last edited or deleted it.
     pub at: SystemTime,
     /// Deleted: the text is gone, a tombstone stays in its place.
     pub deleted: bool,
@@ -85,6 +90,7 @@ impl StoredMessage {
 /// devices, and what they read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Marker {
+    /// The message reached one of the reader's devices.
     Delivered,
     /// Read implies delivered.
     Read,
@@ -93,6 +99,7 @@ pub enum Marker {
 /// A conversation as its reader's list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationSummary {
+    /// The conversation summed up.
     pub conversation: Conversation,
     /// Its latest message the reader may see, if any.
     pub last: Option<StoredMessage>,
@@ -111,12 +118,16 @@ pub struct ConversationSummary {
 /// Always returned oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryQuery {
+    /// The conversation to read.
     pub conversation: Conversation,
     /// What the reader may not see: a group's messages from before they
     /// joined. 0 for everything.
     pub visible_after: u64,
+    /// Only messages whose `seq` is above this: reading forward.
     pub after: Option<u64>,
+    /// Only messages whose `seq` is below this: reading back.
     pub before: Option<u64>,
+    /// The most messages the page holds.
     pub limit: usize,
 }
 

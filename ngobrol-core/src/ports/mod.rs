@@ -24,9 +24,11 @@ pub use outbound::*;
 /// A registered user as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
+    /// The name the user registered under.
     pub username: Username,
     /// The PBKDF2 hash of the password, as a PHC string.
     pub password_hash: String,
+    /// When the user registered.
     pub created_at: SystemTime,
 }
 
@@ -37,11 +39,16 @@ pub struct SessionRecord {
     /// Names the session to its user (listing, ending it) and to the
     /// outbound side (the session's mailbox). Unique, like the token hash.
     pub id: SessionId,
+    /// The hash of the session's token, which is how a request finds it.
     pub token_hash: TokenHash,
+    /// The user the session was issued to.
     pub username: Username,
     /// The name the user gave the device at login, if any.
     pub device: Option<DeviceName>,
+    /// When the user logged in.
     pub issued_at: SystemTime,
+    /// When the token stops being valid
+    /// ([`token_ttl`](crate::ServiceConfig::token_ttl) after login).
     pub expires_at: SystemTime,
     /// When the session was last used, to within a minute (the service
     /// does not write every use): which sessions to end first when a user
@@ -52,7 +59,9 @@ pub struct SessionRecord {
 /// A group as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRecord {
+    /// The id the store gave the group.
     pub id: GroupId,
+    /// The group's display name.
     pub name: GroupName,
     /// The user who created the group and alone may add members. Admin
     /// rights belong to the group: they stay with it if the admin leaves.
@@ -213,17 +222,24 @@ pub trait FriendRepository: Send + Sync {
 /// A friend request: `from` asked `to`, at `at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FriendRequest {
+    /// Who asked.
     pub from: Username,
+    /// Who was asked.
     pub to: Username,
+    /// When they asked.
     pub at: SystemTime,
 }
 
 /// An invitation of `user` to `group`, by its admin `by`, at `at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
+    /// The group they are invited to.
     pub group: GroupId,
+    /// Who is invited.
     pub user: Username,
+    /// The admin who invited them.
     pub by: Username,
+    /// When they were invited.
     pub at: SystemTime,
 }
 
@@ -338,7 +354,9 @@ impl<S> Repositories for S where
 /// the client's id for it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestKey {
+    /// The acting user's name as the request gave it, not checked.
     pub user: String,
+    /// The client's id for the request.
     pub request_id: String,
 }
 

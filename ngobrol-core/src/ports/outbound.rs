@@ -12,7 +12,9 @@ use crate::types::{GroupId, GroupName, MessageId, MessageText, SessionId, Userna
 /// A group as deliveries name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRef {
+    /// The group's id.
     pub id: GroupId,
+    /// The group's name at the time of the delivery.
     pub name: GroupName,
 }
 
@@ -20,33 +22,71 @@ pub struct GroupRef {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NoticeEvent {
     /// `member` was added to the group by `by`.
-    Joined { member: Username, by: Username },
+    Joined {
+        /// Who joined.
+        member: Username,
+        /// The admin who added them (or, for an invitation they accepted,
+        /// who invited them).
+        by: Username,
+    },
     /// `member` left the group.
-    Left { member: Username },
+    Left {
+        /// Who left.
+        member: Username,
+    },
     /// The admin `by` removed `member` from the group.
-    Removed { member: Username, by: Username },
+    Removed {
+        /// Who was removed.
+        member: Username,
+        /// The admin who removed them.
+        by: Username,
+    },
     /// `member` is the group's admin now, made so by the admin before,
     /// `by`.
-    AdminChanged { member: Username, by: Username },
+    AdminChanged {
+        /// The new admin.
+        member: Username,
+        /// The admin who handed the group over.
+        by: Username,
+    },
     /// The admin `by` gave the group the name it now has.
-    Renamed { by: Username },
+    Renamed {
+        /// The admin who renamed the group.
+        by: Username,
+    },
     /// The admin `by` closed the group: it is deleted.
-    Closed { by: Username },
+    Closed {
+        /// The admin who closed the group.
+        by: Username,
+    },
 }
 
 /// What the server delivers to users.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryBody {
     /// A message from one user to another.
-    Direct { from: Username, text: MessageText },
+    Direct {
+        /// The sender.
+        from: Username,
+        /// What they wrote.
+        text: MessageText,
+    },
     /// A message from a member to a whole group, the sender included.
     Group {
+        /// The sender.
         from: Username,
+        /// The group it was sent to.
         group: GroupRef,
+        /// What they wrote.
         text: MessageText,
     },
     /// A notice from the server to a group about its membership.
-    Notice { group: GroupRef, event: NoticeEvent },
+    Notice {
+        /// The group the notice is about.
+        group: GroupRef,
+        /// What happened to its membership.
+        event: NoticeEvent,
+    },
 }
 
 /// One delivery: a body with the identity and time the server gave it.
@@ -54,7 +94,9 @@ pub enum DeliveryBody {
 pub struct Delivery {
     /// Unique per delivery; clients can use it to drop duplicates.
     pub id: MessageId,
+    /// When the server made the delivery, in whole milliseconds.
     pub sent_at: SystemTime,
+    /// What is delivered.
     pub body: DeliveryBody,
     /// Where the delivery is in the stored history, once stored.
     pub placement: Option<Placement>,
@@ -93,26 +135,45 @@ pub enum Signal {
     /// Its author deleted a message: its tombstone, as stored now.
     Deleted(StoredMessage),
     /// `from` asks to be friends (under consent).
-    FriendRequest { from: Username },
+    FriendRequest {
+        /// Who asks.
+        from: Username,
+    },
     /// `by` accepted a friend request: the two are friends.
-    FriendAccepted { by: Username },
+    FriendAccepted {
+        /// Who accepted.
+        by: Username,
+    },
     /// The admin `by` invites the user to a group (under consent).
-    Invitation { group: GroupRef, by: Username },
+    Invitation {
+        /// The group the user is invited to.
+        group: GroupRef,
+        /// The admin who invites them.
+        by: Username,
+    },
     /// `user` is typing in a conversation.
     Typing {
+        /// Who is typing.
         user: Username,
+        /// The conversation they are typing in.
         conversation: Conversation,
     },
     /// `user`'s presence is now `state`.
     Presence {
+        /// Whose presence changed.
         user: Username,
+        /// Their presence now.
         state: PresenceState,
     },
     /// `reader`'s marker in a conversation moved up to `up_to` (a `seq`).
     Receipt {
+        /// Whose marker moved.
         reader: Username,
+        /// The conversation it moved in.
         conversation: Conversation,
+        /// Which marker moved: delivered or read.
         marker: Marker,
+        /// The `seq` it moved up to.
         up_to: u64,
     },
 }
@@ -121,8 +182,12 @@ pub enum Signal {
 /// person's is the liveliest of their sessions'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PresenceState {
+    /// Not there: also a person with no fresh report, or one who keeps
+    /// their activity to themselves.
     Offline,
+    /// Its client reports that its user is away.
     Away,
+    /// Its client reports that its user is there.
     Online,
 }
 

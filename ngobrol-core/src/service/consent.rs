@@ -43,8 +43,12 @@ pub enum Added {
 /// user's invitations (with their groups as they are now).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pending {
+    /// Requests others made to the user.
     pub incoming: Vec<FriendRequest>,
+    /// Requests the user made to others.
     pub outgoing: Vec<FriendRequest>,
+    /// The user's invitations, each with its group (groups that no
+    /// longer exist are left out).
     pub invitations: Vec<(Invitation, GroupRecord)>,
 }
 

@@ -29,6 +29,7 @@ pub enum Peer {
 /// One page of a conversation's history, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryPage {
+    /// The page's messages, oldest first.
     pub messages: Vec<StoredMessage>,
     /// The cursor of the next page in the direction read, when there is
     /// more: pass it as `after` again when reading forward (`after` given),
@@ -39,6 +40,7 @@ pub struct HistoryPage {
 /// One page of [`ChatService::sync`], by position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncPage {
+    /// The page's messages, by position.
     pub messages: Vec<StoredMessage>,
     /// Where the next page starts: the position of the last message here,
     /// or the cursor asked with when there were none.
@@ -80,7 +82,7 @@ impl ChatService {
     /// after they joined). `after` and `before` are `seq` bounds, both
     /// exclusive; with `after`, the page is the oldest messages after it,
     /// else the newest (before `before`, when given). `limit` is at most
-    /// [`MAX_PAGE`]. Refused as sending there would be: `not_friends`,
+    /// `MAX_PAGE` (100). Refused as sending there would be: `not_friends`,
     /// `unknown_user`, `unknown_group`, `not_member`.
     pub async fn history(
         &self,
@@ -155,7 +157,7 @@ impl ChatService {
 
     /// Everything the acting user may read with a position above `after`,
     /// across all their conversations, oldest first, at most `limit`
-    /// (at most [`MAX_PAGE`]): what a device that was offline since
+    /// (at most `MAX_PAGE` (100)): what a device that was offline since
     /// `after` missed, including what the user sent from other devices.
     /// From a login's [`position`](super::Login::position), it is what
     /// arrived since that login.

@@ -117,12 +117,19 @@ impl Default for ServiceConfig {
 /// The ports the service runs on.
 #[derive(Clone)]
 pub struct Ports {
+    /// Where users are kept.
     pub users: Arc<dyn UserRepository>,
+    /// Where sessions are kept.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Where friendships, friend requests and blocks are kept.
     pub friends: Arc<dyn FriendRepository>,
+    /// Where groups, their members and invitations are kept.
     pub groups: Arc<dyn GroupRepository>,
+    /// Where every conversation's messages are kept.
     pub history: Arc<dyn HistoryRepository>,
+    /// Where the replies to named requests are recorded.
     pub requests: Arc<dyn RequestLog>,
+    /// How deliveries and signals reach people.
     pub outbound: Arc<dyn Outbound>,
 }
 
@@ -150,7 +157,9 @@ impl std::fmt::Debug for Ports {
 /// Who a request says it comes from, and the token that proves it.
 #[derive(Clone, Debug)]
 pub struct Auth {
+    /// The user the request acts for.
     pub user: Username,
+    /// The token from that user's login.
     pub token: Token,
     /// The client's own id for this request, if it gave one. Deliveries
     /// made for the request get ids derived from it
@@ -159,6 +168,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The credentials of a request the client did not name.
     pub fn new(user: Username, token: Token) -> Self {
         Self {
             user,
@@ -208,6 +218,8 @@ const TYPING_RATE: RateLimit = RateLimit {
 };
 
 impl ChatService {
+    /// A service on `ports` with `config`. Fails only when the
+    /// password hasher cannot be made from the config's settings.
     pub fn new(ports: Ports, config: ServiceConfig) -> Result<Self, ChatError> {
         let hasher = PasswordHasher::new(config.pbkdf2_iterations, config.hashing_concurrency)?;
         Ok(Self {
@@ -226,6 +238,7 @@ impl ChatService {
         })
     }
 
+    /// The settings the service runs with.
     pub fn config(&self) -> &ServiceConfig {
         &self.config
     }

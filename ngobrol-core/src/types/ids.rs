@@ -39,6 +39,7 @@ impl SessionId {
         }
     }
 
+    /// The id as 32 lower-case hexadecimal characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -62,6 +63,7 @@ impl fmt::Debug for SessionId {
 pub struct MessageId(uuid::Uuid);
 
 impl MessageId {
+    /// A fresh id, from the time now and random bits.
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7())
     }

@@ -48,10 +48,12 @@ impl Username {
         self.0.eq_ignore_ascii_case(Self::NOTICE_SENDER)
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The name as an owned `String`.
     pub fn into_string(self) -> String {
         self.0
     }
@@ -84,6 +86,7 @@ impl GroupName {
     /// The longest name accepted, in characters (Unicode scalar values).
     pub const MAX_CHARS: usize = 100;
 
+    /// Validates `name` as a group name.
     pub fn parse(name: impl Into<String>) -> Result<Self, ChatError> {
         let name = name.into();
         let chars = name.chars().count();
@@ -101,6 +104,7 @@ impl GroupName {
         Ok(Self(name))
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -124,10 +128,12 @@ impl fmt::Debug for GroupName {
 pub struct GroupId(i64);
 
 impl GroupId {
+    /// Wraps an id the store gave (or a client named).
     pub const fn new(id: i64) -> Self {
         Self(id)
     }
 
+    /// The id as the integer the store and the wire carry.
     pub const fn get(self) -> i64 {
         self.0
     }
@@ -150,6 +156,7 @@ impl DeviceName {
     /// The longest name accepted, in characters (Unicode scalar values).
     pub const MAX_CHARS: usize = 64;
 
+    /// Validates `name` as a device name, and trims it.
     pub fn parse(name: impl Into<String>) -> Result<Self, ChatError> {
         let name = name.into();
         let trimmed = name.trim();
@@ -173,6 +180,7 @@ impl DeviceName {
         Ok(Self(trimmed))
     }
 
+    /// The name as text, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -11,10 +11,13 @@ use crate::error::ChatError;
 pub struct Password(String);
 
 impl Password {
+    /// Wraps a password as the user typed it. Its rules are checked
+    /// where one is set, not here.
     pub fn new(password: impl Into<String>) -> Self {
         Self(password.into())
     }
 
+    /// The password itself, for hashing and checking.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -59,6 +62,7 @@ impl Token {
         ))
     }
 
+    /// The token itself, as the client sends and receives it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -89,6 +93,7 @@ impl TokenHash {
         Self(hash)
     }
 
+    /// The hash as 64 lower-case hexadecimal characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -13,6 +13,7 @@ impl MessageText {
     /// The default size limit: 64 KiB of UTF-8.
     pub const DEFAULT_MAX_BYTES: usize = 64 * 1024;
 
+    /// Validates `text` against a limit of `max_bytes` UTF-8 bytes.
     pub fn parse(text: impl Into<String>, max_bytes: usize) -> Result<Self, ChatError> {
         let text = text.into();
         if text.len() > max_bytes {
@@ -21,6 +22,7 @@ impl MessageText {
         Ok(Self(text))
     }
 
+    /// The text as it was written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
