@@ -26,6 +26,7 @@ fn options(namespace: &ngobrol_amqp::Namespace) -> ClientOptions {
         namespace: namespace.clone(),
         timeout: WAIT,
         retries: 0,
+        isolated: false,
     }
 }
 

@@ -88,6 +88,12 @@ impl Namespace {
         format!("{}.offline.{}", self.0, user)
     }
 
+    /// The topic exchange requests go to in isolated mode, each with its
+    /// sender's broker user as routing key; bound to the request queue.
+    pub fn request_exchange(&self) -> String {
+        format!("{}.requests", self.0)
+    }
+
     /// The direct exchange of signals (a message edited or deleted…): a
     /// device's queue is bound to it with its user's name, so only the
     /// SDK's sessions hear them, never the original client's mailbox.

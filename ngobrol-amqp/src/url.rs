@@ -155,3 +155,81 @@ mod tests {
         }
     }
 }
+
+/// `url` (`amqp://[user[:password]@]host…`) with `user:password` as its
+/// user information, each percent-encoded where it must be.
+#[cfg(feature = "client")]
+pub(crate) fn with_credentials(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("amqp", url));
+    let location = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+    format!(
+        "{scheme}://{}:{}@{location}",
+        encode(user),
+        encode(password)
+    )
+}
+
+/// The user `url` connects as, percent-decoded; `None` without one.
+#[cfg(feature = "client")]
+pub(crate) fn url_user(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let userinfo = &rest[..rest.rfind('@')?];
+    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+    Some(decode(user))
+}
+
+#[cfg(feature = "client")]
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(feature = "client")]
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(all(test, feature = "client"))]
+mod credential_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_replace_the_user_information() {
+        let url = "amqp://~login:~login@127.0.0.1:5672/%2f";
+        assert_eq!(url_user(url).as_deref(), Some("~login"));
+        assert_eq!(
+            with_credentials(url, "ana.b", "abc234"),
+            "amqp://ana.b:abc234@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            with_credentials("amqp://127.0.0.1", "a b", "p@ss"),
+            "amqp://a%20b:p%40ss@127.0.0.1"
+        );
+        assert_eq!(url_user("amqp://%7Elogin@h").as_deref(), Some("~login"));
+        assert_eq!(url_user("amqp://h:5672"), None);
+    }
+}

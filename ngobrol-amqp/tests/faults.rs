@@ -247,6 +247,7 @@ async fn a_reply_lost_with_the_connection_is_retried_and_answered_from_the_recor
         namespace: namespace.clone(),
         timeout: Duration::from_secs(20),
         retries: 0,
+        isolated: false,
     };
     let client = Client::connect(options).await.unwrap();
     client.register("ana", "rahasia!").await.unwrap();

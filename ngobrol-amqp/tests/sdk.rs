@@ -23,6 +23,7 @@ fn options(server: &TestServer) -> ClientOptions {
         namespace: server.namespace.clone(),
         timeout: Duration::from_secs(10),
         retries: 0,
+        isolated: false,
     }
 }
 
@@ -149,6 +150,7 @@ async fn a_request_nobody_answers_times_out() {
         namespace: namespace.clone(),
         timeout: Duration::from_millis(300),
         retries: 1,
+        isolated: false,
     })
     .await
     .unwrap();
@@ -240,6 +242,7 @@ async fn replies_without_ids_are_matched_in_order() {
         namespace: namespace.clone(),
         timeout: Duration::from_secs(10),
         retries: 0,
+        isolated: false,
     })
     .await
     .unwrap();

@@ -53,6 +53,12 @@ pub enum ChatError {
     /// until they enable it again.
     #[error("this account is disabled")]
     AccountDisabled,
+    /// In isolated mode, a request whose broker user (the AMQP `user_id`
+    /// the broker checked) may not make it: not its acting user, or a
+    /// request other than a registration or a login from the login
+    /// account.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
     /// The named user does not exist (or blocks the acting user, who is
     /// not told so). The text is the name asked for.
     #[error("there is no user named {0}")]
@@ -189,6 +195,7 @@ impl ChatError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidToken => "invalid_token",
             Self::AccountDisabled => "account_disabled",
+            Self::NotPermitted(_) => "not_permitted",
             Self::UnknownUser(_) => "unknown_user",
             Self::CannotBefriendSelf => "cannot_befriend_self",
             Self::AlreadyFriends(_) => "already_friends",

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 mod broker;
 mod faults;
+mod isolated;
 mod logs;
 mod policy;
 mod raw;
@@ -26,6 +27,7 @@ mod server;
 
 pub use broker::PrivateBroker;
 pub use faults::{Fault, Faults, FaultyStore, Gate};
+pub use isolated::IsolatedServer;
 pub use logs::ErrorLines;
 pub use policy::QueueCap;
 pub use raw::RawClient;

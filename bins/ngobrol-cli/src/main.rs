@@ -67,6 +67,20 @@ struct ConnectionArgs {
     /// Seconds to wait for each reply.
     #[arg(long, default_value_t = 10, global = true)]
     timeout_secs: u64,
+
+    /// The server runs in isolated mode: connect through its login
+    /// account, then as yourself.
+    #[arg(long, env = "NGOBROL_ISOLATED", global = true)]
+    isolated: bool,
+
+    /// In isolated mode, the server's login account, as `user:password`.
+    #[arg(
+        long,
+        env = "NGOBROL_LOGIN_ACCOUNT",
+        default_value = "~login:~login",
+        global = true
+    )]
+    login_account: String,
 }
 
 #[derive(Subcommand)]
@@ -124,12 +138,20 @@ enum Command {
 
 impl ConnectionArgs {
     fn options(&self) -> anyhow::Result<ClientOptions> {
-        Ok(ClientOptions {
+        let options = ClientOptions {
             amqp_url: self.amqp_url.clone(),
             namespace: Namespace::parse(self.namespace.clone())?,
             timeout: Duration::from_secs(self.timeout_secs),
             ..ClientOptions::default()
-        })
+        };
+        if !self.isolated {
+            return Ok(options);
+        }
+        let (user, password) = self
+            .login_account
+            .split_once(':')
+            .unwrap_or((self.login_account.as_str(), ""));
+        Ok(options.isolated_through(user, password))
     }
 }
 

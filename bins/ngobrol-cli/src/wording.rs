@@ -57,6 +57,9 @@ fn refusal(code: &ErrorCode, description: &str, retry_after: Option<Duration>) -
         ErrorCode::InvalidCredentials => "wrong username or password",
         ErrorCode::InvalidToken => "your session has ended; log in again",
         ErrorCode::AccountDisabled => "this account is disabled; ask the server's operator",
+        ErrorCode::NotPermitted => {
+            "the server does not let this connection do that (isolated mode: log in again)"
+        }
         ErrorCode::UnknownUser => "there is no such user",
         ErrorCode::CannotBefriendSelf => "you cannot befriend yourself",
         ErrorCode::AlreadyFriends => "you are already friends with that user",
@@ -138,6 +141,7 @@ mod tests {
             "invalid_credentials",
             "invalid_token",
             "account_disabled",
+            "not_permitted",
             "unknown_user",
             "cannot_befriend_self",
             "already_friends",

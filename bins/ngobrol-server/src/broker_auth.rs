@@ -20,9 +20,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::Router;
 use axum::extract::{Form, State};
 use axum::routing::post;
-use axum::Router;
 use ngobrol_amqp::Namespace;
 use ngobrol_core::{SessionRepository, Token, Username};
 use ngobrol_store::Store;
@@ -44,7 +44,10 @@ pub(crate) struct BrokerRules {
 enum Who {
     Login,
     /// A person, with the ids of their live sessions.
-    Person(Vec<String>),
+    Person {
+        user: String,
+        sessions: Vec<String>,
+    },
     Nobody,
 }
 
@@ -133,7 +136,10 @@ async fn topic(State(rules): State<Arc<BrokerRules>>, Form(q): Form<TopicQuery>)
 impl BrokerRules {
     /// Whether `password` is the token of a live session of `username`.
     async fn holds_session(&self, username: &str, password: &str) -> bool {
-        let (Ok(user), Ok(token)) = (Username::parse(username.to_owned()), Token::parse(password.to_owned())) else {
+        let (Ok(user), Ok(token)) = (
+            Username::parse(username.to_owned()),
+            Token::parse(password.to_owned()),
+        ) else {
             return false;
         };
         match self.store.find_session(&token.hash()).await {
@@ -151,23 +157,26 @@ impl BrokerRules {
         };
         let now = SystemTime::now();
         match self.store.sessions_of(&user).await {
-            Ok(sessions) if sessions.iter().any(|s| s.expires_at > now) => Who::Person(
-                sessions
+            Ok(sessions) if sessions.iter().any(|s| s.expires_at > now) => Who::Person {
+                user: user.to_string(),
+                sessions: sessions
                     .into_iter()
                     .filter(|s| s.expires_at > now)
                     .map(|s| s.id.to_string())
                     .collect(),
-            ),
+            },
             _ => Who::Nobody,
         }
     }
 
     /// The permission rules, by kind of user.
     fn may(&self, who: &Who, resource: &str, name: &str, permission: &str) -> bool {
-        let sessions = match who {
+        let (mailbox, sessions) = match who {
             Who::Nobody => return false,
-            Who::Login => &[][..],
-            Who::Person(ids) => ids.as_slice(),
+            Who::Login => (None, &[][..]),
+            Who::Person { user, sessions } => {
+                (Some(self.names.user_queue(user)), sessions.as_slice())
+            }
         };
         match (resource, permission) {
             // Requests, to the request exchange only (the default
@@ -176,13 +185,48 @@ impl BrokerRules {
             // Its own reply queues: the broker names them, and they are
             // exclusive to the connection that declared them.
             ("queue", _) if name.starts_with("amq.gen-") => true,
-            // Its sessions' queues, which the server declares and binds.
-            ("queue", "read") => sessions
-                .iter()
-                .any(|id| name == self.names.session_queue(id)),
+            // Its sessions' queues, which the server declares and binds,
+            // and its mailbox: what arrived while none was online.
+            ("queue", "read") => {
+                mailbox.as_deref() == Some(name)
+                    || sessions
+                        .iter()
+                        .any(|id| name == self.names.session_queue(id))
+            }
             _ => false,
         }
     }
+}
+
+/// The virtual host of an AMQP URL: its path, percent-decoded; `/` when
+/// it has none.
+pub(crate) fn vhost_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let location = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+    let path = location.split_once('/').map_or("", |(_, path)| path);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    if path.is_empty() {
+        return "/".into();
+    }
+    let mut out = Vec::new();
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -204,24 +248,53 @@ mod tests {
     }
 
     #[test]
+    fn the_vhost_is_the_urls_path() {
+        assert_eq!(vhost_of("amqp://guest:guest@127.0.0.1:5672/%2f"), "/");
+        assert_eq!(vhost_of("amqp://127.0.0.1:5672"), "/");
+        assert_eq!(vhost_of("amqp://u:p@h/chat?heartbeat=10"), "chat");
+    }
+
+    #[test]
     fn each_kind_of_user_may_do_only_its_own_part() {
         let rules = rules();
-        let ana = Who::Person(vec!["a1".into()]);
+        let ana = Who::Person {
+            user: "ana".into(),
+            sessions: vec!["a1".into()],
+        };
         let allowed = |who: &Who, resource: &str, name: &str, permission: &str| {
             rules.may(who, resource, name, permission)
         };
         assert!(allowed(&ana, "exchange", "ngobrol.requests", "write"));
-        assert!(allowed(&Who::Login, "exchange", "ngobrol.requests", "write"));
-        assert!(!allowed(&ana, "exchange", "amq.default", "write"), "no posting into queues");
-        assert!(!allowed(&ana, "exchange", "ngobrol_7", "read"), "no binding to a group");
+        assert!(allowed(
+            &Who::Login,
+            "exchange",
+            "ngobrol.requests",
+            "write"
+        ));
+        assert!(
+            !allowed(&ana, "exchange", "amq.default", "write"),
+            "no posting into queues"
+        );
+        assert!(
+            !allowed(&ana, "exchange", "ngobrol_7", "read"),
+            "no binding to a group"
+        );
         assert!(!allowed(&ana, "exchange", "ngobrol.user.ana", "read"));
         assert!(!allowed(&ana, "exchange", "ngobrol.requests", "configure"));
         assert!(allowed(&ana, "queue", "ngobrol.session.a1", "read"));
         assert!(!allowed(&ana, "queue", "ngobrol.session.a1", "configure"));
-        assert!(!allowed(&ana, "queue", "ngobrol.session.b2", "read"), "another's session");
+        assert!(
+            !allowed(&ana, "queue", "ngobrol.session.b2", "read"),
+            "another's session"
+        );
         assert!(!allowed(&Who::Login, "queue", "ngobrol.session.a1", "read"));
         assert!(!allowed(&ana, "queue", "ngobrol", "read"), "the requests");
-        assert!(!allowed(&ana, "queue", "ngobrol_budi", "read"), "a mailbox");
+        assert!(
+            !allowed(&ana, "queue", "ngobrol_budi", "read"),
+            "another's mailbox"
+        );
+        assert!(allowed(&ana, "queue", "ngobrol_ana", "read"), "their own");
+        assert!(!allowed(&ana, "queue", "ngobrol_ana", "configure"));
         assert!(allowed(&ana, "queue", "amq.gen-abc", "configure"));
         assert!(!allowed(&Who::Nobody, "queue", "amq.gen-abc", "read"));
     }

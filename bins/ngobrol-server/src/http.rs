@@ -80,16 +80,20 @@ pub(crate) async fn bind(
 pub(crate) async fn serve(
     listener: TcpListener,
     probes: Probes,
+    broker_rules: Option<crate::broker_auth::BrokerRules>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "HTTP listener up: /healthz, /readyz, /metrics");
+        tracing::info!(%addr, "HTTP listener up: /healthz, /readyz, /metrics (and /auth/… in isolated mode)");
     }
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(probes);
+    if let Some(rules) = broker_rules {
+        app = app.merge(crate::broker_auth::routes(rules));
+    }
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -5,6 +5,7 @@
 
 mod admin;
 mod args;
+mod broker_auth;
 mod config_file;
 mod flags;
 mod http;
@@ -194,6 +195,27 @@ async fn serve(settings: Settings, explicit_http: bool) -> anyhow::Result<()> {
         Some(_) => Some(http::install_metrics()?),
         None => None,
     };
+    let broker_rules = match &settings.server.isolation {
+        Some(isolation) => {
+            anyhow::ensure!(
+                listener.is_some(),
+                "isolated mode needs the HTTP listener, and {} is taken: set --http-addr",
+                settings
+                    .http_addr
+                    .map(|a| a.to_string())
+                    .unwrap_or_default()
+            );
+            tracing::info!(login_user = %isolation.login_user, "isolated mode: the broker asks /auth/… who may do what");
+            Some(broker_auth::BrokerRules {
+                names: settings.server.namespace.clone(),
+                vhost: broker_auth::vhost_of(&settings.server.amqp_url),
+                login_user: isolation.login_user.clone(),
+                login_password: settings.login_password.clone(),
+                store: store.clone(),
+            })
+        }
+        None => None,
+    };
     let server = Server::build(store.clone(), settings.rules, settings.server)?;
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = match (listener, metrics) {
@@ -203,9 +225,14 @@ async fn serve(settings: Settings, explicit_http: bool) -> anyhow::Result<()> {
                 store,
                 metrics,
             };
-            Some(tokio::spawn(http::serve(listener, probes, async {
-                let _ = http_stopped.await;
-            })))
+            Some(tokio::spawn(http::serve(
+                listener,
+                probes,
+                broker_rules,
+                async {
+                    let _ = http_stopped.await;
+                },
+            )))
         }
         _ => None,
     };

@@ -18,6 +18,9 @@ pub(crate) struct Settings {
     pub server: ServerConfig,
     /// Where the HTTP listener listens, if it does.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// In isolated mode, the login account's password (its name is in
+    /// `server.isolation`).
+    pub login_password: String,
 }
 
 /// The settings from the flags, or every problem with them.
@@ -79,6 +82,9 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
         dead_letter_capacity: args.dead_letter_capacity,
         language: args.language,
         max_body_bytes: args.max_body_bytes,
+        isolation: args.isolated.then(|| ngobrol_amqp::Isolation {
+            login_user: args.login_user.clone(),
+        }),
         ..ServerConfig::default()
     };
     // The libraries' own checks, in case a setting not from a flag is off.
@@ -93,6 +99,7 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
         return Err(problems);
     }
     Ok(Settings {
+        login_password: args.login_password,
         http_addr: crate::flags::http_addr(&args.http_addr).ok().flatten(),
         database_url: args.database_url,
         store,

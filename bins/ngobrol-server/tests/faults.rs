@@ -165,6 +165,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_one_in_flig
         namespace: namespace.clone(),
         timeout: Duration::from_secs(1),
         retries: 30,
+        isolated: false,
     };
     // Budi reads his mailbox raw, as the original client does: every copy
     // the server published is counted (the SDK would drop repeats).
@@ -260,6 +261,7 @@ async fn server_and_client_recover_from_a_broker_restart() {
         namespace: namespace.clone(),
         timeout: Duration::from_secs(2),
         retries: 20,
+        isolated: false,
     };
     let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
     // cici is offline throughout: her messages wait in her queue.
@@ -331,6 +333,7 @@ async fn a_broker_that_lost_its_topology_is_rebuilt_by_server_and_sdk() {
         namespace: namespace.clone(),
         timeout: Duration::from_secs(2),
         retries: 30,
+        isolated: false,
     };
     let (ana, _ana_events, _budi, mut budi_events) = pair(&options).await;
     let group = ana.create_group("Keluarga").await.unwrap().unwrap();

@@ -71,14 +71,24 @@ impl Shared {
             // The reply queue of this connection: it changes with each.
             body["queue_name"] = Value::String(link.reply_queue.clone());
         }
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_reply_to(link.reply_queue.as_str().into())
             .with_correlation_id(id.into());
+        let names = &self.options.namespace;
+        // Isolated: to the request exchange, as the broker user, which the
+        // broker checks against the routing key and the `user_id`.
+        let (exchange, key) = match self.identity() {
+            Some(user) => {
+                properties = properties.with_user_id(user.as_str().into());
+                (names.request_exchange(), user)
+            }
+            None => (String::new(), names.request_queue()),
+        };
         link.channel
             .basic_publish(
-                "".into(),
-                self.options.namespace.request_queue().into(),
+                exchange.as_str().into(),
+                key.as_str().into(),
                 BasicPublishOptions::default(),
                 &serde_json::to_vec(body).expect("JSON values serialize"),
                 properties,

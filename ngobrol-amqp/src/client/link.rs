@@ -80,6 +80,23 @@ impl Shared {
         lock(&self.lost_at).take();
     }
 
+    /// In isolated mode, the broker user this client connects and
+    /// publishes as: its URL's user.
+    pub fn identity(&self) -> Option<String> {
+        if !self.options.isolated {
+            return None;
+        }
+        crate::url::url_user(&self.options.amqp_url)
+    }
+
+    /// Stops reconnecting and closes the connection.
+    pub async fn shut(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        if let Some(link) = self.link() {
+            let _ = link.connection.close(200, "bye".into()).await;
+        }
+    }
+
     pub fn link(&self) -> Option<Arc<Link>> {
         self.link.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -121,13 +138,16 @@ impl Shared {
     /// or not a server has started yet, so requests wait for it) and a
     /// private reply queue, consumed.
     async fn declare_queues(&self, channel: &Channel) -> Result<(String, Consumer), ClientError> {
-        channel
-            .queue_declare(
-                self.options.namespace.request_queue().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
+        // In isolated mode the server declares it, and a client may not.
+        if !self.options.isolated {
+            channel
+                .queue_declare(
+                    self.options.namespace.request_queue().into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
         let private = QueueDeclareOptions {
             exclusive: true,
             auto_delete: true,
@@ -204,7 +224,10 @@ impl Shared {
             tokio::spawn(route_mailbox(self.clone(), consumer, mailbox));
             return Ok(());
         };
-        declare_session_queue(&link.channel, &mailbox, route).await?;
+        // In isolated mode the server declared and bound it at login.
+        if !self.options.isolated {
+            declare_session_queue(&link.channel, &mailbox, route).await?;
+        }
         // On a channel of its own: a mailbox that is not there closes the
         // channel that asks.
         let backlog = link.connection.create_channel().await?;

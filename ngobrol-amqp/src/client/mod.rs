@@ -106,6 +106,19 @@ impl Client {
         Ok(())
     }
 
+    /// Whether this client talks to a server in isolated mode.
+    pub(crate) fn isolated(&self) -> bool {
+        self.shared.options.isolated
+    }
+
+    /// A client of its own for `username`'s session (isolated mode): the
+    /// same server, connected as the person with `token` as password.
+    pub(crate) async fn as_person(&self, username: &str, token: &str) -> Result<Self, ClientError> {
+        let mut options = self.shared.options.clone();
+        options.amqp_url = crate::url::with_credentials(&options.amqp_url, username, token);
+        Self::connect(options).await
+    }
+
     /// Sends a request that needs no session and waits for its reply.
     pub(crate) async fn call<M: Method>(&self, request: M) -> Result<M::Reply, ClientError> {
         self.shared.call(request).await

@@ -20,6 +20,12 @@ pub struct ClientOptions {
     /// same `request_id`: the server answers a repeated request with its
     /// first reply, so a retry never takes effect twice.
     pub retries: u32,
+    /// A server in isolated mode: `amqp_url`'s user is its login account,
+    /// and after each login the session connects as the person, with its
+    /// token as password; requests go to the request exchange with the
+    /// broker user as routing key and `user_id`. Off by default (the
+    /// original's shared account).
+    pub isolated: bool,
 }
 
 impl Default for ClientOptions {
@@ -31,7 +37,23 @@ impl Default for ClientOptions {
             namespace: Namespace::default(),
             timeout: Duration::from_secs(10),
             retries: 2,
+            isolated: false,
         }
+    }
+}
+
+impl ClientOptions {
+    /// The login account of a server in isolated mode, unless another is
+    /// given (`ngobrol-server --login-user`).
+    pub const LOGIN_ACCOUNT: &str = "~login";
+
+    /// For a server in isolated mode: connect through its login account
+    /// `user` with `password` (both [`LOGIN_ACCOUNT`](Self::LOGIN_ACCOUNT)
+    /// by default), in place of the URL's own user.
+    pub fn isolated_through(mut self, user: &str, password: &str) -> Self {
+        self.amqp_url = crate::url::with_credentials(&self.amqp_url, user, password);
+        self.isolated = true;
+        self
     }
 }
 
@@ -42,6 +64,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("namespace", &self.namespace)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
+            .field("isolated", &self.isolated)
             .finish()
     }
 }

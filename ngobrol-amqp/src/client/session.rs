@@ -63,4 +63,12 @@ impl Session {
     pub(crate) async fn close_mailbox(&self) {
         self.shared.remove_mailbox(&self.mailbox).await;
     }
+
+    /// In isolated mode the session has a connection of its own: closed
+    /// once the session has ended.
+    pub(crate) async fn close_own_connection(&self) {
+        if self.shared.options.isolated {
+            self.shared.shut().await;
+        }
+    }
 }

@@ -159,6 +159,20 @@ impl crate::client::Client {
         // there is nothing to catch up from.
         let resume_from = reply.cursor.map(|now| options.since.unwrap_or(now));
         let backlog = !reply.mailbox_shared;
+        if self.isolated() {
+            // The session connects as the person, the token its password.
+            let person = self.as_person(username, reply.token.expose()).await?;
+            return person
+                .open_session(
+                    username,
+                    reply.token,
+                    reply.session_id,
+                    resume_from,
+                    backlog,
+                    options.delivery_receipts,
+                )
+                .await;
+        }
         self.open_session(
             username,
             reply.token,

@@ -52,6 +52,7 @@ impl crate::client::Session {
         };
         self.call(request).await.map(drop)?;
         self.close_mailbox().await;
+        self.close_own_connection().await;
         Ok(())
     }
 }

@@ -68,6 +68,7 @@ impl crate::client::Session {
         };
         let reply = self.call(request).await?;
         self.close_mailbox().await;
+        self.close_own_connection().await;
         Ok(reply.ended)
     }
 }

@@ -239,6 +239,7 @@ fn indonesian_limit(error: &ChatError) -> String {
         E::NoInvitation(_) => "Kamu tidak diundang ke grup ini.".into(),
         E::NotAuthor => "Hanya pengirimnya yang boleh mengubah pesan ini.".into(),
         E::AccountDisabled => "Akun ini dinonaktifkan.".into(),
+        E::NotPermitted(_) => "Tidak diizinkan.".into(),
         E::TooManyGroupsCreated { max } => {
             format!("Kamu sudah membuat {max} group. Tidak bisa lebih.")
         }

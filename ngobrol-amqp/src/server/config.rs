@@ -47,6 +47,26 @@ pub struct ServerConfig {
     pub reconnect_delay: Duration,
     /// The longest wait between two attempts to connect.
     pub max_reconnect_delay: Duration,
+    /// Isolated mode: the broker keeps each client to its own, and every
+    /// request must carry the broker-checked `user_id` of its acting user
+    /// (see [`Isolation`]). `None`: the original's one shared account.
+    pub isolation: Option<Isolation>,
+}
+
+/// The isolated mode's settings.
+///
+/// Clients publish requests to the request exchange `<ns>.requests` with
+/// their broker user as routing key and as the AMQP `user_id` (which the
+/// broker checks against the connection's user): the login account for
+/// `register` and `login`, then the person, with a session token as their
+/// broker password. The server refuses a request whose `user_id` is not
+/// its acting user (or, from the login account, that is not a
+/// registration or a login). Sessions' queues are the server's: it
+/// declares and binds each at login and deletes it when the session ends.
+#[derive(Clone, Debug)]
+pub struct Isolation {
+    /// The broker account clients log in through.
+    pub login_user: String,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +84,7 @@ impl Default for ServerConfig {
             dedup_capacity: 100_000,
             reconnect_delay: Duration::from_millis(250),
             max_reconnect_delay: Duration::from_secs(2),
+            isolation: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
-    QueueDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
@@ -196,6 +196,31 @@ impl Server {
                 FieldTable::default(),
             )
             .await?;
+        if self.config.isolation.is_some() {
+            // Where isolated clients publish: the broker checks each
+            // routing key against its sender.
+            let requests = self.config.namespace.request_exchange();
+            channel
+                .exchange_declare(
+                    requests.as_str().into(),
+                    ExchangeKind::Topic,
+                    ExchangeDeclareOptions {
+                        durable: true,
+                        ..ExchangeDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    requests.as_str().into(),
+                    "#".into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
         let consumer = channel
             .basic_consume(
                 queue.as_str().into(),

@@ -28,6 +28,8 @@ pub(super) struct Handler {
     /// The language of the server's sentences, unless a request asks for
     /// another.
     pub language: Language,
+    /// Isolated mode's check of each request's broker user, if on.
+    pub isolation: Option<super::Isolation>,
 }
 
 impl Handler {
@@ -178,6 +180,17 @@ impl Handler {
         } = envelope;
         let lang = lang.unwrap_or(self.language);
         let method = request.method();
+        if let Some(refusal) = self.identity_refusal(&request, properties) {
+            debug!(method, "refused for its broker user: {refusal}");
+            return Answer {
+                reply: Reply::from_error_in(lang, method, &refusal)
+                    .with_request_id(request_id)
+                    .encode(),
+                lasting: false,
+                refused_token: true,
+                code: refusal.code(),
+            };
+        }
         let key = request_key(&request, request_id.as_ref(), properties);
         let credentials = recorded_under(&request, key.as_ref());
         let fingerprint = credentials.as_ref().map(|_| fingerprint(&request));
@@ -214,6 +227,33 @@ impl Handler {
             self.record_reply(method, key, &recorded).await;
         }
         answer
+    }
+
+    /// In isolated mode, why the request's broker user may not make it:
+    /// the broker checked the AMQP `user_id` against the connection's
+    /// user, so it says who sent the request.
+    fn identity_refusal(
+        &self,
+        request: &Request,
+        properties: &BasicProperties,
+    ) -> Option<ChatError> {
+        let isolation = self.isolation.as_ref()?;
+        let sender = properties.user_id().as_ref().map(|u| u.as_str());
+        match sender {
+            None => Some(ChatError::NotPermitted(
+                "a request must carry its sender's user_id".into(),
+            )),
+            Some(login) if login == isolation.login_user => (!request.replies_to_queue_name())
+                .then(|| {
+                    ChatError::NotPermitted(
+                        "log in first: this account only registers and logs in".into(),
+                    )
+                }),
+            Some(user) if user == request.acting_user() => None,
+            Some(user) => Some(ChatError::NotPermitted(format!(
+                "{user} may act only for themselves"
+            ))),
+        }
     }
 
     /// Where a well-formed request's reply goes (unless the message names

@@ -15,11 +15,11 @@
 
 use lapin::options::{
     ExchangeBindOptions, ExchangeDeclareOptions, ExchangeUnbindOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
-use ngobrol_core::{GroupId, PortError, Username};
+use ngobrol_core::{GroupId, PortError, SessionId, Username};
 
 use super::outbound::{AmqpOutbound, unavailable};
 use crate::names::Namespace;
@@ -43,7 +43,67 @@ pub(super) fn user_exchange_arguments(names: &Namespace, user: &Username) -> Fie
     arguments
 }
 
+/// How long a session's queue of the server's own stays while nobody reads
+/// it: a device that comes back within it finds what arrived meanwhile;
+/// after, it catches up from the history.
+pub const SESSION_QUEUE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl AmqpOutbound {
+    /// A session's queue, the server's own (isolated mode): durable, gone
+    /// after [`SESSION_QUEUE_EXPIRY`] unused, bound to the user's exchange
+    /// and to the signal exchange with the user's name. Its client may only
+    /// read it.
+    pub(super) async fn declare_session_queue(
+        &self,
+        user: &Username,
+        session: &SessionId,
+    ) -> Result<(), PortError> {
+        let channel = self.topology().await?;
+        let queue = self.names.session_queue(session);
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-expires".into(),
+            AMQPValue::LongLongInt(SESSION_QUEUE_EXPIRY.as_millis() as i64),
+        );
+        let declared = channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                arguments,
+            )
+            .await;
+        declared.map_err(unavailable)?;
+        for (exchange, key) in [
+            (self.names.user_exchange(user), ""),
+            (self.names.signal_exchange(), user.as_str()),
+        ] {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    exchange.as_str().into(),
+                    key.into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a session's queue (isolated mode): its consumers end.
+    pub(super) async fn delete_session_queue(&self, session: &SessionId) -> Result<(), PortError> {
+        let channel = self.topology().await?;
+        channel
+            .queue_delete(
+                self.names.session_queue(session).as_str().into(),
+                QueueDeleteOptions::default(),
+            )
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
     /// Declares the user's mailbox queue (durable, no arguments: clients
     /// may declare it too, and a declaration with other arguments would
     /// fail), the offline exchange bound to it, and the user's exchange.

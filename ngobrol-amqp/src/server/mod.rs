@@ -38,7 +38,7 @@ use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig};
 use tokio::sync::watch;
 
 pub(crate) use catalogue::Said;
-pub use config::ServerConfig;
+pub use config::{Isolation, ServerConfig};
 pub use connection::Attached;
 pub(crate) use execute::{Answer, Context, Execute};
 pub use outbound::AmqpOutbound;
@@ -82,14 +82,18 @@ impl Server {
     where
         S: Repositories,
     {
-        let outbound =
-            Arc::new(AmqpOutbound::new(config.namespace.clone()).with_language(config.language));
+        let outbound = Arc::new(
+            AmqpOutbound::new(config.namespace.clone())
+                .with_language(config.language)
+                .with_server_sessions(config.isolation.is_some()),
+        );
         let service = ChatService::new(Ports::new(store, outbound.clone()), rules)?;
         let handler = Handler {
             service,
             outbound,
             names: config.namespace.clone(),
             language: config.language,
+            isolation: config.isolation.clone(),
         };
         Ok(Self {
             handler,

@@ -93,6 +93,9 @@ pub struct AmqpOutbound {
     /// The language of notice texts.
     language: Language,
     link: RwLock<Option<Arc<Link>>>,
+    /// Whether sessions' queues are the server's to declare, bind and
+    /// delete (isolated mode), rather than their clients'.
+    server_sessions: bool,
 }
 
 /// Declares a group's fanout exchange, durable.
@@ -133,7 +136,16 @@ impl AmqpOutbound {
             names,
             language: Language::default(),
             link: RwLock::new(None),
+            server_sessions: false,
         }
+    }
+
+    /// The same port, declaring each session's queue at login and
+    /// deleting it when the session ends (isolated mode, where clients may
+    /// not declare or bind).
+    pub fn with_server_sessions(mut self, server_sessions: bool) -> Self {
+        self.server_sessions = server_sessions;
+        self
     }
 
     /// The same port, with notices in `language`.
@@ -254,14 +266,22 @@ impl Outbound for AmqpOutbound {
     async fn open_session_mailbox(
         &self,
         user: &Username,
-        _session: &SessionId,
+        session: &SessionId,
     ) -> Result<(), PortError> {
-        self.user_exchange(user).await.map(drop)
+        self.user_exchange(user).await?;
+        if self.server_sessions {
+            self.declare_session_queue(user, session).await?;
+        }
+        Ok(())
     }
 
-    /// Nothing to remove: the ended session's client stops reading (the
-    /// SDK at logout), and its exclusive queue goes with its connection.
-    async fn close_session_mailbox(&self, _session: &SessionId) -> Result<(), PortError> {
+    /// A client's own session queue: nothing to remove (the client stops
+    /// reading, and its exclusive queue goes with its connection). The
+    /// server's (isolated mode): deleted, which also ends its consumers.
+    async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError> {
+        if self.server_sessions {
+            self.delete_session_queue(session).await?;
+        }
         Ok(())
     }
 

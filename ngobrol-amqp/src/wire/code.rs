@@ -48,6 +48,7 @@ codes! {
     InvalidCredentials = "invalid_credentials",
     InvalidToken = "invalid_token",
     AccountDisabled = "account_disabled",
+    NotPermitted = "not_permitted",
     UnknownUser = "unknown_user",
     CannotBefriendSelf = "cannot_befriend_self",
     AlreadyFriends = "already_friends",
