@@ -5,6 +5,7 @@
 #   scripts/ensure-services.sh rabbitmq            # the broker only
 #   scripts/ensure-services.sh rabbitmq postgres   # and PostgreSQL (for tests)
 #   scripts/ensure-services.sh mariadb             # MariaDB (import tests)
+#   scripts/ensure-services.sh rabbitmq isolation  # the broker, for isolated mode
 #
 # Only loopback addresses are used. A service that is already listening is
 # left alone.
@@ -102,12 +103,56 @@ ensure_mariadb() {
     GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
 }
 
+# Isolated mode: the broker asks ngobrol-server (its HTTP listener,
+# NGOBROL_HTTP_ADDR or 127.0.0.1:9680) who may do what. Enables the HTTP
+# auth backend and its cache, and writes their settings into the broker's
+# configuration when they are not there; a broker that was running
+# restarts to read them. Honours RABBITMQ_CONFIG_FILE (without .conf) and
+# RABBITMQ_NODENAME, as RabbitMQ's own tools do.
+ensure_isolation() {
+  local conf="${RABBITMQ_CONFIG_FILE:-/etc/rabbitmq/rabbitmq}.conf"
+  local http="${NGOBROL_HTTP_ADDR:-127.0.0.1:9680}"
+  local changed=false
+  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_auth_backend_http ||
+     ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_auth_backend_cache; then
+    log "enabling the RabbitMQ plugins rabbitmq_auth_backend_http and rabbitmq_auth_backend_cache"
+    rabbitmq-plugins enable rabbitmq_auth_backend_http rabbitmq_auth_backend_cache >/dev/null
+  fi
+  if ! grep -qs '^auth_backends\.' "$conf"; then
+    log "writing isolated mode's auth backend settings into $conf (the broker asks http://$http/auth/…)"
+    mkdir -p "$(dirname "$conf")"
+    cat >> "$conf" <<CONF
+# ngobrol isolated mode: the broker's own users first (the server's),
+# then ngobrol-server decides, its answers cached for 5 s.
+auth_backends.1 = internal
+auth_backends.2 = cache
+auth_cache.cached_backend = http
+auth_cache.cache_ttl = 5000
+auth_http.http_method = post
+auth_http.user_path = http://$http/auth/user
+auth_http.vhost_path = http://$http/auth/vhost
+auth_http.resource_path = http://$http/auth/resource
+auth_http.topic_path = http://$http/auth/topic
+CONF
+    changed=true
+  fi
+  if $changed && listening "${RABBITMQ_NODE_PORT:-5672}"; then
+    log "restarting RabbitMQ to read its new configuration"
+    rabbitmqctl stop >/dev/null
+    for _ in $(seq 60); do listening "${RABBITMQ_NODE_PORT:-5672}" || break; sleep 1; done
+    rabbitmq-server -detached
+    wait_for_port "${RABBITMQ_NODE_PORT:-5672}" RabbitMQ
+    rabbitmqctl await_startup >/dev/null 2>&1 || true
+  fi
+}
+
 [ $# -gt 0 ] || set -- rabbitmq
 for service in "$@"; do
   case "$service" in
     rabbitmq) ensure_rabbitmq ;;
     postgres) ensure_postgres ;;
     mariadb) ensure_mariadb ;;
+    isolation) ensure_isolation ;;
     *) log "unknown service $service"; exit 2 ;;
   esac
 done
