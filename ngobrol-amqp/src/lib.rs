@@ -72,4 +72,4 @@ pub use url::{DEFAULT_AMQP_URL, redact_url};
 pub use wire::Language;
 
 #[cfg(feature = "server")]
-pub use server::{AmqpOutbound, Isolation, Server, ServerConfig, ServerError};
+pub use server::{AmqpOutbound, Isolation, Management, Server, ServerConfig, ServerError};

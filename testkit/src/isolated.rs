@@ -37,8 +37,8 @@ fn free_port() -> u16 {
 
 impl IsolatedServer {
     /// Starts the broker (with the HTTP auth backend behind a cache of
-    /// one second) and `server_binary` with `--isolated`, and waits until
-    /// it serves.
+    /// one second, and the management API) and `server_binary` with
+    /// `--isolated`, and waits until it serves.
     pub fn start(server_binary: &Path) -> Self {
         assert!(
             server_binary.exists(),
@@ -46,19 +46,26 @@ impl IsolatedServer {
             server_binary.display()
         );
         let http = free_port();
+        let management = free_port();
         let auth =
             |path: &str| format!("auth_http.{path}_path = http://127.0.0.1:{http}/auth/{path}\n");
         let config = format!(
             "auth_backends.1 = internal\nauth_backends.2 = cache\n\
              auth_cache.cached_backend = http\nauth_cache.cache_ttl = 1000\n\
-             auth_http.http_method = post\n{}{}{}{}",
+             auth_http.http_method = post\n\
+             management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management}\n\
+             collect_statistics_interval = 500\n{}{}{}{}",
             auth("user"),
             auth("vhost"),
             auth("resource"),
             auth("topic")
         );
         let broker = PrivateBroker::start_with(
-            &["rabbitmq_auth_backend_http", "rabbitmq_auth_backend_cache"],
+            &[
+                "rabbitmq_auth_backend_http",
+                "rabbitmq_auth_backend_cache",
+                "rabbitmq_management",
+            ],
             &config,
         );
         let dir = tempfile::tempdir().unwrap();
@@ -70,6 +77,10 @@ impl IsolatedServer {
             .env("NGOBROL_NAMESPACE", namespace.as_str())
             .env("NGOBROL_PBKDF2_ITERATIONS", "1000")
             .env("NGOBROL_ISOLATED", "true")
+            .env(
+                "NGOBROL_BROKER_MANAGEMENT_URL",
+                format!("http://guest:guest@127.0.0.1:{management}"),
+            )
             .env("NGOBROL_HTTP_ADDR", format!("127.0.0.1:{http}"))
             .env_remove("NGOBROL_CONFIG")
             .stdout(Stdio::from(log.try_clone().unwrap()))

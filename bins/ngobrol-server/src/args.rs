@@ -51,6 +51,13 @@ pub(crate) struct Args {
     #[arg(long, env = "NGOBROL_LOGIN_USER", default_value = DEFAULT_LOGIN_USER)]
     pub login_user: String,
 
+    /// In isolated mode, the broker's management API
+    /// (`http://user:password@host:15672`, an account that may close
+    /// connections), to close an ended session's connections. Without it
+    /// they stay open, able to do nothing.
+    #[arg(long, env = "NGOBROL_BROKER_MANAGEMENT_URL", hide_env_values = true)]
+    pub broker_management_url: Option<String>,
+
     /// The login account's password. Not a secret (every client has it):
     /// it opens nothing but the way to log in.
     #[arg(long, env = "NGOBROL_LOGIN_PASSWORD", default_value = DEFAULT_LOGIN_PASSWORD)]

@@ -15,7 +15,7 @@ use ngobrol_amqp::redact_url;
 const NOT_IN_FILE: &[&str] = &["config", "help", "version"];
 
 /// Settings whose values may hold a password: shown redacted.
-const SECRET_URLS: &[&str] = &["amqp_url", "database_url"];
+const SECRET_URLS: &[&str] = &["amqp_url", "database_url", "broker_management_url"];
 
 /// The config file in use, and which settings it gave.
 #[derive(Debug)]

@@ -73,6 +73,14 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
             .hashing_concurrency
             .min(*ServiceConfig::HASHING_CONCURRENCY.end()),
     };
+    let management = match &args.broker_management_url {
+        Some(url) => Some(ngobrol_amqp::Management::parse(url).map_err(|e| {
+            vec![format!(
+                "--broker-management-url (NGOBROL_BROKER_MANAGEMENT_URL): {e}"
+            )]
+        })?),
+        None => None,
+    };
     let server_config = ServerConfig {
         amqp_url: args.amqp_url,
         namespace,
@@ -84,6 +92,7 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
         max_body_bytes: args.max_body_bytes,
         isolation: args.isolated.then(|| ngobrol_amqp::Isolation {
             login_user: args.login_user.clone(),
+            management: management.clone(),
         }),
         ..ServerConfig::default()
     };

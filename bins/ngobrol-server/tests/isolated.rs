@@ -26,7 +26,21 @@ struct Raw {
 
 impl Raw {
     async fn connect(url: &str, user: &str, names: &Namespace) -> Result<Self, lapin::Error> {
-        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        Self::connect_named(url, user, names, None).await
+    }
+
+    /// Named at the broker, as the SDK names a session's connection.
+    async fn connect_named(
+        url: &str,
+        user: &str,
+        names: &Namespace,
+        name: Option<String>,
+    ) -> Result<Self, lapin::Error> {
+        let mut properties = ConnectionProperties::default();
+        if let Some(name) = name {
+            properties = properties.with_connection_name(name.into());
+        }
+        let connection = Connection::connect(url, properties).await?;
         Ok(Self {
             connection,
             user: user.into(),
@@ -254,9 +268,14 @@ async fn two_people_chat_and_the_broker_refuses_a_person_what_is_not_theirs() {
         .unwrap();
     assert_eq!(refused["code"], "not_permitted", "{refused}");
 
-    let raw = Raw::connect(&isolated.url_as("ana", &token), "ana", &names)
-        .await
-        .unwrap();
+    let raw = Raw::connect_named(
+        &isolated.url_as("ana", &token),
+        "ana",
+        &names,
+        Some(names.session_queue(&session)),
+    )
+    .await
+    .unwrap();
     // What is hers works.
     let friends = raw
         .request(
@@ -344,6 +363,17 @@ async fn two_people_chat_and_the_broker_refuses_a_person_what_is_not_theirs() {
         .await
         .unwrap();
     assert_eq!(ended["status"], "ok", "{ended}");
+    // Its live connection is closed by the server, through the management
+    // API (which lists a connection seconds after it opened).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while raw.connection.status().connected() {
+        assert!(
+            Instant::now() < deadline,
+            "the ended session's connection stays open:\n{}",
+            isolated.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match Raw::connect(&isolated.url_as("ana", &token), "ana", &names).await {

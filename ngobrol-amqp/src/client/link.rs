@@ -44,6 +44,9 @@ pub(super) struct Shared {
     /// When the broker connection was last lost, until the sessions have
     /// caught up after it.
     lost_at: Mutex<Option<std::time::Instant>>,
+    /// The connection's name at the broker (isolated mode: its session's
+    /// queue, so the server can find and close it when the session ends).
+    pub connection_name: Option<String>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,6 +66,7 @@ impl Shared {
             mailboxes: Mutex::default(),
             closed: AtomicBool::new(false),
             lost_at: Mutex::default(),
+            connection_name: None,
         }
     }
 
@@ -111,9 +115,11 @@ impl Shared {
     /// calls it again after a disconnection.
     pub fn open_link(self: &Arc<Self>) -> LinkFuture<'_> {
         Box::pin(async move {
-            let connection =
-                Connection::connect(&self.options.amqp_url, ConnectionProperties::default())
-                    .await?;
+            let mut properties = ConnectionProperties::default();
+            if let Some(name) = &self.connection_name {
+                properties = properties.with_connection_name(name.as_str().into());
+            }
+            let connection = Connection::connect(&self.options.amqp_url, properties).await?;
             let channel = connection.create_channel().await?;
             channel
                 .basic_qos(MAILBOX_PREFETCH, BasicQosOptions::default())

@@ -113,10 +113,19 @@ impl Client {
 
     /// A client of its own for `username`'s session (isolated mode): the
     /// same server, connected as the person with `token` as password.
-    pub(crate) async fn as_person(&self, username: &str, token: &str) -> Result<Self, ClientError> {
+    pub(crate) async fn as_person(
+        &self,
+        username: &str,
+        token: &str,
+        session_id: Option<&str>,
+    ) -> Result<Self, ClientError> {
         let mut options = self.shared.options.clone();
         options.amqp_url = crate::url::with_credentials(&options.amqp_url, username, token);
-        Self::connect(options).await
+        let mut shared = Shared::new(options);
+        shared.connection_name = session_id.map(|id| shared.options.namespace.session_queue(id));
+        let shared = Arc::new(shared);
+        shared.open_link().await?;
+        Ok(Self { shared })
     }
 
     /// Sends a request that needs no session and waits for its reply.

@@ -161,7 +161,10 @@ impl crate::client::Client {
         let backlog = !reply.mailbox_shared;
         if self.isolated() {
             // The session connects as the person, the token its password.
-            let person = self.as_person(username, reply.token.expose()).await?;
+            let session = reply.session_id.as_deref();
+            let person = self
+                .as_person(username, reply.token.expose(), session)
+                .await?;
             return person
                 .open_session(
                     username,

@@ -67,6 +67,9 @@ pub struct ServerConfig {
 pub struct Isolation {
     /// The broker account clients log in through.
     pub login_user: String,
+    /// The broker's management API, to close an ended session's
+    /// connections; without it they stay open (able to do nothing).
+    pub management: Option<super::Management>,
 }
 
 impl Default for ServerConfig {

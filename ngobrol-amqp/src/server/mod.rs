@@ -26,6 +26,7 @@ mod execute;
 mod handler;
 mod hints;
 mod mailboxes;
+mod management;
 pub mod metrics;
 mod outbound;
 mod retention;
@@ -41,6 +42,7 @@ pub(crate) use catalogue::Said;
 pub use config::{Isolation, ServerConfig};
 pub use connection::Attached;
 pub(crate) use execute::{Answer, Context, Execute};
+pub use management::Management;
 pub use outbound::AmqpOutbound;
 
 use handler::Handler;
@@ -85,7 +87,8 @@ impl Server {
         let outbound = Arc::new(
             AmqpOutbound::new(config.namespace.clone())
                 .with_language(config.language)
-                .with_server_sessions(config.isolation.is_some()),
+                .with_server_sessions(config.isolation.is_some())
+                .with_management(config.isolation.as_ref().and_then(|i| i.management.clone())),
         );
         let service = ChatService::new(Ports::new(store, outbound.clone()), rules)?;
         let handler = Handler {

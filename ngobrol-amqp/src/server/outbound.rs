@@ -96,6 +96,8 @@ pub struct AmqpOutbound {
     /// Whether sessions' queues are the server's to declare, bind and
     /// delete (isolated mode), rather than their clients'.
     server_sessions: bool,
+    /// Where an ended session's connections are closed (isolated mode).
+    management: Option<super::Management>,
 }
 
 /// Declares a group's fanout exchange, durable.
@@ -137,7 +139,15 @@ impl AmqpOutbound {
             language: Language::default(),
             link: RwLock::new(None),
             server_sessions: false,
+            management: None,
         }
+    }
+
+    /// The same port, closing an ended session's connections through the
+    /// broker's management API.
+    pub fn with_management(mut self, management: Option<super::Management>) -> Self {
+        self.management = management;
+        self
     }
 
     /// The same port, declaring each session's queue at login and
@@ -281,6 +291,13 @@ impl Outbound for AmqpOutbound {
     async fn close_session_mailbox(&self, session: &SessionId) -> Result<(), PortError> {
         if self.server_sessions {
             self.delete_session_queue(session).await?;
+        }
+        if let Some(management) = self.management.clone() {
+            // In the background: the management API lists a connection
+            // only after its statistics came in (seconds), so a young one
+            // is looked for again; the logout does not wait.
+            let name = self.names.session_queue(session);
+            tokio::spawn(super::management::close_soon(management, name));
         }
         Ok(())
     }
