@@ -25,6 +25,7 @@ mod dispatch;
 mod execute;
 mod handler;
 mod hints;
+mod lazy_channel;
 mod mailboxes;
 mod management;
 pub mod metrics;

@@ -5,14 +5,12 @@
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
-};
+use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, ExchangeDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
 use ngobrol_core::{Delivery, GroupId, Outbound, PortError, SessionId, Signal, Username};
-use tokio::sync::Mutex;
 
+use super::lazy_channel::LazyChannel;
 use crate::names::Namespace;
 use crate::wire::{DeliveryMessage, Language};
 
@@ -24,50 +22,6 @@ pub(crate) fn json_properties() -> BasicProperties {
     BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(PERSISTENT)
-}
-
-/// A channel opened on first use and opened again after the broker closed
-/// it (a failed declaration closes its channel, for example).
-#[derive(Debug)]
-struct LazyChannel {
-    confirms: bool,
-    current: Mutex<Option<Channel>>,
-}
-
-impl LazyChannel {
-    fn new(confirms: bool) -> Self {
-        Self {
-            confirms,
-            current: Mutex::new(None),
-        }
-    }
-
-    async fn get(&self, connection: &Connection) -> Result<Channel, lapin::Error> {
-        let mut current = self.current.lock().await;
-        if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
-            return Ok(channel.clone());
-        }
-        let channel = connection.create_channel().await?;
-        if self.confirms {
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-        }
-        *current = Some(channel.clone());
-        Ok(channel)
-    }
-
-    /// Closes the channel, if one is open, and waits for the broker to
-    /// confirm. A channel only dropped is closed in the background, which
-    /// may race the connection's own close and be logged as an error.
-    async fn close(&self) {
-        let channel = self.current.lock().await.take();
-        if let Some(channel) = channel
-            && channel.status().connected()
-        {
-            let _ = channel.close(200, "detached".into()).await;
-        }
-    }
 }
 
 /// The channels of one broker connection.
