@@ -151,8 +151,11 @@ pub(crate) fn effective(
     out
 }
 
-/// `value` as TOML: a number bare, anything else a string.
+/// `value` as TOML: a number or a boolean bare, anything else a string.
 fn toml_value(value: &str) -> String {
+    if matches!(value, "true" | "false") {
+        return value.to_owned();
+    }
     if let Ok(i) = value.parse::<i64>() {
         return i.to_string();
     }
