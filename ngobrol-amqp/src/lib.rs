@@ -68,7 +68,7 @@ pub mod server;
 
 pub use names::{InvalidNamespace, Namespace};
 pub use secret::Secret;
-pub use url::{DEFAULT_AMQP_URL, redact_url};
+pub use url::{DEFAULT_AMQP_URL, amqp_vhost, redact_url};
 pub use wire::Language;
 
 #[cfg(feature = "server")]

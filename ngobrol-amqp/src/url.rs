@@ -156,6 +156,18 @@ mod tests {
     }
 }
 
+/// The virtual host of an AMQP URL: its path, percent-decoded; `/` when
+/// it has none.
+pub fn amqp_vhost(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let location = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+    let path = location.split_once('/').map_or("", |(_, path)| path);
+    match path.split(['?', '#']).next().unwrap_or("") {
+        "" => "/".into(),
+        path => decode(path),
+    }
+}
+
 /// `url` (`amqp://[user[:password]@]host…`) with `user:password` as its
 /// user information, each percent-encoded where it must be.
 #[cfg(feature = "client")]
@@ -190,7 +202,6 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-#[cfg(feature = "client")]
 fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -216,6 +227,13 @@ fn decode(text: &str) -> String {
 #[cfg(all(test, feature = "client"))]
 mod credential_tests {
     use super::*;
+
+    #[test]
+    fn the_vhost_is_the_urls_path() {
+        assert_eq!(amqp_vhost("amqp://guest:guest@127.0.0.1:5672/%2f"), "/");
+        assert_eq!(amqp_vhost("amqp://127.0.0.1:5672"), "/");
+        assert_eq!(amqp_vhost("amqp://u:p@h/chat?heartbeat=10"), "chat");
+    }
 
     #[test]
     fn credentials_replace_the_user_information() {

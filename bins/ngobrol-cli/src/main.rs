@@ -3,6 +3,7 @@
 //! binary reads commands and prints what happens.
 
 mod describe;
+mod input;
 mod interactive;
 mod refs;
 pub(crate) use describe::{describe_conversation, describe_event, short_ref};

@@ -198,37 +198,6 @@ impl BrokerRules {
     }
 }
 
-/// The virtual host of an AMQP URL: its path, percent-decoded; `/` when
-/// it has none.
-pub(crate) fn vhost_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let location = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
-    let path = location.split_once('/').map_or("", |(_, path)| path);
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    if path.is_empty() {
-        return "/".into();
-    }
-    let mut out = Vec::new();
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,13 +214,6 @@ mod tests {
             login_password: "ngobrol-login".into(),
             store: Arc::new(store),
         }
-    }
-
-    #[test]
-    fn the_vhost_is_the_urls_path() {
-        assert_eq!(vhost_of("amqp://guest:guest@127.0.0.1:5672/%2f"), "/");
-        assert_eq!(vhost_of("amqp://127.0.0.1:5672"), "/");
-        assert_eq!(vhost_of("amqp://u:p@h/chat?heartbeat=10"), "chat");
     }
 
     #[test]

@@ -159,31 +159,29 @@ impl crate::client::Client {
         // there is nothing to catch up from.
         let resume_from = reply.cursor.map(|now| options.since.unwrap_or(now));
         let backlog = !reply.mailbox_shared;
-        if self.isolated() {
-            // The session connects as the person, the token its password.
-            let session = reply.session_id.as_deref();
-            let person = self
-                .as_person(username, reply.token.expose(), session)
-                .await?;
-            return person
-                .open_session(
-                    username,
-                    reply.token,
-                    reply.session_id,
-                    resume_from,
-                    backlog,
-                    options.delivery_receipts,
+        // Isolated, the session connects as the person, the token its
+        // password; otherwise it shares this client's connection.
+        let person = match self.isolated() {
+            true => {
+                let session = reply.session_id.as_deref();
+                Some(
+                    self.as_person(username, reply.token.expose(), session)
+                        .await?,
                 )
-                .await;
-        }
-        self.open_session(
-            username,
-            reply.token,
-            reply.session_id,
-            resume_from,
-            backlog,
-            options.delivery_receipts,
-        )
-        .await
+            }
+            false => None,
+        };
+        person
+            .as_ref()
+            .unwrap_or(self)
+            .open_session(
+                username,
+                reply.token,
+                reply.session_id,
+                resume_from,
+                backlog,
+                options.delivery_receipts,
+            )
+            .await
     }
 }
