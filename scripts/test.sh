@@ -25,7 +25,7 @@ cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 # The server's own suites once more with the store on PostgreSQL (a fresh
 # schema per test server; the binaries are those just built).
 NGOBROL_TEST_STORE=postgres cargo test --locked --no-fail-fast -p ngobrol-amqp \
-  --test protocol --test reliability --test sessions --test security --test hardening \
+  --test protocol --test reliability --test sessions --test security --test hardening --test pipeline \
   2>&1 | tee -a "$log" || status=$?
 
 read -r passed failed < <(awk '/^test result:/ {

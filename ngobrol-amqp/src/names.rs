@@ -114,6 +114,12 @@ impl Namespace {
         format!("{}.layout.2", self.0)
     }
 
+    /// The durable queue whose one message is the fingerprint of the
+    /// routing the broker holds, so that a restart can skip restoring it.
+    pub fn routing_marker(&self) -> String {
+        format!("{}.routing", self.0)
+    }
+
     /// The fanout exchange of a group. `group` is a group id
     /// (`ngobrol_core::GroupId` or its number).
     pub fn group_exchange(&self, group: impl Display) -> String {

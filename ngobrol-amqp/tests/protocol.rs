@@ -316,9 +316,13 @@ async fn group_routing_is_restored_after_a_restart() {
     let gid = ana.create_group("g").await["group_id"].as_i64().unwrap();
 
     server.stop().await;
-    // As if the broker had lost its state: the group's exchange is gone.
+    // As if the broker had lost its state: the group's exchange is gone,
+    // and so is the marker of the routing it held.
     let conn = ngobrol_testkit::connect().await;
     let ch = conn.create_channel().await.unwrap();
+    ch.queue_delete(server.namespace.routing_marker().into(), Default::default())
+        .await
+        .unwrap();
     ch.exchange_delete(
         server
             .namespace

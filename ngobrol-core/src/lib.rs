@@ -51,6 +51,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod cache;
 pub mod clock;
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -62,6 +63,7 @@ pub mod ports;
 pub mod service;
 pub mod types;
 
+pub use cache::CacheSettings;
 pub use clock::Clock;
 pub use error::{ChatError, PortError};
 pub use limits::{RateLimit, RateLimiter};
@@ -75,7 +77,7 @@ pub use ports::{
 };
 pub use service::{
     Added, Auth, Befriended, ChatService, FriendshipPolicy, HistoryPage, Login, PRESENCE_TTL, Peer,
-    Pending, Ports, Reader, ServiceConfig, SyncPage,
+    Pending, Ports, Reader, ServiceConfig, StoredRouting, SyncPage,
 };
 pub use types::{
     DeviceName, GroupId, GroupName, MessageId, MessageText, Password, SessionId, Token, TokenHash,

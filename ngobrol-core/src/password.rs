@@ -18,10 +18,10 @@ pub const HASHING_WAIT: &str = "ngobrol_hashing_wait_seconds";
 /// Hashes and verifies passwords.
 ///
 /// Hashing is deliberately slow (about 56 ms per hash at the default
-/// 600,000 iterations in a release build here), so it runs on tokio's
-/// blocking pool, and a semaphore bounds how many hashes run at once: a
-/// login storm then waits for permits instead of taking every thread and
-/// stalling message routing.
+/// 600,000 iterations in a release build here), so each hash runs on a
+/// thread of its own at the lowest priority, and a semaphore bounds how
+/// many run at once: a login storm then waits for permits and for spare
+/// CPU instead of stalling message routing.
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     pbkdf2: Pbkdf2,
@@ -108,9 +108,34 @@ impl PasswordHasher {
         let permit = self.permits.acquire().await;
         drop(queued);
         let _permit = permit.map_err(|_| ChatError::Internal("password hasher closed".into()))?;
-        tokio::task::spawn_blocking(work)
+        // A thread of its own, at the lowest priority: hashing then takes
+        // only the CPU that routing messages leaves (a login storm slows
+        // logins, not messages), and never holds a thread of the blocking
+        // pool that the store's calls use. Starting a thread costs tens of
+        // microseconds, next to a hash's tens of milliseconds.
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("ngobrol-hash".into())
+            .spawn(move || {
+                lower_priority();
+                let _ = done.send(work());
+            })
+            .map_err(|e| ChatError::Internal(format!("cannot start a hashing thread: {e}")))?;
+        result
             .await
-            .map_err(|e| ChatError::Internal(format!("password hashing task failed: {e}")))?
+            .map_err(|_| ChatError::Internal("password hashing failed".into()))?
+    }
+}
+
+/// Gives the calling thread the lowest scheduling priority (nice 19), on
+/// Linux, where a thread's niceness is its own; elsewhere, nothing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(thread), 19) {
+            tracing::debug!("cannot lower a hashing thread's priority: {e}");
+        }
     }
 }
 

@@ -382,6 +382,7 @@ pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[G
         ns.request_queue(),
         ns.dead_letter_queue(),
         ns.layout_marker(),
+        ns.routing_marker(),
     ];
     queues.extend(users.iter().map(|u| ns.user_queue(u)));
     for q in queues {

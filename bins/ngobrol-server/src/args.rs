@@ -110,6 +110,13 @@ pub(crate) struct Args {
     #[arg(long, env = "NGOBROL_MAX_PENDING_LOGINS", default_value_t = server().max_pending_logins)]
     pub max_pending_logins: usize,
 
+    /// How long the server trusts what it read from the store of a
+    /// session, a friendship or a membership, in milliseconds (0 to 60000;
+    /// 0: no cache). Its own changes it sees at once; another process's
+    /// (an operator's command, another server) within this time.
+    #[arg(long, env = "NGOBROL_CACHE_TTL_MS", default_value_t = 1000)]
+    pub cache_ttl_ms: u64,
+
     /// The most requests kept in the dead-letter queue <namespace>.dead
     /// (at least 1); past it the oldest go.
     #[arg(long, env = "NGOBROL_DEAD_LETTER_CAPACITY", default_value_t = server().dead_letter_capacity)]

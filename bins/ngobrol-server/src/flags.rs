@@ -62,6 +62,7 @@ pub(crate) fn problems(args: &Args) -> Vec<String> {
     }
     check(within("prefetch", args.prefetch, 1..=u16::MAX, ""));
     check(within("lanes", args.lanes, ServerConfig::LANES, ""));
+    check(within("cache-ttl-ms", args.cache_ttl_ms, 0..=60_000, ""));
     let body_ok = within(
         "max-body-bytes",
         args.max_body_bytes,

@@ -90,6 +90,10 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
         dead_letter_capacity: args.dead_letter_capacity,
         language: args.language,
         max_body_bytes: args.max_body_bytes,
+        cache: (args.cache_ttl_ms > 0).then(|| ngobrol_core::CacheSettings {
+            ttl: std::time::Duration::from_millis(args.cache_ttl_ms),
+            ..ngobrol_core::CacheSettings::default()
+        }),
         isolation: args.isolated.then(|| ngobrol_amqp::Isolation {
             login_user: args.login_user.clone(),
             management: management.clone(),

@@ -51,6 +51,10 @@ pub struct ServerConfig {
     /// request must carry the broker-checked `user_id` of its acting user
     /// (see [`Isolation`]). `None`: the original's one shared account.
     pub isolation: Option<Isolation>,
+    /// The caches of sessions, friendships and memberships in front of
+    /// the store (see [`ngobrol_core::cache`]); `None`: every request asks
+    /// the store.
+    pub cache: Option<ngobrol_core::CacheSettings>,
 }
 
 /// The isolated mode's settings.
@@ -88,6 +92,7 @@ impl Default for ServerConfig {
             reconnect_delay: Duration::from_millis(250),
             max_reconnect_delay: Duration::from_secs(2),
             isolation: None,
+            cache: Some(ngobrol_core::CacheSettings::default()),
         }
     }
 }

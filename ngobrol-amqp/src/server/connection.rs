@@ -11,6 +11,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use ngobrol_core::PortError;
 use tracing::instrument::WithSubscriber;
 use tracing::{info, warn};
 
@@ -127,6 +128,9 @@ impl Server {
             }
         }
         dispatcher.finish().await;
+        if outcome.is_ok() {
+            self.mark_routing().await;
+        }
         self.handler.outbound.detach().await;
         if outcome.is_ok() {
             let _ = channel.close(200, "shutdown".into()).await;
@@ -134,6 +138,22 @@ impl Server {
             info!("stopped");
         }
         outcome
+    }
+
+    /// On a clean stop: leaves the broker a marker of the routing it
+    /// holds, so that the next start can serve at once (see `marker.rs`).
+    async fn mark_routing(&self) {
+        let marked = match self.handler.service.stored_routing().await {
+            Ok(routing) => {
+                let fingerprint =
+                    super::marker::fingerprint(&routing.memberships, &routing.mailbox_readers);
+                self.handler.outbound.mark_routing(&fingerprint).await
+            }
+            Err(e) => Err(PortError::Unavailable(e.to_string())),
+        };
+        if let Err(e) = marked {
+            warn!("cannot leave a routing marker ({e}); the next start restores the routing");
+        }
     }
 
     /// The dead-letter queue, capped: past `dead_letter_capacity` the

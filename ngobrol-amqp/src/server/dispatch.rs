@@ -73,16 +73,12 @@ impl Dispatcher {
         let mut lanes = Vec::with_capacity(count);
         let mut workers = JoinSet::new();
         for _ in 0..count {
-            let (sender, mut receiver) = mpsc::channel::<Job>(usize::from(config.prefetch.max(1)));
+            let (sender, receiver) = mpsc::channel::<Job>(usize::from(config.prefetch.max(1)));
             lanes.push(sender);
-            let handler = handler.clone();
+            let depth = usize::from(config.prefetch.max(1));
             workers.spawn(
-                async move {
-                    while let Some(job) = receiver.recv().await {
-                        handler.handle(job).await;
-                    }
-                }
-                .with_current_subscriber(),
+                super::pipeline::run_lane(handler.clone(), receiver, depth)
+                    .with_current_subscriber(),
             );
         }
         Self {

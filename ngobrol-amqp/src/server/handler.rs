@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use futures_util::FutureExt;
 use lapin::BasicProperties;
-use ngobrol_core::{Auth, ChatError, ChatService, PortError, Token, Username};
+use ngobrol_core::{Auth, ChatError, ChatService, PortError, RequestKey, Token, Username};
 use tracing::{debug, error, warn};
 
-use super::dedup::{Recorded, fingerprint, record, recorded_under, request_key};
+use super::dedup::{Recorded, fingerprint, record as record_with, recorded_under, request_key};
 use super::dispatch::Job;
 use super::execute::{Answer, Context};
 use super::hints::find_field;
 use super::outbound::{AmqpOutbound, json_properties};
+use super::pipeline::{Prepared, Tail};
 use super::settle::{DeadLetter, Disposition};
 use crate::methods::Request;
 use crate::names::Namespace;
@@ -59,7 +60,8 @@ impl Handler {
                 let own_queue = self.reply_queue(&envelope.request);
                 let named = envelope.request_id.is_some();
                 let method = envelope.request.method();
-                let answer = self.answer(envelope, properties).await;
+                let (answer, record) = self.answer(envelope, properties).await;
+                self.remember(method, record, &answer).await;
                 // A request whose token did not check out proves no claim
                 // to the user's queue; only the original client (which
                 // names no request) is still told there, since it must
@@ -160,19 +162,98 @@ impl Handler {
         reply: &[u8],
         request: &BasicProperties,
     ) -> Result<(), PortError> {
-        let mut properties = json_properties();
-        if let Some(id) = request.correlation_id() {
-            properties = properties.with_correlation_id(id.clone());
-        }
         self.outbound
-            .publish("", queue, reply, properties, false)
+            .publish("", queue, reply, reply_properties(request), false)
             .await
             .map(drop)
     }
 
+    /// Publishes `reply` without waiting for the broker's confirm.
+    pub(super) async fn send_reply_unconfirmed(
+        &self,
+        queue: &str,
+        reply: &[u8],
+        request: &BasicProperties,
+    ) -> Result<lapin::PublisherConfirm, PortError> {
+        let properties = reply_properties(request);
+        self.outbound
+            .send("", queue, reply, properties, false)
+            .await
+    }
+
+    /// The key under which a pipelined request runs (`Some(None)` for an
+    /// unnamed one), or `None` if it does not run pipelined: only
+    /// messages do.
+    pub(super) fn pipelined_key(&self, job: &Job) -> Option<Option<RequestKey>> {
+        let envelope = job.decoded.as_ref().ok()?;
+        let request = &envelope.request;
+        if !matches!(request, Request::SendClient(_) | Request::SendGroup(_)) {
+            return None;
+        }
+        let properties = &job.delivery.properties;
+        let key = request_key(request, envelope.request_id.as_ref(), properties);
+        Some(recorded_under(request, key.as_ref()).map(|(key, _)| key))
+    }
+
+    /// Runs a pipelined request up to its deliveries' publication; the
+    /// lane's later stages confirm, reply and settle it.
+    pub(super) async fn start(&self, job: Job, seq: u64, key: Option<RequestKey>) -> Tail {
+        let Job { delivery, decoded } = job;
+        let started = Instant::now();
+        let Ok(envelope) = decoded else {
+            unreachable!("only decoded requests run pipelined");
+        };
+        let method = envelope.request.method();
+        let private = private_reply_to(&delivery.properties);
+        let own_queue = self.reply_queue(&envelope.request);
+        let named = envelope.request_id.is_some();
+        let lang = envelope.lang.unwrap_or(self.language);
+        let echo_id = envelope.request_id.clone();
+        let run = std::panic::AssertUnwindSafe(super::pipeline::collecting(
+            self.answer(envelope, &delivery.properties),
+        ));
+        let outcome = match run.catch_unwind().await {
+            Ok(((answer, record), confirms)) => Ok(Prepared {
+                // As in `process`: a refused token proves no claim to the
+                // user's queue.
+                reply_to: private.or(own_queue.filter(|_| !(answer.refused_token && named))),
+                answer,
+                refuse: Box::new(move |error: &ChatError| Answer {
+                    reply: Reply::refused_in(lang, method, error, crate::methods::Sent::default())
+                        .with_request_id(echo_id)
+                        .encode(),
+                    lasting: error.is_lasting(),
+                    refused_token: false,
+                    code: error.code(),
+                }),
+                record: record.map(|(_, fingerprint)| fingerprint),
+                confirms,
+            }),
+            Err(_) => {
+                error!("a request handler panicked; the request goes to the dead-letter queue");
+                Err(Disposition::dead_letter(
+                    "the server failed while handling it",
+                ))
+            }
+        };
+        Tail {
+            delivery,
+            seq,
+            started,
+            method,
+            outcome,
+            key,
+        }
+    }
+
     /// The reply to a well-formed request: the one recorded for it if the
-    /// client named it and it was seen before, else a new one.
-    async fn answer(&self, envelope: Envelope, properties: &BasicProperties) -> Answer {
+    /// client named it and it was seen before, else a new one; with the key
+    /// and fingerprint to record a new one under, if the client named it.
+    async fn answer(
+        &self,
+        envelope: Envelope,
+        properties: &BasicProperties,
+    ) -> (Answer, Option<(RequestKey, String)>) {
         let Envelope {
             request,
             request_id,
@@ -182,7 +263,7 @@ impl Handler {
         let method = request.method();
         if let Some(refusal) = self.identity_refusal(&request, properties) {
             debug!(method, "refused for its broker user: {refusal}");
-            return Answer {
+            let answer = Answer {
                 reply: Reply::from_error_in(lang, method, &refusal)
                     .with_request_id(request_id)
                     .encode(),
@@ -190,6 +271,7 @@ impl Handler {
                 refused_token: true,
                 code: refusal.code(),
             };
+            return (answer, None);
         }
         let key = request_key(&request, request_id.as_ref(), properties);
         let credentials = recorded_under(&request, key.as_ref());
@@ -206,12 +288,13 @@ impl Handler {
                 }
             };
             super::metrics::dedup_hit();
-            return Answer {
+            let answer = Answer {
                 reply,
                 lasting: true,
                 refused_token: false,
                 code: "replayed",
             };
+            return (answer, None);
         }
         let cx = Context {
             chat: &self.service,
@@ -220,13 +303,18 @@ impl Handler {
             lang,
         };
         let answer = request.execute(&cx).await;
-        if let (Some((key, _)), Some(fingerprint)) = (&credentials, &fingerprint)
+        let record = credentials.zip(fingerprint).map(|((key, _), fp)| (key, fp));
+        (answer, record)
+    }
+
+    /// Records a lasting reply of a named request, for de-duplication.
+    async fn remember(&self, method: &str, record: Option<(RequestKey, String)>, answer: &Answer) {
+        if let Some((key, fingerprint)) = record
             && answer.lasting
         {
-            let recorded = record(fingerprint, &answer.reply);
-            self.record_reply(method, key, &recorded).await;
+            let recorded = record_with(&fingerprint, &answer.reply);
+            self.record_reply(method, &key, &recorded).await;
         }
-        answer
     }
 
     /// In isolated mode, why the request's broker user may not make it:
@@ -281,6 +369,15 @@ impl Handler {
         let auth = Auth::new(user, token);
         self.service.authenticate(&auth).await.ok()?;
         Some(self.names.user_queue(&auth.user))
+    }
+}
+
+/// The properties of a reply to a request with `request`'s.
+fn reply_properties(request: &BasicProperties) -> BasicProperties {
+    let properties = json_properties();
+    match request.correlation_id() {
+        Some(id) => properties.with_correlation_id(id.clone()),
+        None => properties,
     }
 }
 

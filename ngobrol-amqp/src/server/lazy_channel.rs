@@ -35,6 +35,15 @@ impl LazyChannel {
         Ok(channel)
     }
 
+    /// Whether a channel was opened and the broker has closed it since.
+    pub(super) async fn lost(&self) -> bool {
+        self.current
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|c| !c.status().connected())
+    }
+
     /// Closes the channel, if one is open, and waits for the broker to
     /// confirm. A channel only dropped is closed in the background, which
     /// may race the connection's own close and be logged as an error.

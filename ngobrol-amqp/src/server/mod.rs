@@ -28,8 +28,10 @@ mod hints;
 mod lazy_channel;
 mod mailboxes;
 mod management;
+mod marker;
 pub mod metrics;
 mod outbound;
+mod pipeline;
 mod retention;
 mod routing;
 mod settle;
@@ -91,7 +93,11 @@ impl Server {
                 .with_server_sessions(config.isolation.is_some())
                 .with_management(config.isolation.as_ref().and_then(|i| i.management.clone())),
         );
-        let service = ChatService::new(Ports::new(store, outbound.clone()), rules)?;
+        let mut ports = Ports::new(store, outbound.clone());
+        if let Some(cache) = config.cache {
+            ports = ports.cached(cache);
+        }
+        let service = ChatService::new(ports, rules)?;
         let handler = Handler {
             service,
             outbound,

@@ -7,10 +7,13 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, ExchangeDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
-use ngobrol_core::{Delivery, GroupId, Outbound, PortError, SessionId, Signal, Username};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind, PublisherConfirm};
+use ngobrol_core::{
+    ChatError, Delivery, GroupId, Outbound, PortError, SessionId, Signal, Username,
+};
 
 use super::lazy_channel::LazyChannel;
+use super::pipeline::{self, Again, Confirming};
 use crate::names::Namespace;
 use crate::wire::{DeliveryMessage, Language};
 
@@ -52,6 +55,9 @@ pub struct AmqpOutbound {
     server_sessions: bool,
     /// Where an ended session's connections are closed (isolated mode).
     management: Option<super::Management>,
+    /// Whether the broker's routing marker stands, written or read by
+    /// this port (see `marker.rs`): emptied before the routing changes.
+    pub(super) marked: std::sync::atomic::AtomicBool,
 }
 
 /// Declares a group's fanout exchange, durable.
@@ -83,6 +89,27 @@ pub(super) fn unavailable(error: lapin::Error) -> PortError {
     PortError::Unavailable(format!("broker: {error}"))
 }
 
+/// The broker's answer to a publication to `exchange` with `routing_key`:
+/// a nack (a full queue with a reject-publish length limit, a policy on
+/// the mailboxes) is a refusal.
+pub(super) fn confirmed(
+    answer: lapin::Result<Confirmation>,
+    exchange: &str,
+    routing_key: &str,
+) -> Result<Confirmation, PortError> {
+    match answer.map_err(unavailable)? {
+        Confirmation::Nack(_) => Err(PortError::Rejected(format!(
+            "the broker refused the message for {routing_key:?}{}",
+            if exchange.is_empty() {
+                ""
+            } else {
+                " (via an exchange)"
+            }
+        ))),
+        other => Ok(other),
+    }
+}
+
 impl AmqpOutbound {
     /// A port for the broker objects of `names`, with notices in the default
     /// language. It publishes nothing until a connection is
@@ -94,6 +121,7 @@ impl AmqpOutbound {
             link: RwLock::new(None),
             server_sessions: false,
             management: None,
+            marked: Default::default(),
         }
     }
 
@@ -169,13 +197,47 @@ impl AmqpOutbound {
         properties: BasicProperties,
         mandatory: bool,
     ) -> Result<Confirmation, PortError> {
+        let confirm = self
+            .send(exchange, routing_key, body, properties, mandatory)
+            .await?;
+        confirmed(confirm.await, exchange, routing_key)
+    }
+
+    /// Publishes `body` on the confirming channel: once this returns, the
+    /// message is on its way, after every message published before it on
+    /// this port; the broker's confirmation is still to come.
+    pub(super) async fn send(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+        mandatory: bool,
+    ) -> Result<PublisherConfirm, PortError> {
         let link = self.link()?;
+        if link.publisher.lost().await && link.connection.status().connected() {
+            // Publishes after the lost ones would leave on a new channel
+            // and could overtake them once those are requeued: the
+            // connection goes instead, so the broker requeues every
+            // unacknowledged request in its order, and serving starts
+            // again on a new connection.
+            tracing::error!("the broker closed the publishing channel; connecting again");
+            let connection = link.connection.clone();
+            tokio::spawn(async move {
+                let _ = connection
+                    .close(320, "publishing channel lost".into())
+                    .await;
+            });
+            return Err(PortError::Unavailable(
+                "the publishing channel was closed".into(),
+            ));
+        }
         let channel = link
             .publisher
             .get(&link.connection)
             .await
             .map_err(unavailable)?;
-        let confirmation = channel
+        channel
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
@@ -187,22 +249,28 @@ impl AmqpOutbound {
                 properties,
             )
             .await
-            .map_err(unavailable)?
-            .await
-            .map_err(unavailable)?;
-        match confirmation {
-            // With a length limit set to reject-publish (a policy on the
-            // mailboxes), a full queue answers with a nack.
-            Confirmation::Nack(_) => Err(PortError::Rejected(format!(
-                "the broker refused the message for {routing_key:?}{}",
-                if exchange.is_empty() {
-                    ""
-                } else {
-                    " (via an exchange)"
-                }
-            ))),
-            other => Ok(other),
+            .map_err(unavailable)
+    }
+
+    /// Publishes a direct delivery's `body` to `user`'s exchange again,
+    /// after the broker returned it (the user's routing was lost):
+    /// declares their mailbox first, and waits for the confirmation.
+    pub(super) async fn deliver_again(
+        &self,
+        user: &Username,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), PortError> {
+        tracing::warn!(%user, "mailbox missing on the broker; declaring it again");
+        let exchange = self.declare_mailbox(user).await?;
+        let confirmation = self.publish(&exchange, "", body, properties, true).await?;
+        if confirmation.take_message().is_some() {
+            return Err(PortError::Unavailable(format!(
+                "the mailbox of {user} does not take messages"
+            )));
         }
+        super::metrics::delivered("direct");
+        Ok(())
     }
 
     fn delivery_properties(delivery: &Delivery) -> BasicProperties {
@@ -260,6 +328,7 @@ impl Outbound for AmqpOutbound {
     /// server's are not durable) is replaced: a fanout exchange holds no
     /// messages, and its bindings are made again from the store.
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        self.unmark_routing().await?;
         let exchange = self.names.group_exchange(group);
         let declared = declare_group_exchange(&self.topology().await?, &exchange).await;
         match declared {
@@ -283,10 +352,12 @@ impl Outbound for AmqpOutbound {
     }
 
     async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        self.unmark_routing().await?;
         self.bind_to_group(group, user).await
     }
 
     async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
+        self.unmark_routing().await?;
         self.unbind_from_group(group, user).await
     }
 
@@ -295,6 +366,7 @@ impl Outbound for AmqpOutbound {
     /// its deletion with ok, and an older broker's NOT_FOUND (404, which
     /// closes the channel; the next call opens another) means the same.
     async fn delete_group_channel(&self, group: GroupId) -> Result<(), PortError> {
+        self.unmark_routing().await?;
         let exchange = self.names.group_exchange(group);
         let deleted = self
             .topology()
@@ -317,22 +389,30 @@ impl Outbound for AmqpOutbound {
     /// and the message is published once more.
     async fn deliver_to_user(&self, user: &Username, delivery: &Delivery) -> Result<(), PortError> {
         let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
-        let mut exchange = self.user_exchange(user).await?;
-        for attempt in 0..2 {
-            let properties = Self::delivery_properties(delivery);
-            let confirmation = self.publish(&exchange, "", &body, properties, true).await?;
-            if confirmation.take_message().is_none() {
-                super::metrics::delivered("direct");
-                return Ok(());
-            }
-            if attempt == 0 {
-                tracing::warn!(%user, "mailbox missing on the broker; declaring it again");
-                exchange = self.declare_mailbox(user).await?;
-            }
+        let exchange = self.user_exchange(user).await?;
+        let properties = Self::delivery_properties(delivery);
+        let confirm = self
+            .send(&exchange, "", &body, properties.clone(), true)
+            .await?;
+        if pipeline::deferring() {
+            pipeline::defer(Confirming {
+                confirm,
+                refusal: ChatError::MailboxFull(user.to_string()),
+                again: Some(Again {
+                    user: user.clone(),
+                    body,
+                    properties,
+                }),
+                kind: "direct",
+            });
+            return Ok(());
         }
-        Err(PortError::Unavailable(format!(
-            "the mailbox of {user} does not take messages"
-        )))
+        let confirmation = confirmed(confirm.await, &exchange, "")?;
+        if confirmation.take_message().is_none() {
+            super::metrics::delivered("direct");
+            return Ok(());
+        }
+        self.deliver_again(user, &body, properties).await
     }
 
     /// One message to the signal exchange, blind-copied (`BCC`, which
@@ -356,32 +436,45 @@ impl Outbound for AmqpOutbound {
     }
 
     async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {
+        self.unmark_routing().await?;
         self.bind_mailbox(user, shared).await
     }
 
+    /// Nothing to do if the broker's marker says it kept this very
+    /// routing (see `marker.rs`); otherwise everything, then the marker.
     async fn restore_routing(
         &self,
         memberships: &[(GroupId, Vec<Username>)],
         mailbox_readers: &[Username],
     ) -> Result<(), PortError> {
+        let fingerprint = super::marker::fingerprint(memberships, mailbox_readers);
+        if self.routing_marked(&fingerprint).await? {
+            tracing::info!("the broker kept the routing as the store has it; nothing to restore");
+            return Ok(());
+        }
         self.restore(memberships).await?;
         // Few users, one by one.
         for user in mailbox_readers {
             self.bind_mailbox(user, true).await?;
         }
-        Ok(())
+        self.mark_routing(&fingerprint).await
     }
 
     async fn deliver_to_group(&self, group: GroupId, delivery: &Delivery) -> Result<(), PortError> {
         let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
-        self.publish(
-            &self.names.group_exchange(group),
-            "",
-            &body,
-            Self::delivery_properties(delivery),
-            false,
-        )
-        .await?;
+        let exchange = self.names.group_exchange(group);
+        let properties = Self::delivery_properties(delivery);
+        let confirm = self.send(&exchange, "", &body, properties, false).await?;
+        if pipeline::deferring() {
+            pipeline::defer(Confirming {
+                confirm,
+                refusal: ChatError::MailboxFull(format!("a member of group {group}")),
+                again: None,
+                kind: "group",
+            });
+            return Ok(());
+        }
+        confirmed(confirm.await, &exchange, "")?;
         super::metrics::delivered("group");
         Ok(())
     }

@@ -25,6 +25,7 @@ pub use accounts::{Login, Reader};
 pub use activity::PRESENCE_TTL;
 pub use consent::{Added, Befriended, FriendshipPolicy, Pending};
 pub use history::{HistoryPage, Peer, SyncPage};
+pub use requests::StoredRouting;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -45,12 +45,30 @@ impl ChatService {
     /// so that routing matches the store after the outbound side lost its
     /// state (a fresh broker). Returns the number of groups.
     pub async fn restore_routing(&self) -> Result<usize, ChatError> {
-        let memberships = self.ports.groups.all_memberships().await?;
-        let readers = self.ports.users.mailbox_readers().await?;
+        let routing = self.stored_routing().await?;
         self.ports
             .outbound
-            .restore_routing(&memberships, &readers)
+            .restore_routing(&routing.memberships, &routing.mailbox_readers)
             .await?;
-        Ok(memberships.len())
+        Ok(routing.memberships.len())
     }
+
+    /// The routing the store asks for: every group with its members, and
+    /// the users whose mailbox takes every delivery (the original client's
+    /// users).
+    pub async fn stored_routing(&self) -> Result<StoredRouting, ChatError> {
+        Ok(StoredRouting {
+            memberships: self.ports.groups.all_memberships().await?,
+            mailbox_readers: self.ports.users.mailbox_readers().await?,
+        })
+    }
+}
+
+/// The routing the store asks for (see [`ChatService::stored_routing`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredRouting {
+    /// Every group with its members, by group id.
+    pub memberships: Vec<(crate::types::GroupId, Vec<crate::types::Username>)>,
+    /// The users whose mailbox takes every delivery.
+    pub mailbox_readers: Vec<crate::types::Username>,
 }

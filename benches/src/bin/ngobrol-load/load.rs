@@ -463,7 +463,7 @@ pub enum Senders<'a> {
 }
 
 impl Senders<'_> {
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Senders::Direct(s) => s.len(),
             Senders::Group(s) => s.len(),

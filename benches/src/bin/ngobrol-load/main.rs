@@ -45,7 +45,7 @@ use ngobrol_core::{Password, PasswordHasher};
 use serde_json::{Value, json};
 
 use crate::child::ChildProcess;
-use crate::load::{Load, Pace, Senders, Storm};
+use crate::load::{DirectSender, GroupSender, Load, Pace, Senders, Storm};
 use crate::recorder::Timeline;
 use crate::report::{PhaseReport, Report};
 use crate::setup::{LOGIN_PASSWORD, Plan, populate, remove_broker_objects};
@@ -114,6 +114,14 @@ struct RunArgs {
     /// Pairs of friends writing to each other.
     #[arg(long, default_value_t = 100)]
     pairs: usize,
+    /// How many of them send in the direct-message saturation phase, one
+    /// measurement per count (each writes to their friend).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 10, 100])]
+    direct_senders: Vec<usize>,
+    /// How many members send in the group fan-out phase, one measurement
+    /// per count: sender k writes to group k mod --groups.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 5, 20])]
+    group_senders: Vec<usize>,
     /// Requests in flight at saturation.
     #[arg(long, default_value_t = 512)]
     window: usize,
@@ -406,15 +414,18 @@ async fn measure(
     )
     .await?;
     let warmup = Duration::from_secs(args.warmup);
-    let duration = Duration::from_secs(args.duration);
-    let half = Duration::from_secs(args.mixed_half);
     let storm = Storm {
         users: plan.login_users(),
         password: LOGIN_PASSWORD.to_owned(),
         window: args.login_window,
     };
-    let direct = Senders::Direct(&senders.direct);
-    let group = Senders::Group(&senders.group);
+    // Group senders spread over the groups: sender k is a member of
+    // group k mod --groups, so every count sends to groups of one size.
+    let groups = args.groups.max(1);
+    let group_senders: Vec<GroupSender> = (0..senders.group.len())
+        .map(|k| senders.group[(k % groups) * args.group_size + k / groups].clone())
+        .collect();
+    let direct_senders = senders.direct.clone();
 
     eprintln!("starting the server (cold start)");
     let (server, ready) = start_server(args, namespace, database).await?;
@@ -429,51 +440,12 @@ async fn measure(
     let relay_queue = setup::relay_queue(namespace);
 
     for round in 0..args.repeat.max(1) {
-        for phase in &args.phases {
-            let (name, pace, senders, windows, phase_storm) = match phase {
-                Phase::DirectSaturation => (
-                    format!("direct, window {}", args.window),
-                    Pace::Window(args.window),
-                    direct,
-                    vec![duration],
-                    None,
-                ),
-                Phase::DirectRate => (
-                    format!("direct, {}/s", args.rate),
-                    Pace::Rate(args.rate),
-                    direct,
-                    vec![duration],
-                    None,
-                ),
-                Phase::Group => (
-                    format!(
-                        "group {}x{}, window {}",
-                        args.groups, args.group_size, args.window
-                    ),
-                    Pace::Window(args.window),
-                    group,
-                    vec![duration],
-                    None,
-                ),
-                Phase::Mixed => (
-                    format!("direct, {}/s, quiet then login storm", args.rate),
-                    Pace::Rate(args.rate),
-                    direct,
-                    vec![half, half],
-                    Some(&storm),
-                ),
-                Phase::Login => (
-                    format!(
-                        "logins, {} iterations, {} in flight",
-                        args.pbkdf2_iterations, args.login_window
-                    ),
-                    Pace::Window(1),
-                    direct,
-                    vec![duration],
-                    None,
-                ),
-            };
+        for (phase, name, pace, senders, windows, phase_storm) in
+            variants(args, &direct_senders, &group_senders, &storm)
+        {
+            let (name, senders, sender_count) = (name, senders, senders.len());
             // The server, then (for message phases) the relay.
+            let phase = &phase;
             let relay_too = matches!(
                 phase,
                 Phase::DirectSaturation | Phase::DirectRate | Phase::Group
@@ -525,6 +497,7 @@ async fn measure(
                     measured,
                     procfs::memory_kib(pid),
                 );
+                phase_report.senders = sender_count;
                 phase_report.waited_for_quiet_s = waited.as_secs_f64();
                 report.push(phase_report);
             }
@@ -545,4 +518,92 @@ async fn measure(
         server.stop(Duration::from_secs(30)).await;
     }
     Ok(())
+}
+
+/// One measurement of a round: its phase, name, pace, senders, buckets and
+/// storm.
+type Variant<'a> = (
+    Phase,
+    String,
+    Pace,
+    Senders<'a>,
+    Vec<Duration>,
+    Option<&'a Storm>,
+);
+
+/// The round's measurements, in the order of `--phases`: the saturation
+/// phases once per sender count.
+fn variants<'a>(
+    args: &RunArgs,
+    direct: &'a [DirectSender],
+    group: &'a [GroupSender],
+    storm: &'a Storm,
+) -> Vec<Variant<'a>> {
+    let duration = Duration::from_secs(args.duration);
+    let half = Duration::from_secs(args.mixed_half);
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut out = Vec::new();
+    for phase in &args.phases {
+        match phase {
+            Phase::DirectSaturation => {
+                for &n in &args.direct_senders {
+                    let n = n.clamp(1, direct.len());
+                    out.push((
+                        *phase,
+                        format!("direct, {n} sender{}, window {}", plural(n), args.window),
+                        Pace::Window(args.window),
+                        Senders::Direct(&direct[..n]),
+                        vec![duration],
+                        None,
+                    ));
+                }
+            }
+            Phase::Group => {
+                for &n in &args.group_senders {
+                    let n = n.clamp(1, group.len());
+                    out.push((
+                        *phase,
+                        format!(
+                            "group of {}, {n} sender{}, window {}",
+                            args.group_size,
+                            plural(n),
+                            args.window
+                        ),
+                        Pace::Window(args.window),
+                        Senders::Group(&group[..n]),
+                        vec![duration],
+                        None,
+                    ));
+                }
+            }
+            Phase::DirectRate => out.push((
+                *phase,
+                format!("direct, {}/s", args.rate),
+                Pace::Rate(args.rate),
+                Senders::Direct(direct),
+                vec![duration],
+                None,
+            )),
+            Phase::Mixed => out.push((
+                *phase,
+                format!("direct, {}/s, quiet then login storm", args.rate),
+                Pace::Rate(args.rate),
+                Senders::Direct(direct),
+                vec![half, half],
+                Some(storm),
+            )),
+            Phase::Login => out.push((
+                *phase,
+                format!(
+                    "logins, {} iterations, {} in flight",
+                    args.pbkdf2_iterations, args.login_window
+                ),
+                Pace::Window(1),
+                Senders::Direct(direct),
+                vec![duration],
+                None,
+            )),
+        }
+    }
+    out
 }

@@ -123,6 +123,8 @@ impl Plan {
         let mut queues = vec![
             names.request_queue(),
             names.dead_letter_queue(),
+            names.layout_marker(),
+            names.routing_marker(),
             relay_queue(namespace),
         ];
         let users = self
