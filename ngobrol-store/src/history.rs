@@ -17,7 +17,7 @@ use ngobrol_core::{
     MessageId, MessageText, Placement, PortError, Retention, StoredMessage, Username,
 };
 
-use crate::conn::{HistoryLock, ReadSnapshot, WriteTransaction};
+use crate::conn::ReadSnapshot;
 use crate::convert::{MessageRow, message_columns, stored_message, to_millis};
 use crate::open::Store;
 use crate::schema::{conversations, memberships, messages};
@@ -119,8 +119,100 @@ macro_rules! conversation_id {
     };
 }
 
+/// Stores one message in a write transaction that holds the history's
+/// turn (`$conn`), unless the same message is stored already: its
+/// placement. Written once per backend's connection, like
+/// `conversation_id!`.
+macro_rules! append_row {
+    ($conn:expr, $job:expr) => {{
+        let conn = $conn;
+        let Job {
+            columns,
+            id,
+            sent_at,
+            key,
+        } = $job;
+        let sent_at = *sent_at;
+        let stored = messages::table
+            .filter(messages::message_id.eq(id))
+            .select((
+                messages::position,
+                messages::seq,
+                messages::kind,
+                messages::sender,
+                messages::recipient,
+                messages::group_id,
+                messages::body,
+            ))
+            .get_result::<StoredKey>(conn)
+            .optional()?;
+        if let Some((position, seq, kind, sender, recipient, group, body)) = stored {
+            // The same delivery again (a retried request), or
+            // another one under a reused id: refused, not merged.
+            let same = kind == columns.kind
+                && sender == columns.sender
+                && recipient == columns.recipient
+                && group == columns.group_id
+                && body == columns.body;
+            if !same {
+                return Err(crate::error::Failure::Conflict);
+            }
+            return Ok(placement(position, seq));
+        }
+        let conversation_id = match conversation_id!(conn, &key)? {
+            Some(found) => found,
+            None => {
+                match &key {
+                    Key::Direct(low, high) => diesel::insert_into(conversations::table)
+                        .values((
+                            conversations::user_low.eq(low),
+                            conversations::user_high.eq(high),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)?,
+                    Key::Group(group) => diesel::insert_into(conversations::table)
+                        .values(conversations::group_id.eq(*group))
+                        .on_conflict_do_nothing()
+                        .execute(conn)?,
+                };
+                conversation_id!(conn, &key)?.ok_or_else(|| {
+                    crate::error::Failure::Corrupt("a conversation vanished".into())
+                })?
+            }
+        };
+        // The row's lock orders concurrent appends to it.
+        let seq = diesel::update(conversations::table.find(conversation_id))
+            .set(conversations::last_seq.eq(conversations::last_seq + 1))
+            .returning(conversations::last_seq)
+            .get_result::<i64>(conn)?;
+        let position = diesel::insert_into(messages::table)
+            .values((
+                messages::conversation_id.eq(conversation_id),
+                messages::seq.eq(seq),
+                messages::message_id.eq(id),
+                messages::sent_at.eq(sent_at),
+                messages::kind.eq(columns.kind),
+                messages::sender.eq(&columns.sender),
+                messages::recipient.eq(&columns.recipient),
+                messages::group_id.eq(columns.group_id),
+                messages::group_name.eq(&columns.group_name),
+                messages::body.eq(&columns.body),
+                messages::actor.eq(&columns.actor),
+            ))
+            .returning(messages::position)
+            .get_result::<i64>(conn)?;
+        diesel::update(conversations::table.find(conversation_id))
+            .set(conversations::last_position.eq(position))
+            .execute(conn)?;
+        Ok(placement(position, seq))
+    }};
+}
+
 mod amend;
+mod append;
 mod markers;
+
+pub(crate) use append::Appends;
 
 #[async_trait]
 impl HistoryRepository for Store {
@@ -129,87 +221,13 @@ impl HistoryRepository for Store {
         conversation: &Conversation,
         delivery: &Delivery,
     ) -> Result<Placement, PortError> {
-        let columns = message_columns(conversation, &delivery.body);
-        let id = delivery.id.to_string();
-        let sent_at = to_millis(delivery.sent_at);
-        let key = Key::from(conversation);
-        with_conn!(self, |conn| {
-            conn.write_transaction(|conn| {
-                conn.lock_history()?;
-                let stored = messages::table
-                    .filter(messages::message_id.eq(&id))
-                    .select((
-                        messages::position,
-                        messages::seq,
-                        messages::kind,
-                        messages::sender,
-                        messages::recipient,
-                        messages::group_id,
-                        messages::body,
-                    ))
-                    .get_result::<StoredKey>(conn)
-                    .optional()?;
-                if let Some((position, seq, kind, sender, recipient, group, body)) = stored {
-                    // The same delivery again (a retried request), or
-                    // another one under a reused id: refused, not merged.
-                    let same = kind == columns.kind
-                        && sender == columns.sender
-                        && recipient == columns.recipient
-                        && group == columns.group_id
-                        && body == columns.body;
-                    if !same {
-                        return Err(crate::error::Failure::Conflict);
-                    }
-                    return Ok(placement(position, seq));
-                }
-                let conversation_id = match conversation_id!(conn, &key)? {
-                    Some(found) => found,
-                    None => {
-                        match &key {
-                            Key::Direct(low, high) => diesel::insert_into(conversations::table)
-                                .values((
-                                    conversations::user_low.eq(low),
-                                    conversations::user_high.eq(high),
-                                ))
-                                .on_conflict_do_nothing()
-                                .execute(conn)?,
-                            Key::Group(group) => diesel::insert_into(conversations::table)
-                                .values(conversations::group_id.eq(*group))
-                                .on_conflict_do_nothing()
-                                .execute(conn)?,
-                        };
-                        conversation_id!(conn, &key)?.ok_or_else(|| {
-                            crate::error::Failure::Corrupt("a conversation vanished".into())
-                        })?
-                    }
-                };
-                // The row's lock orders concurrent appends to it.
-                let seq = diesel::update(conversations::table.find(conversation_id))
-                    .set(conversations::last_seq.eq(conversations::last_seq + 1))
-                    .returning(conversations::last_seq)
-                    .get_result::<i64>(conn)?;
-                let position = diesel::insert_into(messages::table)
-                    .values((
-                        messages::conversation_id.eq(conversation_id),
-                        messages::seq.eq(seq),
-                        messages::message_id.eq(&id),
-                        messages::sent_at.eq(sent_at),
-                        messages::kind.eq(columns.kind),
-                        messages::sender.eq(&columns.sender),
-                        messages::recipient.eq(&columns.recipient),
-                        messages::group_id.eq(columns.group_id),
-                        messages::group_name.eq(&columns.group_name),
-                        messages::body.eq(&columns.body),
-                        messages::actor.eq(&columns.actor),
-                    ))
-                    .returning(messages::position)
-                    .get_result::<i64>(conn)?;
-                diesel::update(conversations::table.find(conversation_id))
-                    .set(conversations::last_position.eq(position))
-                    .execute(conn)?;
-                Ok(placement(position, seq))
-            })
-        })
+        let job = append::Job {
+            columns: message_columns(conversation, &delivery.body),
+            id: delivery.id.to_string(),
+            sent_at: to_millis(delivery.sent_at),
+            key: Key::from(conversation),
+        };
+        self.appends.append(&self.pools, job).await
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<StoredMessage>, PortError> {

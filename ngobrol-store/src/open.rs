@@ -40,6 +40,7 @@ impl Default for StoreOptions {
     }
 }
 
+#[derive(Clone)]
 pub(crate) enum Pools {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
     Postgres(Pool<ConnectionManager<PgConnection>>),
@@ -48,6 +49,8 @@ pub(crate) enum Pools {
 /// Every repository port of `ngobrol-core`, on SQLite or PostgreSQL.
 pub struct Store {
     pub(crate) pools: Pools,
+    /// The history's appends, written in batches.
+    pub(crate) appends: std::sync::Arc<crate::history::Appends>,
 }
 
 impl std::fmt::Debug for Store {
@@ -81,7 +84,10 @@ impl Store {
                 Pools::Sqlite(pool)
             }
         };
-        Ok(Self { pools })
+        Ok(Self {
+            pools,
+            appends: Default::default(),
+        })
     }
 
     /// The database it runs on, as its URL chose.

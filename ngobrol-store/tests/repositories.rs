@@ -123,6 +123,7 @@ suite!(
     bulk_fixtures_read_back_through_the_repositories,
     a_failed_bulk_transaction_writes_nothing,
     bulk_messages_are_numbered_as_appends_number_them,
+    appends_at_once_are_batched_each_on_its_own,
 );
 
 fn user(name: &str) -> Username {
@@ -459,4 +460,69 @@ async fn bulk_messages_are_numbered_as_appends_number_them(f: Fixture) {
     let synced = f.store.sync(&user("budi"), 0, 5).await.unwrap();
     assert_eq!(synced.len(), 5);
     assert_eq!(synced[0].placement().seq, 1);
+}
+
+/// Many appends at once (written in batches): each gets its own place,
+/// numbered without gaps in its conversation, and one refused (a reused
+/// id with other content) leaves the others of its batch stored.
+async fn appends_at_once_are_batched_each_on_its_own(f: Fixture) {
+    for name in ["ana", "budi", "cici"] {
+        f.store.insert_user(&new_user(name)).await.unwrap();
+    }
+    let text = |t: &str| MessageText::parse(t, 100).unwrap();
+    let taken = Delivery::new(DeliveryBody::Direct {
+        from: user("ana"),
+        text: text("first"),
+    });
+    let ana_budi = Conversation::direct(&user("ana"), &user("budi"));
+    f.store.append_message(&ana_budi, &taken).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let store = f.store.clone();
+        let (peer, conversation) = if i % 2 == 0 {
+            ("budi", ana_budi.clone())
+        } else {
+            ("cici", Conversation::direct(&user("ana"), &user("cici")))
+        };
+        let delivery = if i == 100 {
+            // The id of "first", with another text: refused.
+            Delivery::with_id(
+                taken.id,
+                DeliveryBody::Direct {
+                    from: user("ana"),
+                    text: text("other"),
+                },
+            )
+        } else {
+            Delivery::new(DeliveryBody::Direct {
+                from: user("ana"),
+                text: text(&format!("{peer} {i}")),
+            })
+        };
+        tasks.spawn(async move { (i, store.append_message(&conversation, &delivery).await) });
+    }
+    let mut placed = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (i, result) = done.unwrap();
+        match i {
+            100 => assert_eq!(result, Err(PortError::Conflict), "the reused id"),
+            _ => placed.push((i % 2, result.unwrap())),
+        }
+    }
+    assert_eq!(placed.len(), 199);
+    let mut positions: Vec<u64> = placed.iter().map(|(_, p)| p.position).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    assert_eq!(positions.len(), 199, "each its own position");
+    for (parity, count) in [(0, 99u64), (1, 100)] {
+        let mut seqs: Vec<u64> = placed
+            .iter()
+            .filter(|(p, _)| *p == parity)
+            .map(|(_, p)| p.seq)
+            .collect();
+        seqs.sort_unstable();
+        // ana-budi holds "first" as seq 1, and lost the refused one.
+        let from = if parity == 0 { 2 } else { 1 };
+        assert_eq!(seqs, (from..from + count).collect::<Vec<_>>());
+    }
 }
