@@ -14,7 +14,7 @@ use super::dispatch::Job;
 use super::execute::{Answer, Context};
 use super::hints::find_field;
 use super::outbound::{AmqpOutbound, json_properties};
-use super::pipeline::{Prepared, Tail};
+use super::pipeline::{Prepared, Tail, Turn};
 use super::settle::{DeadLetter, Disposition};
 use crate::methods::Request;
 use crate::names::Namespace;
@@ -197,7 +197,13 @@ impl Handler {
 
     /// Runs a pipelined request up to its deliveries' publication; the
     /// lane's later stages confirm, reply and settle it.
-    pub(super) async fn start(&self, job: Job, seq: u64, key: Option<RequestKey>) -> Tail {
+    pub(super) async fn start(
+        &self,
+        job: Job,
+        seq: u64,
+        key: Option<RequestKey>,
+        turn: Turn,
+    ) -> Tail {
         let Job { delivery, decoded } = job;
         let started = Instant::now();
         let Ok(envelope) = decoded else {
@@ -210,6 +216,7 @@ impl Handler {
         let lang = envelope.lang.unwrap_or(self.language);
         let echo_id = envelope.request_id.clone();
         let run = std::panic::AssertUnwindSafe(super::pipeline::collecting(
+            turn,
             self.answer(envelope, &delivery.properties),
         ));
         let outcome = match run.catch_unwind().await {

@@ -97,6 +97,7 @@ impl Server {
         if let Some(cache) = config.cache {
             ports = ports.cached(cache);
         }
+        ports.history = Arc::new(pipeline::OrderedHistory(ports.history));
         let service = ChatService::new(ports, rules)?;
         let handler = Handler {
             service,

@@ -37,6 +37,8 @@ pub(super) struct Link {
     topology: LazyChannel,
     /// The users' exchanges declared on this connection.
     pub declared: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Held while a publish takes its number and queues its frames.
+    numbering: std::sync::Mutex<()>,
 }
 
 /// The outbound port on RabbitMQ.
@@ -158,6 +160,7 @@ impl AmqpOutbound {
             publisher: LazyChannel::new(true),
             topology: LazyChannel::new(false),
             declared: Default::default(),
+            numbering: Default::default(),
         });
         *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(link);
     }
@@ -237,19 +240,33 @@ impl AmqpOutbound {
             .get(&link.connection)
             .await
             .map_err(unavailable)?;
-        channel
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                BasicPublishOptions {
-                    mandatory,
-                    ..BasicPublishOptions::default()
-                },
-                body,
-                properties,
-            )
-            .await
-            .map_err(unavailable)
+        let mut publish = std::pin::pin!(channel.basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties,
+        ));
+        // The broker numbers a channel's messages in the order their frames
+        // arrive, and the AMQP library pairs each confirm with the message
+        // it numbered when it took it (in the publish's first poll, before
+        // queueing its frames). Publishers on several threads could take
+        // numbers in one order and queue frames in the other, and a nack
+        // would then be given to another message: the first poll is taken
+        // under a lock, so numbering and queueing happen together.
+        let first = std::future::poll_fn(|cx| {
+            let _numbering = link.numbering.lock().unwrap_or_else(|p| p.into_inner());
+            std::task::Poll::Ready(publish.as_mut().poll(cx))
+        })
+        .await;
+        match first {
+            std::task::Poll::Ready(sent) => sent,
+            std::task::Poll::Pending => publish.await,
+        }
+        .map_err(unavailable)
     }
 
     /// Publishes a direct delivery's `body` to `user`'s exchange again,
@@ -391,6 +408,7 @@ impl Outbound for AmqpOutbound {
         let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
         let exchange = self.user_exchange(user).await?;
         let properties = Self::delivery_properties(delivery);
+        pipeline::publishing_turn().await;
         let confirm = self
             .send(&exchange, "", &body, properties.clone(), true)
             .await?;
@@ -464,6 +482,7 @@ impl Outbound for AmqpOutbound {
         let body = DeliveryMessage::from_delivery_in(self.language, delivery).encode();
         let exchange = self.names.group_exchange(group);
         let properties = Self::delivery_properties(delivery);
+        pipeline::publishing_turn().await;
         let confirm = self.send(&exchange, "", &body, properties, false).await?;
         if pipeline::deferring() {
             pipeline::defer(Confirming {
