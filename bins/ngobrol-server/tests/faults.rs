@@ -410,14 +410,22 @@ async fn sigterm_with_requests_in_flight_finishes_or_leaves_each_once() {
     budi.sign_up("budi").await;
     assert_eq!(ana.add_friend("budi").await["status"], "ok");
 
+    // The signal in the middle of the publishing (it returns once the
+    // server has exited): those published after it are still queued,
+    // however fast the server is.
+    let mut server = Some(server);
     for i in 0..TOTAL {
+        if i == TOTAL / 2
+            && let Some(server) = server.take()
+        {
+            server.stop_with("TERM");
+        }
         ana.publish(
             &serde_json::json!({"method": "send_client", "username_from": "ana",
             "username_to": "budi", "message": format!("m{i}"), "token": ana.token()}),
         )
         .await;
     }
-    server.stop_with("TERM");
     // Some were still queued: the signal came in the middle.
     let left = {
         let conn = Connection::connect(&url, ConnectionProperties::default())
