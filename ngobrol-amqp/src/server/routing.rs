@@ -12,6 +12,9 @@ use super::outbound::{AmqpOutbound, unavailable};
 
 type Memberships = [(GroupId, Vec<Username>)];
 
+/// The most restore operations sent before one is waited for.
+const UNANSWERED: usize = 2_000;
+
 impl AmqpOutbound {
     /// Pipelined: every declaration and binding goes out with `nowait`, on
     /// a channel of its own, and one synchronous call at the end tells
@@ -78,6 +81,7 @@ impl AmqpOutbound {
             ..durable_fanout()
         };
         let mut members = BTreeSet::new();
+        let mut unanswered = 0;
         for (group, group_members) in memberships {
             let exchange = self.names.group_exchange(*group);
             channel
@@ -89,12 +93,15 @@ impl AmqpOutbound {
                 )
                 .await?;
             members.extend(group_members);
+            self.now_and_then(channel, &mut unanswered, 1).await?;
         }
         for member in &members {
             declare_user_routing(channel, &self.names, member, true).await?;
+            self.now_and_then(channel, &mut unanswered, 5).await?;
         }
         for (group, group_members) in memberships {
             for member in group_members {
+                self.now_and_then(channel, &mut unanswered, 1).await?;
                 channel
                     .exchange_bind(
                         self.names.user_exchange(member).into(),
@@ -107,6 +114,31 @@ impl AmqpOutbound {
             }
         }
         Ok(())
+    }
+
+    /// Counts `sent` more operations without an answer; past
+    /// [`UNANSWERED`] of them, waits for the broker to catch up (one
+    /// synchronous call answered after all before it), so that what is
+    /// buffered on the way stays bounded.
+    async fn now_and_then(
+        &self,
+        channel: &Channel,
+        unanswered: &mut usize,
+        sent: usize,
+    ) -> Result<(), lapin::Error> {
+        *unanswered += sent;
+        if *unanswered < UNANSWERED {
+            return Ok(());
+        }
+        *unanswered = 0;
+        channel
+            .queue_declare(
+                self.names.request_queue().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .map(drop)
     }
 
     /// Once per broker: an earlier version bound group exchanges straight
