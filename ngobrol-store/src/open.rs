@@ -51,6 +51,45 @@ pub struct Store {
     pub(crate) pools: Pools,
     /// The history's appends, written in batches.
     pub(crate) appends: std::sync::Arc<crate::history::Appends>,
+    /// SQLite's: checkpoints the write-ahead log until the store goes.
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Checkpoints a SQLite store's write-ahead log every
+/// [`CHECKPOINT_EVERY`] on a thread of its own, passively (writers go on
+/// meanwhile), so that no commit has to; it stops when dropped.
+struct Checkpointer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+/// How often the write-ahead log is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+impl Checkpointer {
+    fn start(pool: Pool<ConnectionManager<SqliteConnection>>) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let started = std::thread::Builder::new()
+            .name("ngobrol-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let checkpointed = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
+                        c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+                            .map_err(|e| e.to_string())
+                    });
+                    if let Err(e) = checkpointed {
+                        tracing::debug!("cannot checkpoint the write-ahead log: {e}");
+                    }
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(
+                "cannot start the checkpointing thread ({e}); the write-ahead log grows until the store closes"
+            );
+        }
+        Self { _stop: stop }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -69,6 +108,7 @@ impl Store {
     /// may also be written `sqlite://path`. This blocks while it connects
     /// and migrates; call it at start-up (or through `spawn_blocking`).
     pub fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let mut checkpointer = None;
         let pools = match Location::of(url)? {
             Location::Postgres(url) => {
                 // Connect once by hand first: the pool would report a
@@ -81,12 +121,14 @@ impl Store {
                 let pool = pool_builder(options)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::new(path))?;
+                checkpointer = Some(Checkpointer::start(pool.clone()));
                 Pools::Sqlite(pool)
             }
         };
         Ok(Self {
             pools,
             appends: Default::default(),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -156,7 +198,10 @@ pub(crate) fn migrated_sqlite(path: &str) -> Result<SqliteConnection, StoreError
 
 /// Settings every SQLite connection gets: write-ahead logging so readers
 /// do not block the writer, a busy timeout so writers queue instead of
-/// failing, and foreign keys, which SQLite leaves off by default.
+/// failing, and foreign keys, which SQLite leaves off by default. The
+/// write-ahead log is checkpointed by [`Checkpointer`], not by the
+/// commit that fills it (which would hold that commit's appends for
+/// milliseconds).
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -164,7 +209,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -77,6 +77,29 @@ impl Cli {
         );
     }
 
+    /// Waits until a line containing each of `texts` has come, in any
+    /// order (a reply and a notice arrive through different queues).
+    fn expect_each(&mut self, texts: &[&str]) {
+        let mut missing: Vec<&str> = texts.to_vec();
+        let deadline = Instant::now() + WAIT;
+        while !missing.is_empty()
+            && let Some(left) = deadline.checked_duration_since(Instant::now())
+        {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    missing.retain(|text| !line.contains(text));
+                    self.seen.push(line);
+                }
+                Err(_) => break,
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "no line with {missing:?}; the CLI printed:\n{}",
+            self.seen.join("\n")
+        );
+    }
+
     fn quit(mut self) {
         self.type_line("/quit");
         drop(self.stdin.take());
@@ -369,9 +392,10 @@ async fn an_admin_manages_a_group_from_the_chat_window() {
     cici.expect("* cici was removed from the group");
     budi.expect("* cici was removed from the group");
     ana.type_line(&format!("/transfer {id} budi"));
-    // The group's notice comes before the reply.
-    ana.expect("* budi is now the group's admin");
-    ana.expect(&format!("ok: budi is now the admin of group #{id}"));
+    ana.expect_each(&[
+        "* budi is now the group's admin",
+        &format!("ok: budi is now the admin of group #{id}"),
+    ]);
     budi.type_line(&format!("/rename {id} Keluarga Besar"));
     budi.expect(&format!("ok: group #{id} is now called Keluarga Besar"));
     ana.expect("* budi renamed the group to Keluarga Besar");

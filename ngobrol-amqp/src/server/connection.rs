@@ -143,6 +143,13 @@ impl Server {
     /// On a clean stop: leaves the broker a marker of the routing it
     /// holds, so that the next start can serve at once (see `marker.rs`).
     async fn mark_routing(&self) {
+        let outbound = &self.handler.outbound;
+        if outbound.diverged.load(std::sync::atomic::Ordering::Acquire) {
+            warn!(
+                "a change to the routing failed while serving; the next start restores it in full"
+            );
+            return;
+        }
         let marked = match self.handler.service.stored_routing().await {
             Ok(routing) => {
                 let fingerprint =

@@ -35,13 +35,20 @@ impl LazyChannel {
         Ok(channel)
     }
 
-    /// Whether a channel was opened and the broker has closed it since.
-    pub(super) async fn lost(&self) -> bool {
-        self.current
-            .lock()
-            .await
-            .as_ref()
-            .is_some_and(|c| !c.status().connected())
+    /// The channel, opened if none was; `None` if one was opened and the
+    /// broker has closed it since (it is not opened again: see
+    /// `AmqpOutbound::send`).
+    pub(super) async fn get_unless_lost(
+        &self,
+        connection: &Connection,
+    ) -> Result<Option<Channel>, lapin::Error> {
+        {
+            let current = self.current.lock().await;
+            if let Some(channel) = current.as_ref() {
+                return Ok(channel.status().connected().then(|| channel.clone()));
+            }
+        }
+        self.get(connection).await.map(Some)
     }
 
     /// Closes the channel, if one is open, and waits for the broker to

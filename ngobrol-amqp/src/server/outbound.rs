@@ -5,9 +5,9 @@
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, ExchangeDeleteOptions};
+use lapin::options::ExchangeDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind, PublisherConfirm};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
 use ngobrol_core::{
     ChatError, Delivery, GroupId, Outbound, PortError, SessionId, Signal, Username,
 };
@@ -32,13 +32,13 @@ pub(crate) fn json_properties() -> BasicProperties {
 pub(super) struct Link {
     pub connection: Arc<Connection>,
     /// Publishes with publisher confirms: replies and deliveries.
-    publisher: LazyChannel,
+    pub(super) publisher: LazyChannel,
     /// Declares, binds and unbinds.
     topology: LazyChannel,
     /// The users' exchanges declared on this connection.
     pub declared: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Held while a publish takes its number and queues its frames.
-    numbering: std::sync::Mutex<()>,
+    pub(super) numbering: std::sync::Mutex<()>,
 }
 
 /// The outbound port on RabbitMQ.
@@ -60,6 +60,10 @@ pub struct AmqpOutbound {
     /// Whether the broker's routing marker stands, written or read by
     /// this port (see `marker.rs`): emptied before the routing changes.
     pub(super) marked: std::sync::atomic::AtomicBool,
+    /// Whether a change to the routing failed on this port: the store may
+    /// then ask for routing the broker does not have, and no marker is
+    /// left at the stop.
+    pub(super) diverged: std::sync::atomic::AtomicBool,
 }
 
 /// Declares a group's fanout exchange, durable.
@@ -124,6 +128,7 @@ impl AmqpOutbound {
             server_sessions: false,
             management: None,
             marked: Default::default(),
+            diverged: Default::default(),
         }
     }
 
@@ -191,103 +196,13 @@ impl AmqpOutbound {
             .map_err(unavailable)
     }
 
-    /// Publishes `body` and waits for the broker's confirmation.
-    pub(crate) async fn publish(
-        &self,
-        exchange: &str,
-        routing_key: &str,
-        body: &[u8],
-        properties: BasicProperties,
-        mandatory: bool,
-    ) -> Result<Confirmation, PortError> {
-        let confirm = self
-            .send(exchange, routing_key, body, properties, mandatory)
-            .await?;
-        confirmed(confirm.await, exchange, routing_key)
-    }
-
-    /// Publishes `body` on the confirming channel: once this returns, the
-    /// message is on its way, after every message published before it on
-    /// this port; the broker's confirmation is still to come.
-    pub(super) async fn send(
-        &self,
-        exchange: &str,
-        routing_key: &str,
-        body: &[u8],
-        properties: BasicProperties,
-        mandatory: bool,
-    ) -> Result<PublisherConfirm, PortError> {
-        let link = self.link()?;
-        if link.publisher.lost().await && link.connection.status().connected() {
-            // Publishes after the lost ones would leave on a new channel
-            // and could overtake them once those are requeued: the
-            // connection goes instead, so the broker requeues every
-            // unacknowledged request in its order, and serving starts
-            // again on a new connection.
-            tracing::error!("the broker closed the publishing channel; connecting again");
-            let connection = link.connection.clone();
-            tokio::spawn(async move {
-                let _ = connection
-                    .close(320, "publishing channel lost".into())
-                    .await;
-            });
-            return Err(PortError::Unavailable(
-                "the publishing channel was closed".into(),
-            ));
+    /// Notes a failed change to the routing (see `diverged`).
+    fn noting<T>(&self, changed: Result<T, PortError>) -> Result<T, PortError> {
+        if changed.is_err() {
+            self.diverged
+                .store(true, std::sync::atomic::Ordering::Release);
         }
-        let channel = link
-            .publisher
-            .get(&link.connection)
-            .await
-            .map_err(unavailable)?;
-        let mut publish = std::pin::pin!(channel.basic_publish(
-            exchange.into(),
-            routing_key.into(),
-            BasicPublishOptions {
-                mandatory,
-                ..BasicPublishOptions::default()
-            },
-            body,
-            properties,
-        ));
-        // The broker numbers a channel's messages in the order their frames
-        // arrive, and the AMQP library pairs each confirm with the message
-        // it numbered when it took it (in the publish's first poll, before
-        // queueing its frames). Publishers on several threads could take
-        // numbers in one order and queue frames in the other, and a nack
-        // would then be given to another message: the first poll is taken
-        // under a lock, so numbering and queueing happen together.
-        let first = std::future::poll_fn(|cx| {
-            let _numbering = link.numbering.lock().unwrap_or_else(|p| p.into_inner());
-            std::task::Poll::Ready(publish.as_mut().poll(cx))
-        })
-        .await;
-        match first {
-            std::task::Poll::Ready(sent) => sent,
-            std::task::Poll::Pending => publish.await,
-        }
-        .map_err(unavailable)
-    }
-
-    /// Publishes a direct delivery's `body` to `user`'s exchange again,
-    /// after the broker returned it (the user's routing was lost):
-    /// declares their mailbox first, and waits for the confirmation.
-    pub(super) async fn deliver_again(
-        &self,
-        user: &Username,
-        body: &[u8],
-        properties: BasicProperties,
-    ) -> Result<(), PortError> {
-        tracing::warn!(%user, "mailbox missing on the broker; declaring it again");
-        let exchange = self.declare_mailbox(user).await?;
-        let confirmation = self.publish(&exchange, "", body, properties, true).await?;
-        if confirmation.take_message().is_some() {
-            return Err(PortError::Unavailable(format!(
-                "the mailbox of {user} does not take messages"
-            )));
-        }
-        super::metrics::delivered("direct");
-        Ok(())
+        changed
     }
 
     fn delivery_properties(delivery: &Delivery) -> BasicProperties {
@@ -305,7 +220,8 @@ impl AmqpOutbound {
 #[async_trait]
 impl Outbound for AmqpOutbound {
     async fn ensure_mailbox(&self, user: &Username) -> Result<(), PortError> {
-        self.declare_mailbox(user).await.map(drop)
+        let declared = self.declare_mailbox(user).await.map(drop);
+        self.noting(declared)
     }
 
     /// Nothing to make: a device's queue is its client's, exclusive to its
@@ -341,62 +257,26 @@ impl Outbound for AmqpOutbound {
         Ok(())
     }
 
-    /// A group exchange that exists with other properties (the original
-    /// server's are not durable) is replaced: a fanout exchange holds no
-    /// messages, and its bindings are made again from the store.
     async fn create_group_channel(&self, group: GroupId) -> Result<(), PortError> {
-        self.unmark_routing().await?;
-        let exchange = self.names.group_exchange(group);
-        let declared = declare_group_exchange(&self.topology().await?, &exchange).await;
-        match declared {
-            Err(e) if is_precondition_failed(&e) => {
-                tracing::warn!(
-                    %group,
-                    "the group's exchange exists with other properties (the original server's?); replacing it"
-                );
-                // The failed declaration closed its channel: a new one.
-                let channel = self.topology().await?;
-                channel
-                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                    .await
-                    .map_err(unavailable)?;
-                declare_group_exchange(&channel, &exchange)
-                    .await
-                    .map_err(unavailable)
-            }
-            other => other.map_err(unavailable),
-        }
+        let created = self.create_group_exchange(group).await;
+        self.noting(created)
     }
 
     async fn subscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
         self.unmark_routing().await?;
-        self.bind_to_group(group, user).await
+        let bound = self.bind_to_group(group, user).await;
+        self.noting(bound)
     }
 
     async fn unsubscribe(&self, group: GroupId, user: &Username) -> Result<(), PortError> {
         self.unmark_routing().await?;
-        self.unbind_from_group(group, user).await
+        let unbound = self.unbind_from_group(group, user).await;
+        self.noting(unbound)
     }
 
-    /// Deletes the group's exchange, and with it every binding to it. A
-    /// missing exchange is no failure: RabbitMQ (3.10 and later) answers
-    /// its deletion with ok, and an older broker's NOT_FOUND (404, which
-    /// closes the channel; the next call opens another) means the same.
     async fn delete_group_channel(&self, group: GroupId) -> Result<(), PortError> {
-        self.unmark_routing().await?;
-        let exchange = self.names.group_exchange(group);
-        let deleted = self
-            .topology()
-            .await?
-            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await;
-        match deleted {
-            Ok(()) => Ok(()),
-            Err(e) => match e.kind() {
-                lapin::ErrorKind::ProtocolError(c) if c.get_id() == 404 => Ok(()),
-                _ => Err(unavailable(e)),
-            },
-        }
+        let deleted = self.delete_group_exchange(group).await;
+        self.noting(deleted)
     }
 
     /// Through the user's exchange, to every online device's queue, or,
@@ -455,7 +335,8 @@ impl Outbound for AmqpOutbound {
 
     async fn share_mailbox(&self, user: &Username, shared: bool) -> Result<(), PortError> {
         self.unmark_routing().await?;
-        self.bind_mailbox(user, shared).await
+        let bound = self.bind_mailbox(user, shared).await;
+        self.noting(bound)
     }
 
     /// Nothing to do if the broker's marker says it kept this very

@@ -94,7 +94,12 @@ impl Appends {
                 state.waiting.drain(..n).collect()
             };
             let jobs: Vec<&Job> = batch.iter().map(|a| &a.job).collect();
-            match write_batch(pools, &jobs) {
+            // A panic fails its batch only: the writer goes on with the next.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                write_batch(pools, &jobs)
+            }))
+            .unwrap_or_else(|_| Err(Failure::Corrupt("the history's writer failed".into())));
+            match written {
                 Ok(placed) => {
                     for (append, placed) in batch.into_iter().zip(placed) {
                         let _ = append.done.send(placed.map_err(PortError::from));

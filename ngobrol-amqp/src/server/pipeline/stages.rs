@@ -68,6 +68,12 @@ impl Answered {
         Self { tail, confirmed }
     }
 
+    fn failed(&self) -> bool {
+        self.confirmed
+            .iter()
+            .any(|c| matches!(c, Confirmed::Failed(_)))
+    }
+
     fn returned(&self) -> bool {
         self.confirmed
             .iter()
@@ -111,6 +117,7 @@ pub(super) async fn confirm_stage(
             // in their order.
             lane.pause().await;
             let resume_at = lane.get().resume_at;
+            let mut batch_failed = false;
             while batch.last().is_some_and(|a| a.tail.seq + 1 < resume_at) {
                 match tails.recv().await {
                     Some(tail) => batch.push(Answered::of(tail).await),
@@ -118,7 +125,13 @@ pub(super) async fn confirm_stage(
                 }
             }
             for answered in &mut batch {
+                // After a failure, what follows is requeued with it, not
+                // published again ahead of it.
+                if batch_failed {
+                    break;
+                }
                 answered.deliver_again(&handler).await;
+                batch_failed = answered.failed();
             }
         }
         for answered in batch {
