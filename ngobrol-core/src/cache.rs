@@ -4,9 +4,9 @@
 //! repositories.
 //!
 //! Exact within one process: every write that changes a cached answer
-//! goes through the same ports and forgets it first, and an answer read
-//! from the store while such a write ran is not kept (a generation count
-//! tells). What another process writes to a shared store (an operator's
+//! goes through the same ports and forgets it once done, and an answer
+//! read from the store while such a write ran is not kept (a generation
+//! count tells). What another process writes to a shared store (an operator's
 //! command, another server) is seen once the entry is older than the
 //! time to live. Bounded: each cache keeps at most `capacity` entries,
 //! the least recently used going first.
@@ -168,7 +168,6 @@ impl SessionRepository for CachedSessions {
     }
 
     async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError> {
-        self.memo.forget(token_hash);
         let deleted = self.inner.delete_session(token_hash).await;
         self.memo.forget(token_hash);
         deleted
@@ -246,7 +245,6 @@ impl FriendRepository for CachedFriends {
     }
 
     async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
-        self.memo.forget(&pair(a, b));
         let removed = self.inner.remove_friendship(a, b).await;
         self.memo.forget(&pair(a, b));
         removed
@@ -322,10 +320,8 @@ impl GroupRepository for CachedGroups {
     }
 
     async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
-        let key = (id, user.clone());
-        self.members.forget(&key);
         let removed = self.inner.remove_member(id, user).await;
-        self.members.forget(&key);
+        self.members.forget(&(id, user.clone()));
         removed
     }
 
@@ -369,8 +365,6 @@ impl GroupRepository for CachedGroups {
     }
 
     async fn delete_group(&self, id: GroupId) -> Result<bool, PortError> {
-        self.records.forget(&id);
-        self.members.clear();
         let deleted = self.inner.delete_group(id).await;
         self.records.forget(&id);
         self.members.clear();

@@ -62,27 +62,10 @@ impl AmqpOutbound {
     /// restored, whatever it holds).
     pub(super) async fn routing_marked(&self, fingerprint: &str) -> Result<bool, PortError> {
         let channel = self.topology().await?;
-        let layout = channel
-            .queue_declare(
-                self.names.layout_marker().as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        if layout.message_count() == 0 {
-            return Ok(false);
-        }
         let marker = self.names.routing_marker();
-        let declared = channel
-            .queue_declare(
-                marker.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        if declared.message_count() == 0 {
+        if marker_count(&channel, &self.names.layout_marker()).await? == 0
+            || marker_count(&channel, &marker).await? == 0
+        {
             return Ok(false);
         }
         let got = channel
@@ -132,14 +115,7 @@ impl AmqpOutbound {
     async fn unmark_routing_now(&self) -> Result<(), PortError> {
         let marker = self.names.routing_marker();
         let channel = self.topology().await?;
-        channel
-            .queue_declare(
-                marker.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
+        marker_count(&channel, &marker).await?;
         channel
             .queue_purge(marker.as_str().into(), QueuePurgeOptions::default())
             .await
@@ -147,4 +123,19 @@ impl AmqpOutbound {
         self.marked.store(false, Ordering::Release);
         Ok(())
     }
+}
+
+/// Declares the marker queue `name` (durable, no arguments; declaring one
+/// that exists is no error, where probing an exchange would close the
+/// channel) and returns how many messages it holds.
+pub(super) async fn marker_count(channel: &lapin::Channel, name: &str) -> Result<u32, PortError> {
+    channel
+        .queue_declare(
+            name.into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await
+        .map(|declared| declared.message_count())
+        .map_err(unavailable)
 }

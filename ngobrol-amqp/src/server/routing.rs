@@ -156,15 +156,7 @@ impl AmqpOutbound {
     async fn migrate_layout(&self, memberships: &Memberships) -> Result<(), PortError> {
         let marker = self.names.layout_marker();
         let channel = self.topology().await?;
-        let declared = channel
-            .queue_declare(
-                marker.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        if declared.message_count() > 0 {
+        if super::marker::marker_count(&channel, &marker).await? > 0 {
             return Ok(());
         }
         for (group, members) in memberships {
