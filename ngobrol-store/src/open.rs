@@ -57,9 +57,20 @@ pub struct Store {
 
 /// Checkpoints a SQLite store's write-ahead log every
 /// [`CHECKPOINT_EVERY`] on a thread of its own, passively (writers go on
-/// meanwhile), so that no commit has to; it stops when dropped.
+/// meanwhile), so that no commit has to. Dropping it stops the thread
+/// and waits for it, so a dropped [`Store`] holds no connection.
 struct Checkpointer {
-    _stop: std::sync::mpsc::Sender<()>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// How often the write-ahead log is checkpointed.
@@ -83,12 +94,17 @@ impl Checkpointer {
                     }
                 }
             });
-        if let Err(e) = started {
-            tracing::warn!(
-                "cannot start the checkpointing thread ({e}); the write-ahead log grows until the store closes"
-            );
+        let thread = started
+            .map_err(|e| {
+                tracing::warn!(
+                    "cannot start the checkpointing thread ({e}); the write-ahead log grows until the store closes"
+                )
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
         }
-        Self { _stop: stop }
     }
 }
 
@@ -198,7 +214,9 @@ pub(crate) fn migrated_sqlite(path: &str) -> Result<SqliteConnection, StoreError
 
 /// Settings every SQLite connection gets: write-ahead logging so readers
 /// do not block the writer, a busy timeout so writers queue instead of
-/// failing, and foreign keys, which SQLite leaves off by default. The
+/// failing (set first: switching the journal mode waits for a lock too,
+/// such as the one the last connection of another process takes to
+/// checkpoint as it closes), and foreign keys, which SQLite leaves off by default. The
 /// write-ahead log is checkpointed by [`Checkpointer`], not by the
 /// commit that fills it (which would hold that commit's appends for
 /// milliseconds).
@@ -208,7 +226,7 @@ struct SqlitePragmas;
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(diesel::r2d2::Error::QueryError)

@@ -197,7 +197,11 @@ async fn an_original_deployment_moves_over_with_its_passwords_friends_and_group_
 
     let second = import(&original.url(), database);
     let printed = String::from_utf8(second.stdout).unwrap();
-    assert!(second.status.success(), "{printed}");
+    assert!(
+        second.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     assert!(
         printed.contains("users: 0 imported, 3 already here"),
         "{printed}"
