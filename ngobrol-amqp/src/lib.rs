@@ -72,4 +72,6 @@ pub use url::{DEFAULT_AMQP_URL, amqp_vhost, redact_url};
 pub use wire::Language;
 
 #[cfg(feature = "server")]
-pub use server::{AmqpOutbound, Isolation, Management, Server, ServerConfig, ServerError};
+pub use server::{
+    AmqpOutbound, Isolation, Management, Server, ServerConfig, ServerError, ShardQueues,
+};

@@ -19,6 +19,12 @@ use std::fmt::Display;
 /// - a group's fanout exchange: `<ns>_<group id>`, bound to its members'
 ///   exchanges
 /// - the dead-letter queue: `<ns>.dead`
+/// - the shard queues `<ns>.shard.<k>`, where the server that takes in
+///   `<ns>` puts each request, by its acting user, for the server that
+///   serves that shard
+/// - the fanout exchanges `<ns>.changes`, where servers tell each other
+///   what their caches must forget, and `<ns>.fleet`, where they say they
+///   are alive
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Namespace(String);
 
@@ -120,6 +126,23 @@ impl Namespace {
         format!("{}.routing", self.0)
     }
 
+    /// The queue of shard `shard`: the requests of the users whose names
+    /// hash to it, in their order, for the one server that consumes it
+    /// at a time.
+    pub fn shard_queue(&self, shard: u16) -> String {
+        format!("{}.shard.{}", self.0, shard)
+    }
+
+    /// The fanout exchange of cache invalidations between servers.
+    pub fn change_exchange(&self) -> String {
+        format!("{}.changes", self.0)
+    }
+
+    /// The fanout exchange where the servers say they are alive.
+    pub fn fleet_exchange(&self) -> String {
+        format!("{}.fleet", self.0)
+    }
+
     /// The fanout exchange of a group. `group` is a group id
     /// (`ngobrol_core::GroupId` or its number).
     pub fn group_exchange(&self, group: impl Display) -> String {
@@ -153,6 +176,8 @@ mod tests {
         assert_eq!(ns.user_exchange("123"), "ngobrol.user.123");
         assert_ne!(ns.user_exchange("123"), ns.group_exchange(123));
         assert_eq!(ns.session_queue("ab12"), "ngobrol.session.ab12");
+        assert_eq!(ns.shard_queue(7), "ngobrol.shard.7");
+        assert_eq!(ns.change_exchange(), "ngobrol.changes");
     }
 
     #[test]

@@ -6,10 +6,14 @@
 //! Exact within one process: every write that changes a cached answer
 //! goes through the same ports and forgets it once done, and an answer
 //! read from the store while such a write ran is not kept (a generation
-//! count tells). What another process writes to a shared store (an operator's
-//! command, another server) is seen once the entry is older than the
-//! time to live. Bounded: each cache keeps at most `capacity` entries,
-//! the least recently used going first.
+//! count tells). Between processes on one store: with
+//! [`Ports::cached_telling`], each such forgetting is also handed to a
+//! [`Teller`] (the server sends it to the other servers), and what the
+//! others forgot is applied through [`Caches::forget`]; what a process
+//! writes without telling (an operator's command) is seen once the entry
+//! is older than the time to live, which also bounds a notice lost on
+//! the way. Bounded: each cache keeps at most `capacity` entries, the
+//! least recently used going first.
 
 use std::hash::Hash;
 use std::num::NonZeroUsize;
@@ -47,24 +51,121 @@ impl Default for CacheSettings {
     }
 }
 
+/// What a write made the caches forget: what other processes' caches on
+/// the same store must forget too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Forgotten {
+    /// The session of this token hash changed or ended.
+    Session(TokenHash),
+    /// Sessions ended by id or by user: every cached session.
+    AllSessions,
+    /// The friendship of these two users (in either order).
+    Friendship(Username, Username),
+    /// This user's membership of this group.
+    Membership(GroupId, Username),
+    /// A group went: every cached membership.
+    AllMemberships,
+    /// This group's record (its name, its admin).
+    Group(GroupId),
+}
+
+/// Hands on what the caches forgot after a write, to tell other
+/// processes. Called after the write, on the task that made it; it must
+/// not block.
+pub type Teller = Arc<dyn Fn(&Forgotten) + Send + Sync>;
+
+/// The caches of one [`Ports::cached_telling`], to make them forget what
+/// another process wrote.
+#[derive(Clone)]
+pub struct Caches(Arc<Memos>);
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caches").finish_non_exhaustive()
+    }
+}
+
+impl Caches {
+    /// Forgets what another process's write changed (without telling
+    /// anyone).
+    pub fn forget(&self, what: &Forgotten) {
+        self.0.forget(what);
+    }
+
+    /// Forgets everything: after notices may have been missed (a lost
+    /// broker connection).
+    pub fn clear(&self) {
+        self.0.sessions.clear();
+        self.0.friends.clear();
+        self.0.members.clear();
+        self.0.records.clear();
+    }
+}
+
+/// Every cache, and whom to tell what they forget.
+struct Memos {
+    sessions: Memo<TokenHash, Option<SessionRecord>>,
+    friends: Memo<(Username, Username), bool>,
+    members: Memo<(GroupId, Username), bool>,
+    records: Memo<GroupId, Option<GroupRecord>>,
+    tell: Option<Teller>,
+}
+
+impl Memos {
+    fn forget(&self, what: &Forgotten) {
+        match what {
+            Forgotten::Session(hash) => self.sessions.forget(hash),
+            Forgotten::AllSessions => self.sessions.clear(),
+            Forgotten::Friendship(a, b) => self.friends.forget(&pair(a, b)),
+            Forgotten::Membership(group, user) => self.members.forget(&(*group, user.clone())),
+            Forgotten::AllMemberships => self.members.clear(),
+            Forgotten::Group(group) => self.records.forget(group),
+        }
+    }
+
+    /// Forgets what a write of this process changed, and tells.
+    fn forgot(&self, what: Forgotten) {
+        self.forget(&what);
+        if let Some(tell) = &self.tell {
+            tell(&what);
+        }
+    }
+}
+
 impl Ports {
     /// The same ports with caches in front of the sessions, friendships
     /// and groups (see [the module](crate::cache)).
-    pub fn cached(mut self, settings: CacheSettings) -> Self {
+    pub fn cached(self, settings: CacheSettings) -> Self {
+        self.cached_telling(settings, None).0
+    }
+
+    /// [`cached`](Self::cached), handing what each write made the caches
+    /// forget to `tell`; with the handle that applies other processes'.
+    pub fn cached_telling(
+        mut self,
+        settings: CacheSettings,
+        tell: Option<Teller>,
+    ) -> (Self, Caches) {
+        let memos = Arc::new(Memos {
+            sessions: Memo::new(settings),
+            friends: Memo::new(settings),
+            members: Memo::new(settings),
+            records: Memo::new(settings),
+            tell,
+        });
         self.sessions = Arc::new(CachedSessions {
             inner: self.sessions,
-            memo: Memo::new(settings),
+            memos: memos.clone(),
         });
         self.friends = Arc::new(CachedFriends {
             inner: self.friends,
-            memo: Memo::new(settings),
+            memos: memos.clone(),
         });
         self.groups = Arc::new(CachedGroups {
             inner: self.groups,
-            members: Memo::new(settings),
-            records: Memo::new(settings),
+            memos: memos.clone(),
         });
-        self
+        (self, Caches(memos))
     }
 }
 
@@ -144,7 +245,7 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
 /// cannot push real sessions out).
 struct CachedSessions {
     inner: Arc<dyn SessionRepository>,
-    memo: Memo<TokenHash, Option<SessionRecord>>,
+    memos: Arc<Memos>,
 }
 
 #[async_trait]
@@ -158,7 +259,8 @@ impl SessionRepository for CachedSessions {
         token_hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, PortError> {
         let read = self.inner.find_session(token_hash);
-        self.memo
+        self.memos
+            .sessions
             .get_or_read(token_hash.clone(), Option::is_some, read)
             .await
     }
@@ -169,7 +271,7 @@ impl SessionRepository for CachedSessions {
 
     async fn delete_session(&self, token_hash: &TokenHash) -> Result<bool, PortError> {
         let deleted = self.inner.delete_session(token_hash).await;
-        self.memo.forget(token_hash);
+        self.memos.forgot(Forgotten::Session(token_hash.clone()));
         deleted
     }
 
@@ -180,19 +282,19 @@ impl SessionRepository for CachedSessions {
     ) -> Result<Option<SessionRecord>, PortError> {
         let deleted = self.inner.delete_session_by_id(user, id).await;
         // Keyed by token hash, not id: rare enough to start afresh.
-        self.memo.clear();
+        self.memos.forgot(Forgotten::AllSessions);
         deleted
     }
 
     async fn delete_sessions_of(&self, user: &Username) -> Result<Vec<SessionId>, PortError> {
         let deleted = self.inner.delete_sessions_of(user).await;
-        self.memo.clear();
+        self.memos.forgot(Forgotten::AllSessions);
         deleted
     }
 
     async fn touch_session(&self, token_hash: &TokenHash, at: SystemTime) -> Result<(), PortError> {
         let touched = self.inner.touch_session(token_hash, at).await;
-        self.memo.forget(token_hash);
+        self.memos.forgot(Forgotten::Session(token_hash.clone()));
         touched
     }
 
@@ -216,7 +318,7 @@ impl SessionRepository for CachedSessions {
 /// Friendships by pair, in name order (the relation is mutual).
 struct CachedFriends {
     inner: Arc<dyn FriendRepository>,
-    memo: Memo<(Username, Username), bool>,
+    memos: Arc<Memos>,
 }
 
 fn pair(a: &Username, b: &Username) -> (Username, Username) {
@@ -231,13 +333,17 @@ fn pair(a: &Username, b: &Username) -> (Username, Username) {
 impl FriendRepository for CachedFriends {
     async fn add_friendship(&self, a: &Username, b: &Username) -> Result<(), PortError> {
         let added = self.inner.add_friendship(a, b).await;
-        self.memo.forget(&pair(a, b));
+        self.memos
+            .forgot(Forgotten::Friendship(a.clone(), b.clone()));
         added
     }
 
     async fn are_friends(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
         let read = self.inner.are_friends(a, b);
-        self.memo.get_or_read(pair(a, b), |_| true, read).await
+        self.memos
+            .friends
+            .get_or_read(pair(a, b), |_| true, read)
+            .await
     }
 
     async fn friends_of(&self, user: &Username) -> Result<Vec<Username>, PortError> {
@@ -246,7 +352,8 @@ impl FriendRepository for CachedFriends {
 
     async fn remove_friendship(&self, a: &Username, b: &Username) -> Result<bool, PortError> {
         let removed = self.inner.remove_friendship(a, b).await;
-        self.memo.forget(&pair(a, b));
+        self.memos
+            .forgot(Forgotten::Friendship(a.clone(), b.clone()));
         removed
     }
 
@@ -291,8 +398,7 @@ impl FriendRepository for CachedFriends {
 /// Memberships by (group, user), and groups by id (found ones only).
 struct CachedGroups {
     inner: Arc<dyn GroupRepository>,
-    members: Memo<(GroupId, Username), bool>,
-    records: Memo<GroupId, Option<GroupRecord>>,
+    memos: Arc<Memos>,
 }
 
 #[async_trait]
@@ -304,30 +410,35 @@ impl GroupRepository for CachedGroups {
         created_at: SystemTime,
     ) -> Result<GroupRecord, PortError> {
         let created = self.inner.create_group(name, admin, created_at).await?;
-        self.members.forget(&(created.id, admin.clone()));
+        self.memos
+            .forgot(Forgotten::Membership(created.id, admin.clone()));
         Ok(created)
     }
 
     async fn find_group(&self, id: GroupId) -> Result<Option<GroupRecord>, PortError> {
         let read = self.inner.find_group(id);
-        self.records.get_or_read(id, Option::is_some, read).await
+        self.memos
+            .records
+            .get_or_read(id, Option::is_some, read)
+            .await
     }
 
     async fn add_member(&self, id: GroupId, user: &Username) -> Result<(), PortError> {
         let added = self.inner.add_member(id, user).await;
-        self.members.forget(&(id, user.clone()));
+        self.memos.forgot(Forgotten::Membership(id, user.clone()));
         added
     }
 
     async fn remove_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
         let removed = self.inner.remove_member(id, user).await;
-        self.members.forget(&(id, user.clone()));
+        self.memos.forgot(Forgotten::Membership(id, user.clone()));
         removed
     }
 
     async fn is_member(&self, id: GroupId, user: &Username) -> Result<bool, PortError> {
         let read = self.inner.is_member(id, user);
-        self.members
+        self.memos
+            .members
             .get_or_read((id, user.clone()), |_| true, read)
             .await
     }
@@ -350,13 +461,13 @@ impl GroupRepository for CachedGroups {
 
     async fn set_admin(&self, id: GroupId, admin: &Username) -> Result<bool, PortError> {
         let set = self.inner.set_admin(id, admin).await;
-        self.records.forget(&id);
+        self.memos.forgot(Forgotten::Group(id));
         set
     }
 
     async fn rename_group(&self, id: GroupId, name: &GroupName) -> Result<bool, PortError> {
         let renamed = self.inner.rename_group(id, name).await;
-        self.records.forget(&id);
+        self.memos.forgot(Forgotten::Group(id));
         renamed
     }
 
@@ -366,8 +477,8 @@ impl GroupRepository for CachedGroups {
 
     async fn delete_group(&self, id: GroupId) -> Result<bool, PortError> {
         let deleted = self.inner.delete_group(id).await;
-        self.records.forget(&id);
-        self.members.clear();
+        self.memos.forgot(Forgotten::Group(id));
+        self.memos.forgot(Forgotten::AllMemberships);
         deleted
     }
 

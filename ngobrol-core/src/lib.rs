@@ -63,7 +63,7 @@ pub mod ports;
 pub mod service;
 pub mod types;
 
-pub use cache::CacheSettings;
+pub use cache::{CacheSettings, Caches, Forgotten, Teller};
 pub use clock::Clock;
 pub use error::{ChatError, PortError};
 pub use limits::{RateLimit, RateLimiter};

@@ -195,10 +195,31 @@ fn scheme(url: &str) -> Option<&str> {
 /// applied.
 pub(crate) fn migrated_postgres(url: &str) -> Result<PgConnection, StoreError> {
     let mut conn = PgConnection::establish(url)?;
-    conn.run_pending_migrations(POSTGRES_MIGRATIONS)
-        .map_err(|e| StoreError::Migrate(e.to_string()))?;
+    // Servers started together on a new database take turns: the second
+    // finds the migrations done instead of failing to apply them twice.
+    let lock = |conn: &mut PgConnection, sql: &str| {
+        diesel::sql_query(sql)
+            .execute(conn)
+            .map_err(|e| StoreError::Migrate(e.to_string()))
+    };
+    lock(
+        &mut conn,
+        &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"),
+    )?;
+    let migrated = conn
+        .run_pending_migrations(POSTGRES_MIGRATIONS)
+        .map(drop)
+        .map_err(|e| StoreError::Migrate(e.to_string()));
+    lock(
+        &mut conn,
+        &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"),
+    )?;
+    migrated?;
     Ok(conn)
 }
+
+/// The PostgreSQL advisory lock that migrations take.
+const MIGRATION_LOCK: i64 = 0x6e67_6f62_726f_6c01;
 
 /// A connection to the SQLite file at `path` (created if absent), with the
 /// settings of [`SqlitePragmas`] and every migration applied.

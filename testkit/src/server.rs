@@ -384,6 +384,7 @@ pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[G
         ns.layout_marker(),
         ns.routing_marker(),
     ];
+    queues.extend((0..ServerConfig::default().shards).map(|k| ns.shard_queue(k)));
     queues.extend(users.iter().map(|u| ns.user_queue(u)));
     for q in queues {
         let _ = ch
@@ -392,7 +393,8 @@ pub async fn remove_broker_objects(ns: &Namespace, users: &[String], groups: &[G
     }
     let exchanges = users
         .iter()
-        .flat_map(|u| [ns.user_exchange(u), ns.offline_exchange(u)]);
+        .flat_map(|u| [ns.user_exchange(u), ns.offline_exchange(u)])
+        .chain([ns.change_exchange(), ns.fleet_exchange()]);
     for exchange in exchanges {
         let _ = ch
             .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())

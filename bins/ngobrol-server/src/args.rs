@@ -63,7 +63,8 @@ pub(crate) struct Args {
     #[arg(long, env = "NGOBROL_LOGIN_PASSWORD", default_value = DEFAULT_LOGIN_PASSWORD)]
     pub login_password: String,
 
-    /// The RabbitMQ broker, as an AMQP URI.
+    /// The RabbitMQ broker, as an AMQP URI; for a cluster, its nodes'
+    /// URIs separated by commas, tried in turn.
     #[arg(
         long,
         env = "NGOBROL_AMQP_URL",
@@ -96,10 +97,23 @@ pub(crate) struct Args {
     #[arg(long, env = "NGOBROL_HASHING_CONCURRENCY")]
     pub hashing_concurrency: Option<usize>,
 
-    /// The most requests taken from the broker and not yet finished (1 to
-    /// 65535).
+    /// The most requests of one shard taken from the broker and not yet
+    /// finished (1 to 65535); a server holds at most this many per shard it
+    /// serves.
     #[arg(long, env = "NGOBROL_PREFETCH", default_value_t = server().prefetch)]
     pub prefetch: u16,
+
+    /// The kind of the shard queues <namespace>.shard.<k>: quorum (kept
+    /// through the loss of a cluster node), classic (lighter on one
+    /// broker), or auto: quorum when --amqp-url lists several nodes, else
+    /// classic. Every server of a namespace must say the same.
+    #[arg(long, env = "NGOBROL_SHARD_QUEUES", default_value_t = server().shard_queues.as_str().to_owned())]
+    pub shard_queues: String,
+
+    /// A name for this server in its log lines, to tell several servers
+    /// apart.
+    #[arg(long, env = "NGOBROL_NODE_NAME")]
+    pub node_name: Option<String>,
 
     /// How many requests (of different users) run at once (1 to 4096).
     #[arg(long, env = "NGOBROL_LANES", default_value_t = server().lanes)]

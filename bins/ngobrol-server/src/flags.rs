@@ -206,18 +206,21 @@ pub(crate) fn http_addr(addr: &str) -> Result<Option<std::net::SocketAddr>, Stri
     })
 }
 
-fn amqp_url(url: &str) -> Result<(), String> {
-    let scheme = url
-        .split_once("://")
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    if matches!(scheme.as_deref(), Some("amqp" | "amqps")) {
-        return Ok(());
+/// One AMQP URL, or several (a cluster's nodes) separated by commas.
+fn amqp_url(urls: &str) -> Result<(), String> {
+    for url in urls.split(',').map(str::trim) {
+        let scheme = url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("amqp" | "amqps")) {
+            return Err(format!(
+                "{} must be amqp:// or amqps:// URLs (several separated by commas), got {:?}",
+                flag("amqp-url"),
+                redact_url(url)
+            ));
+        }
     }
-    Err(format!(
-        "{} must be an amqp:// or amqps:// URL, got {:?}",
-        flag("amqp-url"),
-        redact_url(url)
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -308,7 +311,7 @@ mod tests {
             ),
             (
                 &["--amqp-url", "http://ana:secret@host"],
-                "--amqp-url (NGOBROL_AMQP_URL) must be an amqp:// or amqps:// URL, got \"http://ana:***@host\"",
+                "--amqp-url (NGOBROL_AMQP_URL) must be amqp:// or amqps:// URLs (several separated by commas), got \"http://ana:***@host\"",
             ),
             (&["--database-url", ""], "--database-url"),
             (

@@ -208,7 +208,7 @@ async fn serve(settings: Settings, explicit_http: bool) -> anyhow::Result<()> {
             tracing::info!(login_user = %isolation.login_user, "isolated mode: the broker asks /auth/… who may do what");
             Some(broker_auth::BrokerRules {
                 names: settings.server.namespace.clone(),
-                vhost: ngobrol_amqp::amqp_vhost(&settings.server.amqp_url),
+                vhost: ngobrol_amqp::amqp_vhost(settings.server.amqp_urls()[0]),
                 login_user: isolation.login_user.clone(),
                 login_password: settings.login_password.clone(),
                 store: store.clone(),

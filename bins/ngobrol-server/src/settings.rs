@@ -81,10 +81,16 @@ pub(crate) fn settings(args: Args) -> Result<Settings, Vec<String>> {
         })?),
         None => None,
     };
+    let shard_queues = args
+        .shard_queues
+        .parse::<ngobrol_amqp::ShardQueues>()
+        .map_err(|e| vec![format!("--shard-queues (NGOBROL_SHARD_QUEUES): {e}")])?;
     let server_config = ServerConfig {
         amqp_url: args.amqp_url,
         namespace,
         prefetch: args.prefetch,
+        shard_queues,
+        node_name: args.node_name.clone(),
         lanes: args.lanes,
         max_pending_logins: args.max_pending_logins,
         dead_letter_capacity: args.dead_letter_capacity,

@@ -5,7 +5,6 @@
 //! message id), and nobody needs restarting.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,104 +15,13 @@ use ngobrol_amqp::Namespace;
 use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
 use ngobrol_testkit::{PrivateBroker, RawClient, fresh_namespace, remove_broker_objects};
 
-/// A running `ngobrol-server`, killed with SIGKILL when dropped.
-struct ServerProcess(Child);
+mod support;
 
-impl ServerProcess {
-    fn start(amqp_url: &str, database: &Path, namespace: &Namespace, log: &Path) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ngobrol-server"))
-            .env("NGOBROL_AMQP_URL", amqp_url)
-            .env("NGOBROL_DATABASE_URL", database)
-            .env("NGOBROL_NAMESPACE", namespace.as_str())
-            .env("NGOBROL_PBKDF2_ITERATIONS", "1000")
-            .env("NGOBROL_RATE_PER_SECOND", "0")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        Self(child)
-    }
+use support::{ServerProcess, assert_no_unexpected_errors, wait_until_served};
 
-    fn kill(mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-
-    /// Sends `signal` (`TERM`, `INT`) and waits for a clean exit.
-    fn stop_with(mut self, signal: &str) {
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.0.id().to_string())
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} failed");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                assert!(status.success(), "exit after SIG{signal}: {status}");
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "no exit after SIG{signal}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Fails on any error-level line in a server's log, but those that
-/// contain one of `expected`.
-fn assert_no_unexpected_errors(log: &Path, expected: &[&str]) {
-    let logs = std::fs::read_to_string(log).unwrap();
-    let unexpected: Vec<&str> = logs
-        .lines()
-        .filter(|line| line.contains("ERROR"))
-        .filter(|line| !expected.iter().any(|e| line.contains(e)))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "error lines in the server's log:\n{}",
-        unexpected.join("\n")
-    );
-}
-
-/// Waits until some process consumes the namespace's request queue.
-async fn wait_until_served(amqp_url: &str, namespace: &Namespace) {
-    let conn = Connection::connect(amqp_url, ConnectionProperties::default())
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let queue = ch
-            .queue_declare(
-                namespace.request_queue().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        if queue.consumer_count() > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no server consumes {namespace}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = conn.close(200, "ok".into()).await;
+/// The server of these tests: on the SQLite file `database`.
+fn start(amqp_url: &str, database: &Path, namespace: &Namespace, log: &Path) -> ServerProcess {
+    ServerProcess::start(amqp_url, database.to_str().unwrap(), namespace, log, &[])
 }
 
 async fn pair(options: &ClientOptions) -> (Session, Events, Session, Events) {
@@ -157,7 +65,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_one_in_flig
     let url = ngobrol_testkit::amqp_url();
     let namespace = fresh_namespace();
     let (_dir, database, log) = scratch();
-    let server = ServerProcess::start(&url, &database, &namespace, &log);
+    let server = start(&url, &database, &namespace, &log);
     wait_until_served(&url, &namespace).await;
 
     let options = ClientOptions {
@@ -188,7 +96,7 @@ async fn sigkill_while_sending_loses_nothing_and_repeats_at_most_the_one_in_flig
 
     let before = raw_messages(&mut budi, TOTAL / 4).await;
     server.kill();
-    let _server = ServerProcess::start(&url, &database, &namespace, &log);
+    let _server = start(&url, &database, &namespace, &log);
 
     let mut received = before;
     loop {
@@ -253,7 +161,7 @@ async fn server_and_client_recover_from_a_broker_restart() {
     let url = broker.url();
     let namespace = Namespace::default();
     let (_dir, database, log) = scratch();
-    let _server = ServerProcess::start(&url, &database, &namespace, &log);
+    let _server = start(&url, &database, &namespace, &log);
     wait_until_served(&url, &namespace).await;
 
     let options = ClientOptions {
@@ -326,7 +234,7 @@ async fn a_broker_that_lost_its_topology_is_rebuilt_by_server_and_sdk() {
     let url = broker.url();
     let namespace = Namespace::default();
     let (_dir, database, log) = scratch();
-    let _server = ServerProcess::start(&url, &database, &namespace, &log);
+    let _server = start(&url, &database, &namespace, &log);
     wait_until_served(&url, &namespace).await;
     let options = ClientOptions {
         amqp_url: url.clone(),
@@ -401,7 +309,7 @@ async fn sigterm_with_requests_in_flight_finishes_or_leaves_each_once() {
     let url = ngobrol_testkit::amqp_url();
     let namespace = fresh_namespace();
     let (_dir, database, log) = scratch();
-    let server = ServerProcess::start(&url, &database, &namespace, &log);
+    let server = start(&url, &database, &namespace, &log);
     wait_until_served(&url, &namespace).await;
     let users = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut ana = ngobrol_testkit::RawClient::connect(namespace.clone(), users.clone()).await;
@@ -447,7 +355,7 @@ async fn sigterm_with_requests_in_flight_finishes_or_leaves_each_once() {
         left > 0,
         "the server had served everything before the signal"
     );
-    let next = ServerProcess::start(&url, &database, &namespace, &log);
+    let next = start(&url, &database, &namespace, &log);
     wait_until_served(&url, &namespace).await;
 
     let mut got = Vec::with_capacity(TOTAL);

@@ -90,12 +90,12 @@ async fn thirty_thousand_refused_registrations_leave_memory_where_it_was() {
     }
 
     // Warm up (allocator pools, channel buffers), then measure.
-    flood(&mut client, 5_000).await;
+    flood(&mut client, 10_000).await;
     let before = rss_kib(pid);
     flood(&mut client, 30_000).await;
     let after = rss_kib(pid);
     let grown = after.saturating_sub(before);
-    eprintln!("resident memory: {before} KiB after 5,000, {after} KiB after 35,000");
+    eprintln!("resident memory: {before} KiB after 10,000, {after} KiB after 40,000");
     assert!(
         grown < 4 * 1024,
         "resident memory grew by {grown} KiB ({before} → {after} KiB)"

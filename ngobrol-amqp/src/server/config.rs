@@ -11,7 +11,9 @@ use crate::wire::Language;
 /// these values.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// The broker, as an AMQP URI. May hold a password: never printed.
+    /// The broker, as an AMQP URI; or the nodes of a RabbitMQ cluster, as
+    /// several separated by commas, tried in turn at each connection. May
+    /// hold a password: never printed.
     pub amqp_url: String,
     /// The prefix of every broker object the server uses; keep the default,
     /// `ngobrol`, for the original client.
@@ -20,9 +22,20 @@ pub struct ServerConfig {
     /// notices); `id` by default, the original server's. A request may
     /// ask for another with `lang`.
     pub language: Language,
-    /// The most requests delivered and not yet acknowledged: the bound on
-    /// the work (and memory) in flight inside the server.
+    /// The most requests of one shard delivered and not yet acknowledged:
+    /// the server holds at most `prefetch` × `shards` (when it serves
+    /// every shard), the bound on its work and memory in flight.
     pub prefetch: u16,
+    /// How many shard queues the requests are spread over by acting user
+    /// (see [`ShardQueues`]); each is served by one server at a time.
+    /// Every server of a deployment must use the same number: keep the
+    /// default.
+    pub shards: u16,
+    /// The kind of queue the shards are.
+    pub shard_queues: ShardQueues,
+    /// A name for this server in its logs (several servers share a
+    /// broker); none by default.
+    pub node_name: Option<String>,
     /// How many requests run at once. Requests are spread over lanes by
     /// acting user; each lane runs its requests one after another.
     pub lanes: usize,
@@ -57,6 +70,50 @@ pub struct ServerConfig {
     pub cache: Option<ngobrol_core::CacheSettings>,
 }
 
+/// The kind of the shard queues `<ns>.shard.<k>`, in which every request
+/// waits, by its acting user, for the one server that serves its shard.
+/// Both kinds are declared single-active-consumer: every server consumes
+/// every shard and the broker delivers each shard to one at a time,
+/// moving it to another only once that consumer is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ShardQueues {
+    /// Quorum queues when `amqp_url` names several brokers (the nodes of
+    /// a cluster), classic ones for a single broker, where replication
+    /// keeps nothing more and costs every message a disk write.
+    #[default]
+    Auto,
+    /// Quorum queues: replicated on a RabbitMQ cluster, so the requests
+    /// waiting in them survive the loss of a minority of its nodes.
+    Quorum,
+    /// Classic queues: lighter on a single broker, lost with their node
+    /// on a cluster.
+    Classic,
+}
+
+impl ShardQueues {
+    /// The name used in settings: `auto`, `quorum` or `classic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardQueues::Auto => "auto",
+            ShardQueues::Quorum => "quorum",
+            ShardQueues::Classic => "classic",
+        }
+    }
+}
+
+impl std::str::FromStr for ShardQueues {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(ShardQueues::Auto),
+            "quorum" => Ok(ShardQueues::Quorum),
+            "classic" => Ok(ShardQueues::Classic),
+            other => Err(format!("expected auto, quorum or classic, got {other:?}")),
+        }
+    }
+}
+
 /// The isolated mode's settings.
 ///
 /// Clients publish requests to the request exchange `<ns>.requests` with
@@ -82,7 +139,10 @@ impl Default for ServerConfig {
             amqp_url: DEFAULT_AMQP_URL.into(),
             namespace: Namespace::default(),
             language: Language::default(),
-            prefetch: 64,
+            prefetch: 32,
+            shards: 32,
+            shard_queues: ShardQueues::default(),
+            node_name: None,
             lanes: 32,
             max_pending_logins: 16,
             max_body_bytes: 512 * 1024,
@@ -103,6 +163,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("amqp_url", &redact_url(&self.amqp_url))
             .field("namespace", &self.namespace)
             .field("prefetch", &self.prefetch)
+            .field("shards", &self.shards)
+            .field("shard_queues", &self.shard_queues)
+            .field("node_name", &self.node_name)
             .field("lanes", &self.lanes)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
@@ -110,6 +173,8 @@ impl std::fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Shard counts accepted: one to 1024.
+    pub const SHARDS: std::ops::RangeInclusive<usize> = 1..=1024;
     /// Lanes accepted: one to 4096.
     pub const LANES: std::ops::RangeInclusive<usize> = 1..=4096;
     /// Request body limits accepted, in bytes: from 4 KiB to 128 MiB
@@ -120,24 +185,50 @@ impl ServerConfig {
     /// The longest wait between connection attempts: one hour.
     pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(3600);
 
+    /// The kind of shard queue declared: [`ShardQueues::Auto`] resolved.
+    pub fn shard_queue_kind(&self) -> ShardQueues {
+        match self.shard_queues {
+            ShardQueues::Auto if self.amqp_urls().len() > 1 => ShardQueues::Quorum,
+            ShardQueues::Auto => ShardQueues::Classic,
+            chosen => chosen,
+        }
+    }
+
+    /// The broker URLs of `amqp_url`, in the order they are tried.
+    pub fn amqp_urls(&self) -> Vec<&str> {
+        let urls: Vec<&str> = self
+            .amqp_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        if urls.is_empty() {
+            vec![self.amqp_url.as_str()]
+        } else {
+            urls
+        }
+    }
+
     /// Whether every setting is within its range. The error names the
     /// field (as in this struct), the range and the value given; a URL is
     /// shown without its password.
     pub fn validate(&self) -> Result<(), String> {
-        let scheme = self
-            .amqp_url
-            .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase());
-        if !matches!(scheme.as_deref(), Some("amqp" | "amqps")) {
-            return Err(format!(
-                "amqp_url must be an amqp:// or amqps:// URL, got {:?}",
-                redact_url(&self.amqp_url)
-            ));
+        for url in self.amqp_urls() {
+            let scheme = url
+                .split_once("://")
+                .map(|(scheme, _)| scheme.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), Some("amqp" | "amqps")) {
+                return Err(format!(
+                    "amqp_url must be amqp:// or amqps:// URLs, separated by commas; got {:?}",
+                    redact_url(url)
+                ));
+            }
         }
         if self.prefetch == 0 {
             return Err("prefetch must be between 1 and 65535, got 0".into());
         }
         within("lanes", self.lanes, Self::LANES)?;
+        within("shards", usize::from(self.shards), Self::SHARDS)?;
         // More than the prefetch window is allowed (logins then may fill
         // it), but never none: no login could ever run.
         within("max_pending_logins", self.max_pending_logins, 1..=65535)?;
@@ -215,6 +306,13 @@ mod validate_tests {
                 "lanes",
                 ServerConfig {
                     lanes: 1 << 20,
+                    ..base.clone()
+                },
+            ),
+            (
+                "shards",
+                ServerConfig {
+                    shards: 0,
                     ..base.clone()
                 },
             ),

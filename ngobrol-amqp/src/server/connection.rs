@@ -5,15 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use lapin::options::{
-    BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use ngobrol_core::PortError;
+use tokio::sync::watch;
+use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
-use tracing::{info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::dedup::prune_replies;
 use super::dispatch::Dispatcher;
@@ -25,15 +24,25 @@ impl Server {
     /// Serves until `shutdown` completes, connecting to the broker (and
     /// connecting again after the connection is lost) with backoff. On
     /// shutdown it stops consuming, finishes the requests in flight, and
-    /// closes the connection.
+    /// closes the connection. With several broker URLs (the nodes of a
+    /// cluster, separated by commas), each attempt tries the next.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        let span = match &self.config.node_name {
+            Some(name) => tracing::info_span!("server", node = %name),
+            None => tracing::Span::none(),
+        };
+        self.run_connecting(shutdown).instrument(span).await;
+    }
+
+    async fn run_connecting(&self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let url = redact_url(&self.config.amqp_url);
+        let urls = self.config.amqp_urls();
         let mut delay = self.config.reconnect_delay;
         let mut connected_before = false;
-        loop {
-            let connect =
-                Connection::connect(&self.config.amqp_url, ConnectionProperties::default());
+        for attempt in 0.. {
+            let amqp_url = urls[attempt % urls.len()];
+            let url = redact_url(amqp_url);
+            let connect = Connection::connect(amqp_url, ConnectionProperties::default());
             let connection = tokio::select! {
                 () = shutdown.as_mut() => return,
                 connection = connect => connection,
@@ -69,7 +78,8 @@ impl Server {
     /// [`Attached::close`].
     pub async fn connect(&self) -> Result<Attached<'_>, ServerError> {
         let connection =
-            Connection::connect(&self.config.amqp_url, ConnectionProperties::default()).await?;
+            Connection::connect(self.config.amqp_urls()[0], ConnectionProperties::default())
+                .await?;
         let connection = Arc::new(connection);
         self.handler.outbound.attach(connection.clone());
         Ok(Attached {
@@ -94,7 +104,50 @@ impl Server {
             .await
             .map_err(ServerError::Routing)?;
         info!(groups, "group routing restored");
-        let (channel, consumer) = self.consume_requests(&connection).await?;
+        self.declare_queues(&connection).await?;
+        let mut shards = super::shards::Shards::subscribe(
+            connection.clone(),
+            self.config.namespace.clone(),
+            self.config.shards,
+            self.config.prefetch,
+        )
+        .await?;
+        // Heard by the others once this server is in line for every shard.
+        let (alive_now, alive) = watch::channel(vec![self.id.clone()]);
+        let fleet = {
+            let (connection, names, me) = (
+                connection.clone(),
+                self.config.namespace.clone(),
+                self.id.clone(),
+            );
+            tokio::spawn(
+                async move {
+                    if let Err(e) = super::fleet::run(connection, names, me, alive_now).await {
+                        debug!("no longer hearing the other servers: {e}");
+                    }
+                }
+                .in_current_span()
+                .with_current_subscriber(),
+            )
+        };
+        let notices = self.changes.clone().map(|changes| {
+            let (connection, names) = (connection.clone(), self.config.namespace.clone());
+            tokio::spawn(
+                async move {
+                    if let Err(e) = changes.run(connection, names).await {
+                        debug!("cache notices stopped: {e}");
+                    }
+                }
+                .in_current_span()
+                .with_current_subscriber(),
+            )
+        });
+        let (stop_intake, stopping) = watch::channel(false);
+        let intake = tokio::spawn(
+            super::intake::run(connection.clone(), self.config.clone(), stopping)
+                .in_current_span()
+                .with_current_subscriber(),
+        );
         // Spawned tasks log where the embedder's tasks log.
         let pruning = tokio::spawn(
             prune_replies(
@@ -102,38 +155,56 @@ impl Server {
                 self.config.dedup_window,
                 self.config.dedup_capacity,
             )
+            .in_current_span()
             .with_current_subscriber(),
         );
         let retention = tokio::spawn(
-            super::retention::prune_history(self.handler.service.clone()).with_current_subscriber(),
+            super::retention::prune_history(self.handler.service.clone())
+                .in_current_span()
+                .with_current_subscriber(),
         );
         let mut dispatcher = Dispatcher::start(&self.handler, &self.config);
         self.ready.send_replace(true);
         super::metrics::connected(true);
-        info!(queue = %self.config.namespace.request_queue(), "serving requests");
+        info!(
+            shards = self.config.shards,
+            kind = self.config.shard_queue_kind().as_str(),
+            "serving requests"
+        );
 
-        let tag = consumer.tag();
-        let outcome = dispatcher.run(consumer, shutdown).await;
+        let outcome = dispatcher.run(&mut shards, alive, &self.id, shutdown).await;
+        fleet.abort();
         self.ready.send_replace(false);
         super::metrics::connected(false);
         pruning.abort();
         retention.abort();
+        if let Some(notices) = notices {
+            notices.abort();
+        }
+        // The intake first, so that what it took in reaches the shards.
+        stop_intake.send_replace(true);
+        match intake.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!("the intake stopped: {e}"),
+            Err(e) => warn!("the intake failed: {e}"),
+        }
         if outcome.is_ok() {
             info!("shutting down: no new requests; finishing those in flight");
-            if let Err(e) = channel
-                .basic_cancel(tag, BasicCancelOptions::default())
-                .await
-            {
-                warn!("cannot cancel the request consumer: {e}");
-            }
         }
+        // The shard consumers are not cancelled: a cancelled one would let
+        // another server take its shard while this one still runs the
+        // shard's requests. They go with the channel once everything in
+        // hand is settled, and what was delivered but not started goes back
+        // to its shard, ahead of the rest, for the next server.
         dispatcher.finish().await;
         if outcome.is_ok() {
             self.mark_routing().await;
         }
         self.handler.outbound.detach().await;
         if outcome.is_ok() {
-            let _ = channel.close(200, "shutdown".into()).await;
+            for channel in shards.channels() {
+                let _ = channel.close(200, "shutdown".into()).await;
+            }
             let _ = connection.close(200, "shutdown".into()).await;
             info!("stopped");
         }
@@ -192,20 +263,15 @@ impl Server {
         }
     }
 
-    /// Declares the request and dead-letter queues and consumes requests,
-    /// at most `prefetch` unacknowledged.
-    async fn consume_requests(
-        &self,
-        connection: &Connection,
-    ) -> Result<(Channel, Consumer), ServerError> {
+    /// Declares the request, shard and dead-letter queues and the
+    /// exchanges requests and signals go through.
+    async fn declare_queues(&self, connection: &Connection) -> Result<(), ServerError> {
+        let names = &self.config.namespace;
+        self.declare_dead_letter_queue(connection).await?;
         let channel = connection.create_channel().await?;
         channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
-            .await?;
-        self.declare_dead_letter_queue(connection).await?;
-        channel
             .exchange_declare(
-                self.config.namespace.signal_exchange().as_str().into(),
+                names.signal_exchange().as_str().into(),
                 ExchangeKind::Direct,
                 ExchangeDeclareOptions {
                     durable: true,
@@ -214,19 +280,13 @@ impl Server {
                 FieldTable::default(),
             )
             .await?;
-        // Exactly as the original client declares it: durable, no arguments.
-        let queue = self.config.namespace.request_queue();
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
+        let _ = channel.close(200, "declared".into()).await;
+        declare_request_queue(connection, names).await?;
         if self.config.isolation.is_some() {
             // Where isolated clients publish: the broker checks each
             // routing key against its sender.
-            let requests = self.config.namespace.request_exchange();
+            let channel = connection.create_channel().await?;
+            let requests = names.request_exchange();
             channel
                 .exchange_declare(
                     requests.as_str().into(),
@@ -240,24 +300,71 @@ impl Server {
                 .await?;
             channel
                 .queue_bind(
-                    queue.as_str().into(),
+                    names.request_queue().as_str().into(),
                     requests.as_str().into(),
                     "#".into(),
                     QueueBindOptions::default(),
                     FieldTable::default(),
                 )
                 .await?;
+            let _ = channel.close(200, "declared".into()).await;
         }
-        let consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        Ok((channel, consumer))
+        self.declare_shards(connection).await
     }
+
+    /// Declares the shard queues, each single-active-consumer, of the
+    /// configured kind. One declared before with other arguments (another
+    /// kind) is an error that says so.
+    async fn declare_shards(&self, connection: &Connection) -> Result<(), ServerError> {
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        arguments.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString(self.config.shard_queue_kind().as_str().into()),
+        );
+        let channel = connection.create_channel().await?;
+        for shard in 0..self.config.shards {
+            let name = self.config.namespace.shard_queue(shard);
+            let declared = channel
+                .queue_declare(
+                    name.as_str().into(),
+                    QueueDeclareOptions::durable(),
+                    arguments.clone(),
+                )
+                .await;
+            if let Err(e) = declared {
+                if is_precondition_failed(&e) {
+                    error!(
+                        queue = %name,
+                        kind = self.config.shard_queue_kind().as_str(),
+                        "the shard queue exists with other arguments (another kind?); \
+                         every server must use the same shard settings"
+                    );
+                }
+                return Err(e.into());
+            }
+        }
+        let _ = channel.close(200, "declared".into()).await;
+        Ok(())
+    }
+}
+
+/// Declares `<ns>` exactly as the original client does: durable, no
+/// arguments.
+pub(super) async fn declare_request_queue(
+    connection: &Connection,
+    names: &crate::names::Namespace,
+) -> Result<(), ServerError> {
+    let channel = connection.create_channel().await?;
+    channel
+        .queue_declare(
+            names.request_queue().as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await?;
+    let _ = channel.close(200, "declared".into()).await;
+    Ok(())
 }
 
 /// A broker connection the service's outbound port uses, outside serving.

@@ -7,14 +7,14 @@ use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-use lapin::Consumer;
 use lapin::message::Delivery as AmqpDelivery;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 use super::handler::Handler;
+use super::shards::{Arrival, Shards};
 use super::{ServerConfig, ServerError};
 use crate::wire::{DecodeError, Envelope, decode_request};
 
@@ -22,19 +22,31 @@ use crate::wire::{DecodeError, Envelope, decode_request};
 pub(super) struct Job {
     pub delivery: AmqpDelivery,
     pub decoded: Result<Envelope, Box<DecodeError>>,
+    /// Counts it among its shard's requests in hand until it is dropped,
+    /// once settled.
+    pub hold: Option<super::shards::Hold>,
 }
 
 impl Job {
-    fn new(delivery: AmqpDelivery, max_body_bytes: usize) -> Self {
-        let decoded = if delivery.data.len() > max_body_bytes {
+    fn new(delivery: AmqpDelivery, hold: super::shards::Hold, max_body_bytes: usize) -> Self {
+        // The intake cuts a body too large to serve, and says how large.
+        let length = super::intake::original_length(&delivery.properties)
+            .unwrap_or(delivery.data.len())
+            .max(delivery.data.len());
+        let decoded = if length > max_body_bytes {
             Err(Box::new(super::handler::oversized(
                 &delivery.data,
+                length,
                 max_body_bytes,
             )))
         } else {
             decode_request(&delivery.data)
         };
-        Self { delivery, decoded }
+        Self {
+            delivery,
+            decoded,
+            hold: Some(hold),
+        }
     }
 
     /// Whether this is a registration or a login: slow (password
@@ -78,6 +90,7 @@ impl Dispatcher {
             let depth = usize::from(config.prefetch.max(1));
             workers.spawn(
                 super::pipeline::run_lane(handler.clone(), receiver, depth)
+                    .in_current_span()
                     .with_current_subscriber(),
             );
         }
@@ -92,18 +105,31 @@ impl Dispatcher {
     }
 
     /// Hands every delivery to its lane until `shutdown` completes (Ok) or
-    /// the consumer fails.
+    /// a shard's consumer fails or ends; leaves their shards to the other
+    /// servers whenever the servers `alive` change.
     pub async fn run(
         &mut self,
-        mut consumer: Consumer,
+        shards: &mut Shards,
+        mut alive: watch::Receiver<Vec<String>>,
+        me: &str,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(), ServerError> {
         loop {
             tokio::select! {
                 () = shutdown.as_mut() => return Ok(()),
-                next = consumer.next() => match next {
-                    Some(Ok(delivery)) => self.dispatch(Job::new(delivery, self.max_body_bytes)).await?,
-                    Some(Err(e)) => return Err(e.into()),
+                Ok(()) = alive.changed() => {
+                    let now = alive.borrow_and_update().clone();
+                    shards.rebalance(me, &now);
+                }
+                next = shards.next() => match next {
+                    Some(Arrival::Request(delivery, hold)) => {
+                        self.dispatch(Job::new(*delivery, hold, self.max_body_bytes)).await?;
+                    }
+                    Some(Arrival::Failed(e)) => return Err(e.into()),
+                    Some(Arrival::Ended(shard)) => {
+                        tracing::warn!(shard, "the broker ended a shard's consumer");
+                        return Err(ServerError::ConsumerEnded);
+                    }
                     None => return Err(ServerError::ConsumerEnded),
                 },
             }
@@ -126,11 +152,14 @@ impl Dispatcher {
                         handler.handle(job).await;
                         drop(permit);
                     }
+                    .in_current_span()
                     .with_current_subscriber(),
                 ),
-                Err(_) => self
-                    .workers
-                    .spawn(async move { handler.refuse_busy(job).await }.with_current_subscriber()),
+                Err(_) => self.workers.spawn(
+                    async move { handler.refuse_busy(job).await }
+                        .in_current_span()
+                        .with_current_subscriber(),
+                ),
             };
             return Ok(());
         }

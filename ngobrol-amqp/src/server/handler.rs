@@ -38,7 +38,11 @@ impl Handler {
     /// handling is caught: the request goes to the dead-letter queue
     /// instead of coming back forever.
     pub async fn handle(&self, job: Job) {
-        let Job { delivery, decoded } = job;
+        let Job {
+            delivery,
+            decoded,
+            hold: _hold,
+        } = job;
         let handled = std::panic::AssertUnwindSafe(self.process(&delivery.properties, decoded));
         let disposition = handled.catch_unwind().await.unwrap_or_else(|_| {
             error!("a request handler panicked; the request goes to the dead-letter queue");
@@ -128,7 +132,11 @@ impl Handler {
     /// Answers a registration or login `busy` without looking at it: the
     /// server has as many in hand as it takes.
     pub async fn refuse_busy(&self, job: Job) {
-        let Job { delivery, decoded } = job;
+        let Job {
+            delivery,
+            decoded,
+            hold: _hold,
+        } = job;
         let started = Instant::now();
         let disposition = match decoded {
             Ok(envelope) => {
@@ -204,7 +212,11 @@ impl Handler {
         key: Option<RequestKey>,
         turn: Turn,
     ) -> Tail {
-        let Job { delivery, decoded } = job;
+        let Job {
+            delivery,
+            decoded,
+            hold,
+        } = job;
         let started = Instant::now();
         let Ok(envelope) = decoded else {
             unreachable!("only decoded requests run pipelined");
@@ -250,6 +262,7 @@ impl Handler {
             method,
             outcome,
             key,
+            _hold: hold,
         }
     }
 
@@ -333,7 +346,7 @@ impl Handler {
         properties: &BasicProperties,
     ) -> Option<ChatError> {
         let isolation = self.isolation.as_ref()?;
-        let sender = properties.user_id().as_ref().map(|u| u.as_str());
+        let sender = super::intake::sender(properties);
         match sender {
             None => Some(ChatError::NotPermitted(
                 "a request must carry its sender's user_id".into(),
@@ -411,8 +424,8 @@ fn is_private_queue(name: &str) -> bool {
 
 /// The error for a body over the limit, with the few fields needed to
 /// address the reply, found by a bounded scan: the body is not parsed.
-pub(super) fn oversized(body: &[u8], limit: usize) -> DecodeError {
-    let mut error = DecodeError::too_large(body.len(), limit);
+pub(super) fn oversized(body: &[u8], length: usize, limit: usize) -> DecodeError {
+    let mut error = DecodeError::too_large(length, limit);
     let field = |key| find_field(body, key);
     error.method = field("method").filter(|m| crate::wire::plausible_method(m));
     error.queue_name = field("queue_name");

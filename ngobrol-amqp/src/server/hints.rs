@@ -6,6 +6,16 @@
 /// How much of each end of a body is scanned.
 const WINDOW: usize = 4096;
 
+/// What [`find_field`] scans of `body`, and nothing else: its first and
+/// last [`WINDOW`] bytes (all of it, if it is no longer). The intake
+/// forwards this of a body too large to serve.
+pub(super) fn scanned(body: &[u8]) -> Vec<u8> {
+    if body.len() <= 2 * WINDOW {
+        return body.to_vec();
+    }
+    [&body[..WINDOW], &body[body.len() - WINDOW..]].concat()
+}
+
 /// The value of the string field `key` in `body`, found by scanning the
 /// first and the last [`WINDOW`] bytes (a large field, such as a long
 /// message, may stand between). Only a plain value (no escapes) is taken.

@@ -20,6 +20,8 @@ pub const DELIVERIES: &str = "ngobrol_deliveries_total";
 pub const RECONNECTS: &str = "ngobrol_broker_reconnects_total";
 /// 1 while connected to the broker and consuming requests, else 0.
 pub const CONNECTED: &str = "ngobrol_broker_connected";
+/// 1 while this server takes in the request queue for every server.
+pub const INTAKE: &str = "ngobrol_intake_active";
 /// Requests answered from the de-duplication record.
 pub const DEDUP_HITS: &str = "ngobrol_dedup_hits_total";
 /// Requests refused `rate_limited`.
@@ -48,6 +50,10 @@ pub(super) fn connected(yes: bool) {
     gauge!(CONNECTED).set(if yes { 1.0 } else { 0.0 });
 }
 
+pub(super) fn intake(yes: bool) {
+    gauge!(INTAKE).set(if yes { 1.0 } else { 0.0 });
+}
+
 pub(super) fn reconnected() {
     counter!(RECONNECTS).increment(1);
 }
@@ -71,6 +77,10 @@ pub fn describe() {
         CONNECTED,
         "1 while connected to the broker and consuming requests."
     );
+    describe_gauge!(
+        INTAKE,
+        "1 while this server takes in the request queue for every server."
+    );
     describe_counter!(
         DEDUP_HITS,
         "Requests answered from the de-duplication record."
@@ -92,5 +102,6 @@ pub fn describe() {
         counter!(DELIVERIES, "kind" => kind).absolute(0);
     }
     gauge!(CONNECTED).set(0.0);
+    gauge!(INTAKE).set(0.0);
     gauge!(ngobrol_core::password::HASHING_QUEUE).set(0.0);
 }

@@ -2,8 +2,10 @@
 //! publishes replies.
 //!
 //! One request's life:
-//! 1. the broker delivers it from `<ns>` (manual acknowledgement, at most
-//!    `prefetch` unacknowledged at once) — `connection.rs`;
+//! 0. the one server that takes in `<ns>` moves it, by its acting user, to
+//!    a shard queue; one server at a time serves each shard — `intake.rs`;
+//! 1. the broker delivers it from its shard (manual acknowledgement, at
+//!    most `prefetch` unacknowledged per shard) — `connection.rs`;
 //! 2. it is decoded, then queued to the lane of its acting user, so that
 //!    one user's requests run in order while different users' run at once
 //!    — `dispatch.rs`;
@@ -17,15 +19,18 @@
 //!    again.
 
 mod catalogue;
+mod changes;
 mod config;
 mod connection;
 mod convert;
 mod dedup;
 mod dispatch;
 mod execute;
+mod fleet;
 mod group_exchanges;
 mod handler;
 mod hints;
+mod intake;
 mod lazy_channel;
 mod mailboxes;
 mod management;
@@ -37,6 +42,7 @@ mod publishing;
 mod retention;
 mod routing;
 mod settle;
+mod shards;
 
 use std::sync::Arc;
 
@@ -44,7 +50,7 @@ use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig};
 use tokio::sync::watch;
 
 pub(crate) use catalogue::Said;
-pub use config::{Isolation, ServerConfig};
+pub use config::{Isolation, ServerConfig, ShardQueues};
 pub use connection::Attached;
 pub(crate) use execute::{Answer, Context, Execute};
 pub use management::Management;
@@ -75,6 +81,10 @@ pub struct Server {
     handler: Handler,
     config: ServerConfig,
     ready: watch::Sender<bool>,
+    /// What the caches forget, told to and heard from the other servers.
+    changes: Option<Arc<changes::Changes>>,
+    /// This server's id among the servers of its namespace (random).
+    id: String,
 }
 
 impl Server {
@@ -96,8 +106,13 @@ impl Server {
                 .with_management(config.isolation.as_ref().and_then(|i| i.management.clone())),
         );
         let mut ports = Ports::new(store, outbound.clone());
+        let mut changes = None;
+        let id = ngobrol_core::MessageId::generate().to_string();
         if let Some(cache) = config.cache {
-            ports = ports.cached(cache);
+            let (tell, told) = changes::teller();
+            let (cached, caches) = ports.cached_telling(cache, Some(tell));
+            ports = cached;
+            changes = Some(Arc::new(changes::Changes::new(caches, told, id.clone())));
         }
         ports.history = Arc::new(pipeline::OrderedHistory(ports.history));
         let service = ChatService::new(ports, rules)?;
@@ -112,6 +127,8 @@ impl Server {
             handler,
             config,
             ready: watch::channel(false).0,
+            changes,
+            id,
         })
     }
 

@@ -75,7 +75,9 @@ impl Handler {
             "x-ngobrol-reason".into(),
             AMQPValue::LongString(reason.into()),
         );
-        let size = i64::try_from(delivery.data.len()).unwrap_or(i64::MAX);
+        let size =
+            super::intake::original_length(&delivery.properties).unwrap_or(delivery.data.len());
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         headers.insert("x-ngobrol-size".into(), AMQPValue::LongLongInt(size));
         let properties = delivery
             .properties

@@ -155,6 +155,15 @@ struct RunArgs {
     /// The server's lanes.
     #[arg(long, default_value_t = 32)]
     lanes: usize,
+    /// How many servers serve the namespace, started one after another
+    /// with the same command (the CPU figures are the first one's).
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
+    /// The store the servers share (a `postgres://` URL for more than
+    /// one server on separate stores' terms); default: a temporary SQLite
+    /// file.
+    #[arg(long)]
+    database_url: Option<String>,
     /// Users in the store, the benchmark's included.
     #[arg(long, default_value_t = 100_000)]
     store_users: usize,
@@ -269,10 +278,13 @@ async fn run(mut args: RunArgs) -> anyhow::Result<()> {
     )?;
 
     let dir = tempfile::tempdir()?;
-    let database = dir.path().join("ngobrol.sqlite3");
-    let database = database
-        .to_str()
-        .context("a temporary path that is not UTF-8")?;
+    let sqlite = dir.path().join("ngobrol.sqlite3");
+    let database = match &args.database_url {
+        Some(url) => url.as_str(),
+        None => sqlite
+            .to_str()
+            .context("a temporary path that is not UTF-8")?,
+    };
     // One real hash, shared by every user who logs in: each login then
     // costs what a login costs, without hashing hundreds of passwords here.
     let hasher = PasswordHasher::new(args.pbkdf2_iterations, 1)?;
@@ -432,6 +444,16 @@ async fn measure(
     report
         .startup
         .push(json!({"start": "cold", "ready": ready}));
+    let mut others = Vec::new();
+    for n in 2..=args.servers {
+        eprintln!("starting server {n}");
+        others.push(start_server(args, namespace, database).await?.0);
+    }
+    if !others.is_empty() {
+        // Until the shards are shared out (a hello a second, and the
+        // yielding after).
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
     let relay = if args.no_relay {
         None
     } else {
@@ -502,6 +524,9 @@ async fn measure(
                 report.push(phase_report);
             }
         }
+    }
+    for other in others {
+        other.stop(Duration::from_secs(30)).await;
     }
     report.server_stopped = server.stop(Duration::from_secs(30)).await;
     if let Some(relay) = relay {

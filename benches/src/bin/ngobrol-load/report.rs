@@ -103,6 +103,7 @@ impl Report {
             "hashing_concurrency": args.hashing_concurrency,
             "prefetch": args.prefetch,
             "lanes": args.lanes,
+            "servers": args.servers,
             "request_ids": args.request_ids,
             "repeat": args.repeat,
             "quiet_pct": args.quiet_pct,

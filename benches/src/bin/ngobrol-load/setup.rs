@@ -127,6 +127,9 @@ impl Plan {
             names.routing_marker(),
             relay_queue(namespace),
         ];
+        queues.extend(
+            (0..ngobrol_amqp::ServerConfig::default().shards).map(|k| names.shard_queue(k)),
+        );
         let users = self
             .direct
             .start
@@ -139,6 +142,7 @@ impl Plan {
         );
         let exchanges = (1..=self.total_groups())
             .map(|id| names.group_exchange(id))
+            .chain([names.change_exchange(), names.fleet_exchange()])
             .collect();
         (queues, exchanges)
     }

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use ngobrol_core::RequestKey;
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 use super::stages::{Settling, confirm_stage, settle_stage};
@@ -150,10 +151,13 @@ pub(in crate::server) async fn run_lane(
     let (to_settle, settling) = mpsc::channel::<Settling>(depth.max(1));
     let confirm_stage = tokio::spawn(
         confirm_stage(handler.clone(), lane.clone(), confirming, to_settle)
+            .in_current_span()
             .with_current_subscriber(),
     );
     let settle_stage = tokio::spawn(
-        settle_stage(handler.clone(), lane.clone(), settling).with_current_subscriber(),
+        settle_stage(handler.clone(), lane.clone(), settling)
+            .in_current_span()
+            .with_current_subscriber(),
     );
     let mut runs: FuturesOrdered<Run> = FuturesOrdered::new();
     let mut newest: Option<Ends> = None;

@@ -204,6 +204,8 @@ pub(super) struct Tail {
     pub outcome: Result<Prepared, Disposition>,
     /// The request's de-duplication key, held in the lane until settled.
     pub key: Option<RequestKey>,
+    /// Its shard's count of requests in hand, until settled.
+    pub _hold: Option<super::shards::Hold>,
 }
 
 /// A pipelined request's reply, as decided before its confirms.
