@@ -27,6 +27,11 @@ cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 NGOBROL_TEST_STORE=postgres cargo test --locked --no-fail-fast -p ngobrol-amqp \
   --test protocol --test reliability --test sessions --test security --test hardening --test pipeline \
   2>&1 | tee -a "$log" || status=$?
+# The original client's protocol and the SDK's again, each test server
+# being three servers on one store and namespace.
+NGOBROL_TEST_SERVERS=3 cargo test --locked --no-fail-fast -p ngobrol-amqp \
+  --test protocol --test sessions --test bad_input --test sdk \
+  2>&1 | tee -a "$log" || status=$?
 
 read -r passed failed < <(awk '/^test result:/ {
   for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }

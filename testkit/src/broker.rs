@@ -166,6 +166,35 @@ impl PrivateBroker {
     }
 }
 
+/// A RabbitMQ cluster of this test's own: private nodes (see
+/// [`PrivateBroker`]) joined to the first. Dropping it stops them all.
+pub struct PrivateCluster {
+    pub nodes: Vec<PrivateBroker>,
+}
+
+impl PrivateCluster {
+    /// Starts `count` nodes and joins them into one cluster.
+    pub fn start(count: usize) -> Self {
+        let nodes: Vec<PrivateBroker> = (0..count).map(|_| PrivateBroker::start()).collect();
+        for node in &nodes[1..] {
+            node.ctl("stop_app");
+            node.ctl_args(&["join_cluster", &nodes[0].node]);
+            node.start_app();
+        }
+        Self { nodes }
+    }
+
+    /// Every node's URL, `first` first, then the others in their order,
+    /// separated by commas: what a server that prefers that node is given.
+    pub fn urls_from(&self, first: usize) -> String {
+        let count = self.nodes.len();
+        (0..count)
+            .map(|i| self.nodes[(first + i) % count].url())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
         let _ = self.rabbitmqctl("stop");

@@ -25,7 +25,7 @@ mod raw;
 mod sdk;
 mod server;
 
-pub use broker::PrivateBroker;
+pub use broker::{PrivateBroker, PrivateCluster};
 pub use faults::{Fault, Faults, FaultyStore, Gate};
 pub use isolated::IsolatedServer;
 pub use logs::ErrorLines;

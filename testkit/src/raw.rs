@@ -11,7 +11,7 @@ use lapin::{BasicProperties, Channel, Connection, Consumer};
 use ngobrol_amqp::Namespace;
 use serde_json::{Value, json};
 
-use crate::{WAIT, connect};
+use crate::WAIT;
 
 /// A client that does what the original console client does: a
 /// server-named exclusive queue for the register and login replies,
@@ -32,7 +32,18 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(namespace: Namespace, users: Arc<Mutex<Vec<String>>>) -> Self {
-        let connection = connect().await;
+        Self::connect_to(&crate::amqp_url(), namespace, users).await
+    }
+
+    /// [`connect`](Self::connect) to the broker at `amqp_url`.
+    pub async fn connect_to(
+        amqp_url: &str,
+        namespace: Namespace,
+        users: Arc<Mutex<Vec<String>>>,
+    ) -> Self {
+        let connection = lapin::Connection::connect(amqp_url, Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("no broker at {amqp_url}: {e}"));
         let channel = connection.create_channel().await.unwrap();
         let queue = channel
             .queue_declare(

@@ -105,6 +105,12 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
     /// When set, the server runs on the store through a [`FaultyStore`].
     faults: Option<Faults>,
+    /// The other servers of `NGOBROL_TEST_SERVERS`, on the same store and
+    /// namespace: their shutdown senders and tasks.
+    extras: Vec<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
     /// The error lines its tasks logged: unexpected ones fail the test.
     errors: ErrorLines,
     /// Last: the store's connections close before its database goes.
@@ -209,6 +215,7 @@ impl TestServer {
             shutdown: None,
             task: None,
             faults: None,
+            extras: Vec::new(),
             errors: ErrorLines::default(),
             _database: database,
         };
@@ -246,10 +253,53 @@ impl TestServer {
             .unwrap();
         self.shutdown = Some(tx);
         self.task = Some(task);
+        if self.faults.is_none() {
+            for _ in 1..extra_servers() {
+                let extra = self.launch_one().await;
+                self.extras.push(extra);
+            }
+        }
+    }
+
+    /// One more server on the same store (opened again) and namespace,
+    /// ready.
+    async fn launch_one(
+        &self,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let store = Arc::new(Store::open(&self.store_url, &StoreOptions::default()).unwrap());
+        let (rules, config) = (self.service_config.clone(), self.server_config.clone());
+        let server = Server::build(store, rules, config).unwrap();
+        let mut ready = server.ready();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(
+            async move {
+                server
+                    .run(async {
+                        let _ = rx.await;
+                    })
+                    .await
+            }
+            .with_subscriber(self.errors.dispatch()),
+        );
+        tokio::time::timeout(WAIT, ready.wait_for(|r| *r))
+            .await
+            .expect("an extra server did not become ready")
+            .unwrap();
+        (tx, task)
     }
 
     /// Stops the server gracefully and waits until it has.
     pub async fn stop(&mut self) {
+        for (tx, task) in std::mem::take(&mut self.extras) {
+            let _ = tx.send(());
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("an extra server did not stop")
+                .unwrap();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -284,6 +334,7 @@ impl TestServer {
             shutdown: None,
             task: None,
             faults: None,
+            extras: Vec::new(),
             errors: ErrorLines::default(),
             _database: TestDatabase::Shared,
         };
@@ -371,6 +422,16 @@ impl Drop for TestServer {
             panic!("{failure}");
         }
     }
+}
+
+/// How many servers each test server is (`NGOBROL_TEST_SERVERS`, 1 by
+/// default): the extra ones run on the same store and namespace, as
+/// further processes started with the same command would.
+fn extra_servers() -> usize {
+    std::env::var("NGOBROL_TEST_SERVERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
 }
 
 /// Deletes a namespace's request queue, the queues of `users` and the

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use ngobrol_amqp::Namespace;
 use ngobrol_amqp::client::{Client, ClientOptions, Event, Events, Session};
-use ngobrol_testkit::{Database, RawClient, TestDatabase, fresh_namespace, remove_broker_objects};
+use ngobrol_testkit::{
+    Database, PrivateCluster, RawClient, TestDatabase, fresh_namespace, remove_broker_objects,
+};
 use support::{ServerProcess, assert_no_unexpected_errors, wait_until_served_by};
 
 /// `count` servers on one fresh PostgreSQL schema, in a fresh namespace.
@@ -28,11 +30,20 @@ struct Fleet {
 }
 
 impl Fleet {
+    /// `count` servers on the shared broker.
     async fn start(count: usize) -> Self {
+        let url = ngobrol_testkit::amqp_url();
+        Self::start_on(url.clone(), vec![url; count]).await
+    }
+
+    /// A server per entry of `servers` (its broker URLs), the first
+    /// serving before the others start (so that the queues declared once
+    /// are declared through its broker); clients connect to `clients`.
+    async fn start_on(clients: String, servers: Vec<String>) -> Self {
         let (database, database_url) = TestDatabase::create(Database::Postgres);
         let dir = tempfile::tempdir().unwrap();
         let mut fleet = Self {
-            url: ngobrol_testkit::amqp_url(),
+            url: clients,
             namespace: fresh_namespace(),
             servers: Vec::new(),
             logs: Vec::new(),
@@ -40,22 +51,23 @@ impl Fleet {
             _dir: dir,
             _database: database,
         };
-        // Started together, as an operator would.
-        for _ in 0..count {
-            fleet.add();
+        for (i, url) in servers.iter().enumerate() {
+            fleet.add(url);
+            if i == 0 || i + 1 == servers.len() {
+                let logs: Vec<&std::path::Path> = fleet.logs.iter().map(|l| l.as_path()).collect();
+                wait_until_served_by(&fleet.url, &fleet.namespace, &logs).await;
+            }
         }
-        let logs: Vec<&std::path::Path> = fleet.logs.iter().map(|l| l.as_path()).collect();
-        wait_until_served_by(&fleet.url, &fleet.namespace, &logs).await;
         fleet
     }
 
-    /// One more server, started with the same command.
-    fn add(&mut self) {
+    /// One more server, started with the same command but its broker URLs.
+    fn add(&mut self, amqp_url: &str) {
         let n = self.servers.len() + 1;
         let log = self._dir.path().join(format!("server-{n}.log"));
         let node = format!("s{n}");
         let server = ServerProcess::start(
-            &self.url,
+            amqp_url,
             &self.database_url,
             &self.namespace,
             &log,
@@ -91,12 +103,19 @@ impl Fleet {
     }
 
     async fn finish(self, users: &[String], groups: &[ngobrol_core::GroupId]) {
-        for log in &self.logs {
-            // A standby that tried to take in at the same moment as
-            // another is refused by the broker, which the AMQP library logs.
-            assert_no_unexpected_errors(log, &["in exclusive use"]);
-        }
+        self.check_logs(&[]);
         remove_broker_objects(&self.namespace, users, groups).await;
+    }
+
+    /// No error line in any server's log but those the test provokes
+    /// (`expected`), and the broker's refusal of a standby that tried to
+    /// take in at the same moment as another, which the AMQP library logs.
+    fn check_logs(&self, expected: &[&str]) {
+        let mut allowed = vec!["in exclusive use"];
+        allowed.extend_from_slice(expected);
+        for log in &self.logs {
+            assert_no_unexpected_errors(log, &allowed);
+        }
     }
 }
 
@@ -161,7 +180,8 @@ struct Crowd {
 impl Crowd {
     async fn gather(fleet: &Fleet, senders: usize) -> Self {
         let client = Client::connect(fleet.options()).await.unwrap();
-        let mut tono = RawClient::connect(fleet.namespace.clone(), Arc::default()).await;
+        let mut tono =
+            RawClient::connect_to(&fleet.url, fleet.namespace.clone(), Arc::default()).await;
         tono.sign_up("tono").await;
         client.register("rina", "rahasia!").await.unwrap();
         let rina = client.login("rina", "rahasia!").await.unwrap();
@@ -315,4 +335,56 @@ async fn sigkill_of_the_intake_server_mid_load_loses_nothing_and_keeps_order() {
     let users = crowd.users();
     let group = ngobrol_core::GroupId::new(crowd.group);
     fleet.finish(&users, &[group]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rabbitmq_node_of_three_stopped_mid_load_loses_nothing_acknowledged() {
+    const SENDERS: usize = 4;
+    const EACH: usize = 200;
+    let cluster = PrivateCluster::start(3);
+    // The first server (and so `<ns>`, the mailboxes it declares, and the
+    // clients) on node 0; the second connects to node 2 first, the node
+    // that is stopped.
+    let mut fleet = Fleet::start_on(
+        cluster.nodes[0].url(),
+        vec![cluster.urls_from(0), cluster.urls_from(2)],
+    )
+    .await;
+    let mut crowd = Crowd::gather(&fleet, SENDERS).await;
+    let names = crowd.names();
+    let sending = crowd.send(EACH, false);
+
+    let mut arrived = receive(&mut crowd.rina.1, SENDERS * EACH / 4, false).await;
+    cluster.nodes[2].stop_app();
+    for sending in sending {
+        sending.await.unwrap();
+    }
+    let rest = SENDERS * EACH - arrived.len();
+    arrived.extend(receive(&mut crowd.rina.1, rest, false).await);
+    assert_eq!(check_order(&arrived, &names, EACH, "rina"), 0);
+
+    let second = std::fs::read_to_string(&fleet.logs[1]).unwrap();
+    assert!(
+        second.contains("kind=\"quorum\""),
+        "shards not quorum queues"
+    );
+    assert!(
+        second.matches("connected to the broker").count() >= 2,
+        "the second server did not connect to another node:\n{second}"
+    );
+    // Both still serve: a message sent now arrives.
+    let (_, s0) = &crowd.senders[0];
+    s0.send_direct("rina", "s0:sentinel").await.unwrap();
+    match crowd.rina.1.recv_timeout(Duration::from_secs(10)).await {
+        Some(Event::Direct(m)) => assert_eq!(m.text, "s0:sentinel"),
+        other => panic!("{other:?}"),
+    }
+    drop(crowd);
+    for server in fleet.servers.iter_mut() {
+        drop(server.take());
+    }
+    // Provoked: the second server's connection to the stopped node, and
+    // the mailbox it had declared there (a classic queue lives on one
+    // node), which cannot be declared again while that node is down.
+    fleet.check_logs(&["Connection reset by peer", "is down or inaccessible"]);
 }
