@@ -72,8 +72,8 @@ pub use ports::{
     Amendment, Conversation, ConversationSummary, Delivery, DeliveryBody, FriendRepository,
     FriendRequest, GroupRecord, GroupRef, GroupRepository, HistoryQuery, HistoryRepository,
     Invitation, Marker, NoticeEvent, Outbound, Placement, PresenceState, Repositories, RequestKey,
-    RequestLog, Retention, SessionRecord, SessionRepository, Signal, StoredMessage, UserRecord,
-    UserRepository,
+    RequestLog, Retention, SessionRecord, SessionRepository, ShardTurns, Signal, StoredMessage,
+    TurnHolder, UserRecord, UserRepository,
 };
 pub use service::{
     Added, Auth, Befriended, ChatService, FriendshipPolicy, HistoryPage, Login, PRESENCE_TTL, Peer,

@@ -46,6 +46,7 @@ mod open;
 mod operator;
 mod request_log;
 mod schema;
+mod turns;
 mod users;
 
 pub use error::StoreError;

@@ -49,6 +49,8 @@ pub(crate) enum Pools {
 /// Every repository port of `ngobrol-core`, on SQLite or PostgreSQL.
 pub struct Store {
     pub(crate) pools: Pools,
+    /// The URL it was opened with, for connections of its own (turns).
+    pub(crate) url: String,
     /// The history's appends, written in batches.
     pub(crate) appends: std::sync::Arc<crate::history::Appends>,
     /// SQLite's: checkpoints the write-ahead log until the store goes.
@@ -143,6 +145,7 @@ impl Store {
         };
         Ok(Self {
             pools,
+            url: url.to_owned(),
             appends: Default::default(),
             _checkpointer: checkpointer,
         })

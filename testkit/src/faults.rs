@@ -10,8 +10,8 @@ use ngobrol_core::{
     Conversation, ConversationSummary, Delivery, FriendRepository, FriendRequest, GroupId,
     GroupName, GroupRecord, GroupRepository, HistoryQuery, HistoryRepository, Invitation, Marker,
     MessageId, MessageText, Placement, PortError, PresenceState, RequestKey, RequestLog, Retention,
-    SessionId, SessionRecord, SessionRepository, StoredMessage, TokenHash, UserRecord,
-    UserRepository, Username,
+    SessionId, SessionRecord, SessionRepository, ShardTurns, StoredMessage, TokenHash, TurnHolder,
+    UserRecord, UserRepository, Username,
 };
 
 /// What a faulty port does when a call it was told about comes.
@@ -201,4 +201,8 @@ faulty!(RequestLog {
     fn find_reply(&self, key: &RequestKey) -> Option<Vec<u8>>;
     fn record_reply(&self, key: &RequestKey, reply: &[u8], at: SystemTime) -> ();
     fn prune(&self, before: SystemTime, keep: u64) -> u64;
+});
+
+faulty!(ShardTurns {
+    fn turn_holder(&self, scope: &str) -> Box<dyn TurnHolder>;
 });

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -56,6 +57,9 @@ impl Server {
                     delay = self.config.reconnect_delay;
                     match self.serve(connection, shutdown.as_mut()).await {
                         Ok(()) => return,
+                        Err(e @ ServerError::Turns(_)) => {
+                            warn!("stopped serving ({e}); starting again");
+                        }
                         Err(e) => warn!("lost the broker ({e}); connecting again"),
                     }
                 }
@@ -105,11 +109,18 @@ impl Server {
             .map_err(ServerError::Routing)?;
         info!(groups, "group routing restored");
         self.declare_queues(&connection).await?;
+        let holder = self
+            .turns
+            .0
+            .turn_holder(self.config.namespace.as_str())
+            .await
+            .map_err(ServerError::Turns)?;
         let mut shards = super::shards::Shards::subscribe(
             connection.clone(),
             self.config.namespace.clone(),
             self.config.shards,
             self.config.prefetch,
+            holder,
         )
         .await?;
         // Heard by the others once this server is in line for every shard.
@@ -173,6 +184,9 @@ impl Server {
         );
 
         let outcome = dispatcher.run(&mut shards, alive, &self.id, shutdown).await;
+        // Each shard's turn goes back once nothing of it is in hand, so
+        // that the shard's next server may run it.
+        let turns = shards.give_back_turns();
         fleet.abort();
         self.ready.send_replace(false);
         super::metrics::connected(false);
@@ -181,12 +195,28 @@ impl Server {
         if let Some(notices) = notices {
             notices.abort();
         }
-        // The intake first, so that what it took in reaches the shards.
-        stop_intake.send_replace(true);
-        match intake.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!("the intake stopped: {e}"),
-            Err(e) => warn!("the intake failed: {e}"),
+        // After a lost connection the AMQP library may leave a call
+        // unanswered: the wait for the requests in flight is bounded, so
+        // that the shards' turns go to their next servers in any case.
+        let bound = match &outcome {
+            Ok(()) => None,
+            Err(e) => {
+                warn!("stopping ({e}); finishing the requests in flight");
+                Some(FINISH_AFTER_LOSS)
+            }
+        };
+        if outcome.is_ok() {
+            // The intake first, so that what it took in reaches the shards.
+            stop_intake.send_replace(true);
+            match intake.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!("the intake stopped: {e}"),
+                Err(e) => warn!("the intake failed: {e}"),
+            }
+        } else {
+            // Nothing it took in can be acknowledged any more: the broker
+            // gives it to the next intake.
+            intake.abort();
         }
         if outcome.is_ok() {
             info!("shutting down: no new requests; finishing those in flight");
@@ -196,11 +226,19 @@ impl Server {
         // shard's requests. They go with the channel once everything in
         // hand is settled, and what was delivered but not started goes back
         // to its shard, ahead of the rest, for the next server.
-        dispatcher.finish().await;
+        dispatcher.finish(bound).await;
+        if let Err(e) = turns.await {
+            warn!("giving the shards' turns back failed: {e}");
+        }
         if outcome.is_ok() {
             self.mark_routing().await;
         }
-        self.handler.outbound.detach().await;
+        if outcome.is_ok() {
+            self.handler.outbound.detach().await;
+        } else {
+            // Closing a channel of a lost connection could wait forever.
+            self.handler.outbound.forget_connection();
+        }
         if outcome.is_ok() {
             for channel in shards.channels() {
                 let _ = channel.close(200, "shutdown".into()).await;
@@ -381,3 +419,7 @@ impl Attached<'_> {
         let _ = self.connection.close(200, "done".into()).await;
     }
 }
+
+/// How long a server that lost its broker connection waits for its
+/// requests in flight before it leaves them (see `Dispatcher::finish`).
+const FINISH_AFTER_LOSS: Duration = Duration::from_secs(5);

@@ -126,6 +126,7 @@ impl Dispatcher {
                         self.dispatch(Job::new(*delivery, hold, self.max_body_bytes)).await?;
                     }
                     Some(Arrival::Failed(e)) => return Err(e.into()),
+                    Some(Arrival::TurnsLost(e)) => return Err(ServerError::Turns(e)),
                     Some(Arrival::Ended(shard)) => {
                         tracing::warn!(shard, "the broker ended a shard's consumer");
                         return Err(ServerError::ConsumerEnded);
@@ -174,12 +175,29 @@ impl Dispatcher {
             .map_err(|_| ServerError::ConsumerEnded)
     }
 
-    /// Closes the lanes and waits for every request in flight.
-    pub async fn finish(self) {
+    /// Closes the lanes and waits for every request in flight; with a
+    /// `bound`, at most that long, then leaves (aborts) those left: after
+    /// a lost connection they can no longer be acknowledged, and the
+    /// broker has given them to the shard's next server, which waits for
+    /// this one to let go.
+    pub async fn finish(self, bound: Option<std::time::Duration>) {
         let Self {
             lanes, mut workers, ..
         } = self;
         drop(lanes);
-        while workers.join_next().await.is_some() {}
+        let finishing = async { while workers.join_next().await.is_some() {} };
+        match bound {
+            None => finishing.await,
+            Some(bound) => {
+                if tokio::time::timeout(bound, finishing).await.is_err() {
+                    tracing::warn!(
+                        left = workers.len(),
+                        "requests still in flight {bound:?} after the broker was lost; leaving them"
+                    );
+                    workers.abort_all();
+                    while workers.join_next().await.is_some() {}
+                }
+            }
+        }
     }
 }

@@ -108,14 +108,48 @@ impl AmqpOutbound {
     /// may declare it too, and a declaration with other arguments would
     /// fail), the offline exchange bound to it, and the user's exchange.
     /// Returns the user exchange's name.
+    ///
+    /// A mailbox whose cluster node is down cannot be declared until the
+    /// node is back; the user's exchange (which the cluster keeps) is then
+    /// used as it is, so that deliveries to the user's online devices go
+    /// on, and the mailbox is declared again next time.
     pub(super) async fn declare_mailbox(&self, user: &Username) -> Result<String, PortError> {
         let channel = self.topology().await?;
-        declare_user_routing(&channel, &self.names, user, false)
-            .await
-            .map_err(unavailable)?;
         let exchange = self.names.user_exchange(user);
-        lock(&self.link()?.declared).insert(exchange.clone());
-        Ok(exchange)
+        match declare_user_routing(&channel, &self.names, user, false).await {
+            Ok(()) => {
+                lock(&self.link()?.declared).insert(exchange.clone());
+                Ok(exchange)
+            }
+            Err(e) if is_on_a_node_down(&e) => {
+                tracing::warn!(user = %user, "the mailbox's node is down ({e}); delivering through the user's exchange");
+                // The refusal closed the shared channel (perhaps not yet
+                // as far as the library knows): ask on one of its own.
+                let channel = self
+                    .link()?
+                    .connection
+                    .create_channel()
+                    .await
+                    .map_err(unavailable)?;
+                let found = channel
+                    .exchange_declare(
+                        exchange.as_str().into(),
+                        ExchangeKind::Fanout,
+                        ExchangeDeclareOptions {
+                            passive: true,
+                            ..ExchangeDeclareOptions::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await;
+                if found.is_ok() {
+                    let _ = channel.close(200, "asked".into()).await;
+                }
+                found.map_err(unavailable)?;
+                Ok(exchange)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// The user's exchange, declared first if this connection has not yet.
@@ -259,4 +293,14 @@ pub(super) async fn declare_user_routing(
             user_exchange_arguments(names, user),
         )
         .await
+}
+
+/// Whether the broker refused a queue because the cluster node it lives on
+/// is down (AMQP 404, NOT_FOUND, naming the node or the stopped process).
+fn is_on_a_node_down(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(e)
+    if e.get_id() == 404 && {
+        let text = e.get_message().as_str();
+        text.contains("down or inaccessible") || text.contains("stopped by supervisor")
+    })
 }

@@ -46,7 +46,7 @@ mod shards;
 
 use std::sync::Arc;
 
-use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig};
+use ngobrol_core::{ChatError, ChatService, Ports, Repositories, ServiceConfig, ShardTurns};
 use tokio::sync::watch;
 
 pub(crate) use catalogue::Said;
@@ -73,6 +73,10 @@ pub enum ServerError {
     /// the request queue.
     #[error("the broker cancelled the request consumer")]
     ConsumerEnded,
+    /// The turns at the shards could not be had from the store, or may
+    /// have been lost (see `shards.rs`).
+    #[error("turns at the shards: {0}")]
+    Turns(ngobrol_core::PortError),
 }
 
 /// The chat service served over RabbitMQ.
@@ -85,6 +89,18 @@ pub struct Server {
     changes: Option<Arc<changes::Changes>>,
     /// This server's id among the servers of its namespace (random).
     id: String,
+    /// Where the turns at the shards are kept: the store.
+    turns: Turns,
+}
+
+/// Where the turns at the shards are kept.
+#[derive(Clone)]
+struct Turns(Arc<dyn ShardTurns>);
+
+impl std::fmt::Debug for Turns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Turns")
+    }
 }
 
 impl Server {
@@ -105,6 +121,7 @@ impl Server {
                 .with_server_sessions(config.isolation.is_some())
                 .with_management(config.isolation.as_ref().and_then(|i| i.management.clone())),
         );
+        let turns = Turns(store.clone());
         let mut ports = Ports::new(store, outbound.clone());
         let mut changes = None;
         let id = ngobrol_core::MessageId::generate().to_string();
@@ -129,6 +146,7 @@ impl Server {
             ready: watch::channel(false).0,
             changes,
             id,
+            turns,
         })
     }
 

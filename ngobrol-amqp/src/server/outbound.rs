@@ -180,6 +180,12 @@ impl AmqpOutbound {
         }
     }
 
+    /// Stops using the current connection, lost, without closing
+    /// anything on it.
+    pub(super) fn forget_connection(&self) {
+        drop(self.link.write().unwrap_or_else(|p| p.into_inner()).take());
+    }
+
     pub(super) fn link(&self) -> Result<Arc<Link>, PortError> {
         self.link
             .read()

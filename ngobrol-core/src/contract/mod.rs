@@ -29,6 +29,7 @@
 mod friends_groups;
 mod history;
 mod request_log;
+mod turns;
 mod users_sessions;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub use history::{
 pub use request_log::{
     pruning_to_keep_none_forgets_every_reply, the_request_log_keeps_the_first_reply_and_prunes,
 };
+pub use turns::{a_shards_turn_has_one_holder_at_a_time, turns_are_given_back_once};
 pub use users_sessions::{
     a_deleted_session_is_found_no_more, deleting_all_of_a_users_sessions_returns_their_ids,
     deleting_by_id_touches_only_that_users_session, mailbox_readers_are_noted_and_cleared,
@@ -125,6 +127,8 @@ macro_rules! contract_suite {
             markers_move_forward_and_count_what_is_unread,
             the_request_log_keeps_the_first_reply_and_prunes,
             pruning_to_keep_none_forgets_every_reply,
+            a_shards_turn_has_one_holder_at_a_time,
+            turns_are_given_back_once,
         );
     };
     (@tests $fixture:expr; $($test:ident),* $(,)?) => {

@@ -7,6 +7,7 @@ mod friends_groups;
 mod history;
 mod outbound;
 mod request_log;
+mod turns;
 mod users_sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -51,6 +52,8 @@ struct StoreState {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<StoreState>,
+    /// Turns at shards, shared with the holders handed out.
+    turns: std::sync::Arc<turns::Turns>,
 }
 
 impl MemoryStore {

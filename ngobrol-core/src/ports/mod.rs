@@ -16,10 +16,12 @@ use crate::error::PortError;
 
 mod history;
 mod outbound;
+mod turns;
 
 use crate::types::{DeviceName, GroupId, GroupName, SessionId, TokenHash, Username};
 pub use history::*;
 pub use outbound::*;
+pub use turns::*;
 
 /// A registered user as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -335,6 +337,7 @@ pub trait Repositories:
     + GroupRepository
     + HistoryRepository
     + RequestLog
+    + ShardTurns
     + 'static
 {
 }
@@ -346,6 +349,7 @@ impl<S> Repositories for S where
         + GroupRepository
         + HistoryRepository
         + RequestLog
+        + ShardTurns
         + 'static
 {
 }

@@ -149,16 +149,16 @@ pub(in crate::server) async fn run_lane(
     let lane = Arc::new(Lane::new());
     let (to_confirm, confirming) = mpsc::channel::<Tail>(depth.max(1));
     let (to_settle, settling) = mpsc::channel::<Settling>(depth.max(1));
-    let confirm_stage = tokio::spawn(
+    let mut confirm_stage = Stage(tokio::spawn(
         confirm_stage(handler.clone(), lane.clone(), confirming, to_settle)
             .in_current_span()
             .with_current_subscriber(),
-    );
-    let settle_stage = tokio::spawn(
+    ));
+    let mut settle_stage = Stage(tokio::spawn(
         settle_stage(handler.clone(), lane.clone(), settling)
             .in_current_span()
             .with_current_subscriber(),
-    );
+    ));
     let mut runs: FuturesOrdered<Run> = FuturesOrdered::new();
     let mut newest: Option<Ends> = None;
     loop {
@@ -220,8 +220,18 @@ pub(in crate::server) async fn run_lane(
     }
     finish_runs(&mut runs, &lane, &to_confirm).await;
     drop(to_confirm);
-    let _ = confirm_stage.await;
-    let _ = settle_stage.await;
+    let _ = (&mut confirm_stage.0).await;
+    let _ = (&mut settle_stage.0).await;
+}
+
+/// A lane's stage: its task ends with the lane, also when the lane is
+/// left unfinished (aborted), so that nothing it holds outlives it.
+struct Stage(tokio::task::JoinHandle<()>);
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Lets every run in progress finish, and hands each to stage 2.
