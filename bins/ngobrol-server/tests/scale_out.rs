@@ -28,6 +28,8 @@ struct Fleet {
     database_url: String,
     /// The servers' logs; kept when the test fails.
     dir: Option<tempfile::TempDir>,
+    /// Settings every server gets beside the tests' own.
+    env: Vec<(&'static str, &'static str)>,
     _database: TestDatabase,
 }
 
@@ -52,6 +54,15 @@ impl Fleet {
     }
 
     async fn start_with(store: Database, clients: String, servers: Vec<String>) -> Self {
+        Self::start_with_env(store, clients, servers, Vec::new()).await
+    }
+
+    async fn start_with_env(
+        store: Database,
+        clients: String,
+        servers: Vec<String>,
+        env: Vec<(&'static str, &'static str)>,
+    ) -> Self {
         let (database, database_url) = TestDatabase::create(store);
         let dir = tempfile::tempdir().unwrap();
         let mut fleet = Self {
@@ -61,6 +72,7 @@ impl Fleet {
             logs: Vec::new(),
             database_url,
             dir: Some(dir),
+            env,
             _database: database,
         };
         for (i, url) in servers.iter().enumerate() {
@@ -79,13 +91,10 @@ impl Fleet {
         let dir = self.dir.as_ref().expect("the logs' directory").path();
         let log = dir.join(format!("server-{n}.log"));
         let node = format!("s{n}");
-        let server = ServerProcess::start(
-            amqp_url,
-            &self.database_url,
-            &self.namespace,
-            &log,
-            &[("NGOBROL_NODE_NAME", node.as_str())],
-        );
+        let mut env = vec![("NGOBROL_NODE_NAME", node.as_str())];
+        env.extend(self.env.iter().copied());
+        let server =
+            ServerProcess::start(amqp_url, &self.database_url, &self.namespace, &log, &env);
         self.servers.push(Some(server));
         self.logs.push(log);
     }
@@ -551,5 +560,55 @@ async fn a_shard_whose_turn_another_server_holds_waits_for_it() {
     );
     let reply = ana.login("ana", "rahasia!").await;
     assert_eq!(reply["status"], "ok", "{reply}");
+    fleet.finish(&["ana".to_owned()], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_rate_limit_holds_across_servers() {
+    const BURST: usize = 20;
+    let url = ngobrol_testkit::amqp_url();
+    // A bucket of 20 that refills one request every 1,000 s.
+    let fleet = Fleet::start_with_env(
+        Database::Postgres,
+        url.clone(),
+        vec![url; 3],
+        vec![
+            ("NGOBROL_RATE_PER_SECOND", "0.001"),
+            ("NGOBROL_RATE_BURST", "20"),
+        ],
+    )
+    .await;
+    // The shards shared out among the three first (each has left the
+    // others theirs): a shard moving mid-test would start its users'
+    // buckets afresh on the next server (one more burst).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !fleet.logs.iter().all(|log| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("leaving other servers their shards servers=3")
+    }) {
+        assert!(Instant::now() < deadline, "the shards were not shared out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut ana = RawClient::connect_to(&fleet.url, fleet.namespace.clone(), Arc::default()).await;
+    ana.sign_up("ana").await;
+    let token = ana.token().to_owned();
+    let (mut ok, mut limited) = (0, 0);
+    for _ in 0..3 * BURST {
+        let request =
+            serde_json::json!({"method": "get_friend", "username": "ana", "token": token});
+        let reply = ana.call(request).await;
+        match reply["code"].as_str() {
+            None if reply["status"] == "ok" => ok += 1,
+            Some("rate_limited") => limited += 1,
+            _ => panic!("{reply}"),
+        }
+    }
+    println!("{ok} answered, {limited} refused of {}", 3 * BURST);
+    // Three servers serve (taking turns at the requests would give three
+    // buckets), one bucket counts: the burst and no more.
+    assert_eq!(ok, BURST);
+    assert_eq!(limited, 2 * BURST);
     fleet.finish(&["ana".to_owned()], &[]).await;
 }
