@@ -195,23 +195,24 @@ impl Server {
         if let Some(notices) = notices {
             notices.abort();
         }
-        // After a lost connection the AMQP library may leave a call
-        // unanswered: the wait for the requests in flight is bounded, so
-        // that the shards' turns go to their next servers in any case.
-        let bound = match &outcome {
-            Ok(()) => None,
-            Err(e) => {
-                warn!("stopping ({e}); finishing the requests in flight");
-                Some(FINISH_AFTER_LOSS)
-            }
-        };
-        if outcome.is_ok() {
+        // Whether the connection still works: a shard's consumer that
+        // failed, or turns lost, leave it up; a broken one is down.
+        let up = connection.status().connected();
+        if let Err(e) = &outcome {
+            warn!("stopping ({e}); finishing the requests in flight");
+        }
+        if up {
             // The intake first, so that what it took in reaches the shards.
             stop_intake.send_replace(true);
-            match intake.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => warn!("the intake stopped: {e}"),
-                Err(e) => warn!("the intake failed: {e}"),
+            let leave = intake.abort_handle();
+            match tokio::time::timeout(FINISH_AFTER_LOSS, intake).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => warn!("the intake stopped: {e}"),
+                Ok(Err(e)) => warn!("the intake failed: {e}"),
+                Err(_) => {
+                    warn!("the intake did not stop within {FINISH_AFTER_LOSS:?}; leaving it");
+                    leave.abort();
+                }
             }
         } else {
             // Nothing it took in can be acknowledged any more: the broker
@@ -225,25 +226,37 @@ impl Server {
         // another server take its shard while this one still runs the
         // shard's requests. They go with the channel once everything in
         // hand is settled, and what was delivered but not started goes back
-        // to its shard, ahead of the rest, for the next server.
-        dispatcher.finish(bound).await;
+        // to its shard, ahead of the rest, for the next server. After a
+        // lost connection the AMQP library may leave a call unanswered: the
+        // wait is bounded, so that the shards' turns go to their next
+        // servers in any case.
+        dispatcher.finish((!up).then_some(FINISH_AFTER_LOSS)).await;
         if let Err(e) = turns.await {
             warn!("giving the shards' turns back failed: {e}");
         }
         if outcome.is_ok() {
             self.mark_routing().await;
         }
-        if outcome.is_ok() {
-            self.handler.outbound.detach().await;
+        if up {
+            let channels: Vec<_> = shards.channels().cloned().collect();
+            let closing = async {
+                self.handler.outbound.detach().await;
+                for channel in &channels {
+                    let _ = channel.close(200, "shutdown".into()).await;
+                }
+                let _ = connection.close(200, "shutdown".into()).await;
+            };
+            if tokio::time::timeout(FINISH_AFTER_LOSS, closing)
+                .await
+                .is_err()
+            {
+                warn!("the broker did not confirm the close within {FINISH_AFTER_LOSS:?}");
+            }
         } else {
             // Closing a channel of a lost connection could wait forever.
             self.handler.outbound.forget_connection();
         }
         if outcome.is_ok() {
-            for channel in shards.channels() {
-                let _ = channel.close(200, "shutdown".into()).await;
-            }
-            let _ = connection.close(200, "shutdown".into()).await;
             info!("stopped");
         }
         outcome
@@ -421,5 +434,6 @@ impl Attached<'_> {
 }
 
 /// How long a server that lost its broker connection waits for its
-/// requests in flight before it leaves them (see `Dispatcher::finish`).
+/// requests in flight before it leaves them (see `Dispatcher::finish`),
+/// and the longest any step of stopping waits on the broker.
 const FINISH_AFTER_LOSS: Duration = Duration::from_secs(5);
