@@ -400,10 +400,7 @@ async fn consume(
 /// SplitMix64's finaliser; the same everywhere).
 pub(super) fn owner(shard: u16, alive: &[String]) -> Option<&str> {
     let score = |id: &str| {
-        let named = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        let mut x = named ^ u64::from(shard).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut x = super::intake::fnv1a(id) ^ u64::from(shard).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         x ^ (x >> 31)
