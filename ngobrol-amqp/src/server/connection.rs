@@ -205,12 +205,12 @@ impl Server {
             // The intake first, so that what it took in reaches the shards.
             stop_intake.send_replace(true);
             let leave = intake.abort_handle();
-            match tokio::time::timeout(FINISH_AFTER_LOSS, intake).await {
+            match tokio::time::timeout(STOP_BOUND, intake).await {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(e))) => warn!("the intake stopped: {e}"),
                 Ok(Err(e)) => warn!("the intake failed: {e}"),
                 Err(_) => {
-                    warn!("the intake did not stop within {FINISH_AFTER_LOSS:?}; leaving it");
+                    warn!("the intake did not stop within {STOP_BOUND:?}; leaving it");
                     leave.abort();
                 }
             }
@@ -230,7 +230,7 @@ impl Server {
         // lost connection the AMQP library may leave a call unanswered: the
         // wait is bounded, so that the shards' turns go to their next
         // servers in any case.
-        dispatcher.finish((!up).then_some(FINISH_AFTER_LOSS)).await;
+        dispatcher.finish((!up).then_some(STOP_BOUND)).await;
         if let Err(e) = turns.await {
             warn!("giving the shards' turns back failed: {e}");
         }
@@ -246,11 +246,8 @@ impl Server {
                 }
                 let _ = connection.close(200, "shutdown".into()).await;
             };
-            if tokio::time::timeout(FINISH_AFTER_LOSS, closing)
-                .await
-                .is_err()
-            {
-                warn!("the broker did not confirm the close within {FINISH_AFTER_LOSS:?}");
+            if tokio::time::timeout(STOP_BOUND, closing).await.is_err() {
+                warn!("the broker did not confirm the close within {STOP_BOUND:?}");
             }
         } else {
             // Closing a channel of a lost connection could wait forever.
@@ -436,4 +433,4 @@ impl Attached<'_> {
 /// How long a server that lost its broker connection waits for its
 /// requests in flight before it leaves them (see `Dispatcher::finish`),
 /// and the longest any step of stopping waits on the broker.
-const FINISH_AFTER_LOSS: Duration = Duration::from_secs(5);
+const STOP_BOUND: Duration = Duration::from_secs(5);

@@ -112,7 +112,7 @@ impl AmqpOutbound {
     /// A mailbox whose cluster node is down cannot be declared until the
     /// node is back; the user's exchange (which the cluster keeps) is then
     /// used as it is, so that deliveries to the user's online devices go
-    /// on, and the mailbox is declared again next time.
+    /// on (those for the mailbox wait for the node, or fail).
     pub(super) async fn declare_mailbox(&self, user: &Username) -> Result<String, PortError> {
         let channel = self.topology().await?;
         let exchange = self.names.user_exchange(user);
@@ -122,30 +122,12 @@ impl AmqpOutbound {
                 Ok(exchange)
             }
             Err(e) if is_on_a_node_down(&e) => {
+                // The broker knows the mailbox (on a node that is down), so
+                // its routing was declared before: noted as declared, so
+                // that each delivery does not ask (and lose the channel)
+                // again. A user exchange that is missing fails the publish.
                 tracing::warn!(user = %user, "the mailbox's node is down ({e}); delivering through the user's exchange");
-                // The refusal closed the shared channel (perhaps not yet
-                // as far as the library knows): ask on one of its own.
-                let channel = self
-                    .link()?
-                    .connection
-                    .create_channel()
-                    .await
-                    .map_err(unavailable)?;
-                let found = channel
-                    .exchange_declare(
-                        exchange.as_str().into(),
-                        ExchangeKind::Fanout,
-                        ExchangeDeclareOptions {
-                            passive: true,
-                            ..ExchangeDeclareOptions::default()
-                        },
-                        FieldTable::default(),
-                    )
-                    .await;
-                if found.is_ok() {
-                    let _ = channel.close(200, "asked".into()).await;
-                }
-                found.map_err(unavailable)?;
+                lock(&self.link()?.declared).insert(exchange.clone());
                 Ok(exchange)
             }
             Err(e) => Err(unavailable(e)),
